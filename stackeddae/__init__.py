@@ -1,0 +1,17 @@
+"""Stacked denoising autoencoders with greedy layer-wise pretraining, as
+scikit-learn estimators."""
+
+from ._autoencoder import DenoisingAutoencoder
+from ._stacked import StackedDenoisingAutoencoder
+from ._supervised import SdAClassifier, SdARegressor
+from ._training import DivergenceWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DenoisingAutoencoder",
+    "DivergenceWarning",
+    "SdAClassifier",
+    "SdARegressor",
+    "StackedDenoisingAutoencoder",
+]

@@ -1,0 +1,554 @@
+"""The single-layer denoising autoencoder.
+
+One mini-batch, top to bottom (``_DAEObjective.__call__``)::
+
+    x~ = corrupt(x)              masking / gaussian / salt-and-pepper noise
+    y  = s(x~ W^T + b)           encoder (W has shape (n_components, n_features))
+    a  = y W + b'                decoder pre-activation (tied: W' = W^T)
+    cost = loss(a, x)            cross-entropy from the logits, or squared error
+    backward: da -> db', dy -> db, dW  (tied: one GEMM over [dy; y]^T [x~; da])
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_array, gen_batches
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._activations import ACTIVATIONS, DERIVATIVES
+from ._corruption import CORRUPTIONS
+from ._init import init_weights
+from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._training import (
+    effective_batch_size,
+    fit_lbfgs,
+    fit_stochastic,
+    new_generator,
+    reset_history,
+)
+from ._validation import (
+    LAYER_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    X_DTYPES,
+    check_corruption_level,
+    check_cross_entropy_range,
+    data_range,
+    resolve_loss,
+)
+
+# Rows per chunk when scoring, so that memory stays bounded on large (or sparse) X.
+_CHUNK = 1024
+
+
+class _DAEObjective:
+    """Cost and gradients of one DAE on a mini-batch, in preallocated buffers.
+
+    ``visible`` stacks [x~; da] and ``hidden`` stacks [dy; y] so that, with tied
+    weights, dW = dy^T x~ + y^T da is a single matrix product.  Gradients are of the
+    mean cost over the mini-batch (1/m is folded into da before backpropagation).
+    """
+
+    def __init__(self, dae, batch_size):
+        self.batch_size = batch_size
+        self.tied = dae.tied_weights
+        self.params = [dae.components_, dae.intercept_hidden_, dae.intercept_visible_]
+        if not self.tied:
+            self.params.append(dae.decoder_components_)
+        self.grads = [np.empty_like(p) for p in self.params]
+        n_hidden, n_visible = dae.components_.shape
+        dtype = dae.components_.dtype
+        self.visible = np.empty((2 * batch_size, n_visible), dtype)
+        self.hidden = np.empty((2 * batch_size, n_hidden), dtype)
+        self.work = np.empty((batch_size, n_visible), dtype)
+        self.corrupt = CORRUPTIONS[dae.corruption]
+        self.level = dae.corruption_level
+        self.noise_range = dae.input_range_
+        self.rng = dae._rng
+        self.activation = ACTIVATIONS[dae.activation]
+        self.derivative = DERIVATIVES[dae.activation]
+        self.loss = LOSSES[dae.reconstruction_loss_]
+        self.alpha = dae.alpha
+        self.sparsity_target = dae.sparsity_target
+        self.sparsity_weight = dae.sparsity_weight
+
+    def __call__(self, X, Y=None):
+        m = X.shape[0]
+        W, b_hidden, b_visible = self.params[:3]
+        decoder = W if self.tied else self.params[3]
+        x_tilde, delta_out = self.visible[:m], self.visible[m : 2 * m]
+        delta_hidden, hidden = self.hidden[:m], self.hidden[m : 2 * m]
+
+        # forward: corrupt -> encode -> decode -> loss
+        if self.level > 0:
+            self.corrupt(X, self.level, self.rng, x_tilde, *self.noise_range)
+        else:
+            np.copyto(x_tilde, X)
+        np.dot(x_tilde, W.T, out=hidden)
+        hidden += b_hidden
+        self.activation(hidden)
+        np.dot(hidden, decoder, out=delta_out)
+        delta_out += b_visible
+        cost = self.loss(delta_out, X, self.work[:m]) / m
+
+        # backward: delta_out holds d(summed cost)/d(pre-activation)
+        grads = self.grads
+        delta_out *= 1.0 / m
+        np.sum(delta_out, axis=0, out=grads[2])
+        np.dot(delta_out, decoder.T, out=delta_hidden)
+        if self.sparsity_weight:
+            cost += self._sparsity_penalty(hidden, delta_hidden, m)
+        self.derivative(hidden, delta_hidden)
+        np.sum(delta_hidden, axis=0, out=grads[1])
+        if self.tied:
+            np.dot(self.hidden[: 2 * m].T, self.visible[: 2 * m], out=grads[0])
+        else:
+            np.dot(delta_hidden.T, x_tilde, out=grads[0])
+            np.dot(hidden.T, delta_out, out=grads[3])
+        if self.alpha:
+            cost += l2_penalty(self.params[::3], grads[::3], self.alpha, m)
+        return cost
+
+    def _sparsity_penalty(self, hidden, delta_hidden, m):
+        """KL(rho || mean activation) per hidden unit: its cost, its gradient added."""
+        rho, beta = self.sparsity_target, self.sparsity_weight
+        rho_hat = np.clip(hidden.mean(axis=0), 1e-6, 1 - 1e-6)
+        delta_hidden += (beta / m) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+        return beta * float(kl.sum())
+
+
+def _is_stochastic(est):
+    return est.solver != "lbfgs"
+
+
+class DenoisingAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Denoising autoencoder: one layer of learned features (Vincent et al. 2008).
+
+    Encodes y = s(W x~ + b) and decodes z = s'(W' y + b'), W' = W^T with tied weights,
+    learning to reconstruct the clean input x from a corrupted copy x~.  ``transform``
+    returns the code y of clean inputs.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of hidden units (the size of the code).
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Activation of the hidden units.
+    loss : {"auto", "cross_entropy", "squared_error"}, default="auto"
+        Reconstruction loss.  "cross_entropy" (Bernoulli, sigmoid decoder) needs
+        inputs in [0, 1]; "squared_error" has a linear decoder for real-valued data.
+        "auto" picks cross-entropy when the training data lie in [0, 1], else squared
+        error.  Only fitting checks the range.
+    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+        Noise applied to the inputs while training: masking sets inputs to 0,
+        gaussian adds noise of standard deviation ``corruption_level``, salt and
+        pepper sets inputs to the data's minimum or maximum.
+    corruption_level : float, default=0.3
+        Probability of corrupting an input (masking, salt and pepper; in [0, 1)) or
+        the noise's standard deviation (gaussian).  0 gives a plain autoencoder.
+    tied_weights : bool, default=True
+        Whether the decoder uses the transposed encoder weights.
+    solver : {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "lbfgs"}, default="sgd"
+        Optimizer.  "lbfgs" trains on the full batch with scipy (small data only;
+        the corruption is then redrawn at each evaluation, about once per iteration).
+    alpha : float, default=0.0
+        L2 penalty on the weights, divided by the mini-batch size as in
+        scikit-learn's MLP.
+    sparsity_target, sparsity_weight : float, default=0.05, 0.0
+        Sparse-autoencoder penalty ``sparsity_weight * sum_j KL(sparsity_target ||
+        mean activation of unit j)``, for sigmoid units; off when the weight is 0.
+    batch_size : int or "auto", default=20
+        Mini-batch size ("auto": min(200, n_samples)).
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule, as in ``MLPClassifier``.
+    learning_rate_init : float, default=0.1
+        Initial step size (unused by "adadelta").
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+    max_iter : int, default=15
+        Number of epochs (passes over the data); iterations for "lbfgs".
+    shuffle : bool, default=True
+        Whether to shuffle the samples at each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling, the corruption and the validation
+        split: an int makes a fit bit-for-bit repeatable.
+    tol : float, default=1e-4
+        Training stops when the cost (or validation score) has not improved by at
+        least ``tol`` for ``n_iter_no_change`` consecutive epochs.
+    verbose : bool or int, default=False
+        Print one line per epoch.
+    warm_start : bool, default=False
+        Continue from the current weights when ``fit`` is called again.
+    momentum : float, default=0.0
+        Momentum of "sgd".
+    nesterovs_momentum : bool, default=True
+        Whether "sgd" with momentum uses Nesterov's momentum.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its reconstruction
+        score stops improving, and keep the best weights.
+    validation_fraction : float, default=0.1
+        Fraction of the data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates.
+    epsilon : float, default=1e-8
+        Numerical stability term of "adagrad", "rmsprop", "adadelta" and "adam".
+    rho : float, default=0.95
+        Decay rate of the squared-gradient averages of "rmsprop" and "adadelta".
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    max_fun : int, default=15000
+        Maximum number of cost evaluations of "lbfgs".
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features_in_)
+        Encoder weights W; row j is the filter of hidden unit j.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Encoder bias b.
+    intercept_visible_ : ndarray of shape (n_features_in_,)
+        Decoder bias b'.
+    decoder_components_ : ndarray of shape (n_components, n_features_in_)
+        Decoder weights W' (code @ W'), present only when ``tied_weights=False``.
+    reconstruction_loss_ : str
+        The loss in use ("cross_entropy" or "squared_error").
+    out_activation_ : str
+        The decoder's output activation ("sigmoid" or "identity").
+    input_range_ : tuple of float
+        The values salt-and-pepper noise writes: (0, 1) with the cross-entropy
+        loss, else the minimum and maximum of the first data fitted.
+    loss_ : float
+        Cost of the last epoch.
+    loss_curve_ : list of float
+        Cost of each epoch: the mean over its mini-batches of the mean over samples of
+        the summed per-feature loss (plus the penalties).
+    best_loss_ : float
+        Lowest epoch cost.
+    validation_scores_ : list of float or None
+        Validation score (mean negative reconstruction cost) after each epoch, with
+        early stopping.
+    best_validation_score_ : float or None
+        Best validation score, with early stopping.
+    n_iter_ : int
+        Number of epochs trained.
+    t_ : int
+        Number of training samples seen.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stackeddae import DenoisingAutoencoder
+    >>> X = np.random.default_rng(0).random((100, 20))
+    >>> dae = DenoisingAutoencoder(n_components=5, max_iter=3, random_state=0)
+    >>> dae.fit(X).transform(X).shape
+    (100, 5)
+    >>> dae.reconstruction_loss_, len(dae.loss_curve_)
+    ('cross_entropy', 3)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        **LAYER_CONSTRAINTS,
+        "corruption_level": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        **TRAINING_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        activation="sigmoid",
+        loss="auto",
+        corruption="masking",
+        corruption_level=0.3,
+        tied_weights=True,
+        solver="sgd",
+        alpha=0.0,
+        sparsity_target=0.05,
+        sparsity_weight=0.0,
+        batch_size=20,
+        learning_rate="constant",
+        learning_rate_init=0.1,
+        power_t=0.5,
+        max_iter=15,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.0,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.95,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.n_components = n_components
+        self.activation = activation
+        self.loss = loss
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
+        self.solver = solver
+        self.alpha = alpha
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ---------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder to X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.  float32 data is trained in float32.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+        """
+        return self._fit(X, incremental=False)
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One epoch over X, continuing from the current weights and optimizer.
+
+        The first call initialises the model (and picks the loss for ``"auto"``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DenoisingAutoencoder
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental, label="", warm=None):
+        warm = self.warm_start if warm is None else warm
+        fresh = not hasattr(self, "components_") or not (incremental or warm)
+        X = validate_data(
+            self,
+            X,
+            reset=fresh,
+            accept_sparse="csr",
+            dtype=X_DTYPES,
+            order="C",
+        )
+        check_corruption_level(self.corruption_level, self.corruption)
+        if fresh:
+            self._initialize(X)
+        else:
+            X = X.astype(self.components_.dtype, copy=False)
+            if self.reconstruction_loss_ == "cross_entropy":
+                check_cross_entropy_range(X, type(self).__name__)
+        validation = None
+        if self.early_stopping and not incremental and self.solver != "lbfgs":
+            X, validation = self._split_validation(X)
+        if self.solver == "lbfgs":
+            objective = _DAEObjective(self, X.shape[0])
+            self._stop_status = fit_lbfgs(self, objective, X, label=label)
+        else:
+            objective = _DAEObjective(
+                self, effective_batch_size(self.batch_size, X.shape[0])
+            )
+            self._stop_status = fit_stochastic(
+                self,
+                objective,
+                X,
+                incremental=incremental,
+                validation=validation,
+                label=label,
+            )
+        return self
+
+    def _initialize(self, X):
+        self._rng = new_generator(self.random_state)
+        self.reconstruction_loss_ = resolve_loss(self.loss, X, type(self).__name__)
+        self.out_activation_ = OUTPUT_ACTIVATIONS[self.reconstruction_loss_]
+        if self.reconstruction_loss_ == "cross_entropy":
+            self.input_range_ = (0.0, 1.0)
+        else:
+            self.input_range_ = data_range(X)
+        n_features, dtype = X.shape[1], X.dtype
+        self.components_ = init_weights(
+            self._rng, n_features, self.n_components, self.activation, dtype
+        )
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype)
+        self.intercept_visible_ = np.zeros(n_features, dtype)
+        if not self.tied_weights:
+            self.decoder_components_ = init_weights(
+                self._rng, self.n_components, n_features, self.activation, dtype
+            ).T.copy()
+        elif hasattr(self, "decoder_components_"):
+            del self.decoder_components_
+        self._optimizer_state = None
+        reset_history(self, self.early_stopping)
+
+    def _split_validation(self, X):
+        n_valid = max(1, int(round(self.validation_fraction * X.shape[0])))
+        if X.shape[0] - n_valid < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples; got {X.shape[0]}."
+            )
+        order = self._rng.permutation(X.shape[0])
+        X_valid, X_train = X[order[:n_valid]], X[order[n_valid:]]
+        return X_train, lambda: -float(np.mean(self._sample_costs(X_valid)))
+
+    # -------------------------------------------------------------- inference
+    def _encode(self, X):
+        """Hidden code s(X W^T + b) of validated X (dense or sparse)."""
+        hidden = safe_sparse_dot(X, self.components_.T, dense_output=True)
+        hidden += self.intercept_hidden_
+        return ACTIVATIONS[self.activation](hidden)
+
+    def _decoder_weights(self):
+        return self.components_ if self.tied_weights else self.decoder_components_
+
+    def _decode_preactivation(self, code):
+        out = code @ self._decoder_weights()
+        out += self.intercept_visible_
+        return out
+
+    def _sample_costs(self, X, code=None):
+        """Per-sample reconstruction cost of validated X (from ``code`` if given)."""
+        loss = LOSSES[self.reconstruction_loss_]
+        costs = np.empty(X.shape[0], dtype=np.float64)
+        for rows in gen_batches(X.shape[0], _CHUNK):
+            chunk = X[rows].toarray() if sp.issparse(X) else X[rows]
+            c = self._encode(chunk) if code is None else code[rows]
+            a = self._decode_preactivation(c).astype(chunk.dtype, copy=False)
+            costs[rows] = loss(a, chunk, np.empty_like(a), axis=1)
+        return costs
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+
+    def transform(self, X):
+        """Hidden code of the clean inputs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, n_components)
+        """
+        return self._encode(self._validate_for_inference(X))
+
+    def inverse_transform(self, X):
+        """Decode codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. from ``transform``.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self)
+        code = self._check_code(X)
+        return ACTIVATIONS[self.out_activation_](self._decode_preactivation(code))
+
+    def _check_code(self, X):
+        code = check_array(X, dtype=X_DTYPES)
+        if code.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {code.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components} features (the "
+                "code size, n_components)."
+            )
+        return code
+
+    def score_samples(self, X):
+        """Negative reconstruction cost of each clean sample (higher is better).
+
+        Usable as an anomaly score: poorly reconstructed samples score low.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        return -self._sample_costs(self._validate_for_inference(X))
+
+    def score(self, X, y=None):
+        """Mean negative reconstruction cost of clean X (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,115 @@
+"""Losses computed from an output layer's pre-activations.
+
+Each loss pairs with the output activation of its canonical link (cross-entropy with the
+sigmoid, softmax cross-entropy with the softmax, squared error with the identity), so
+the gradient with respect to the pre-activation is simply ``prediction - target``
+(times 2 for squared error) and the cost can be computed stably from the
+pre-activation, never from a saturated probability.
+
+Signature: ``loss(A, Y, work, axis=None) -> cost``.  ``A`` holds the pre-activations
+and is overwritten with the gradient of the *summed* cost with respect to them;
+``work`` is a scratch buffer shaped like ``A``.  The cost is summed over everything
+(``axis=None``) or per sample (``axis=1``).  Nothing is allocated beyond a row vector.
+"""
+
+import numpy as np
+
+# exp(-A) overflows past these; clipping A there changes softplus(A) by < 1e-30.
+_LOGIT_CLIP = {np.dtype(np.float32): 80.0, np.dtype(np.float64): 700.0}
+
+
+def _inner(X, Y, axis):
+    """Sum of X * Y, in total (one BLAS dot) or per row."""
+    if axis is None:
+        return np.vdot(X, Y)
+    return np.einsum("ij,ij->i", X, Y)
+
+
+def cross_entropy(A, Y, work, axis=None):
+    """Bernoulli cross-entropy -[Y log s(A) + (1 - Y) log(1 - s(A))].
+
+    Written as softplus(A) - Y A with softplus(A) = A + log(1 + exp(-A)), which is
+    exact for large positive A; A is clipped from below where exp(-A) would overflow.
+    The same ``1 + exp(-A)`` gives the sigmoid for the gradient s(A) - Y, so the
+    cost costs one extra ``log`` pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, Y = np.array([[0.0, 800.0, -800.0]]), np.array([[1.0, 1.0, 0.0]])
+    >>> float(cross_entropy(A.copy(), Y, np.empty_like(A)))  # log 2 + 0 + 0
+    0.6931471805599453
+    """
+    ya = _inner(Y, A, axis)
+    np.maximum(A, -_LOGIT_CLIP[A.dtype], out=A)
+    cost = A.sum(axis=axis) - ya
+    np.negative(A, out=A)
+    np.exp(A, out=A)
+    A += 1
+    cost += np.log(A, out=work).sum(axis=axis)
+    np.reciprocal(A, out=A)
+    A -= Y
+    return cost
+
+
+def squared_error(A, Y, work, axis=None):
+    """Squared error sum (A - Y)**2 of a linear (identity) output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 2.0]])
+    >>> float(squared_error(A, np.array([[0.0, 0.0]]), None)), A
+    (5.0, array([[2., 4.]]))
+    """
+    A -= Y
+    cost = _inner(A, A, axis)
+    A *= 2
+    return cost
+
+
+def softmax_cross_entropy(A, Y, work, axis=None):
+    """Multinomial cross-entropy -sum Y log softmax(A), Y one-hot (or probabilities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.0, 0.0]])
+    >>> float(softmax_cross_entropy(A, np.array([[1.0, 0.0]]), None)), A
+    (0.6931471805599453, array([[-0.5,  0.5]]))
+    """
+    A -= A.max(axis=1, keepdims=True)
+    cost = -_inner(Y, A, axis)
+    np.exp(A, out=A)
+    total = A.sum(axis=1, keepdims=True)
+    log_total = np.log(total)
+    cost += log_total.sum() if axis is None else log_total[:, 0]
+    A /= total
+    A -= Y
+    return cost
+
+
+def l2_penalty(weights, grads, alpha, m):
+    """Add scikit-learn's L2 term (alpha / 2m) ||W||^2 to the gradients; its cost.
+
+    As in scikit-learn's MLP the penalty is divided by the mini-batch size ``m``.
+    """
+    cost = 0.0
+    for W, g in zip(weights, grads, strict=True):
+        cost += float(np.vdot(W, W))
+        g += (alpha / m) * W
+    return 0.5 * alpha * cost / m
+
+
+LOSSES = {
+    "cross_entropy": cross_entropy,
+    "squared_error": squared_error,
+    "softmax_cross_entropy": softmax_cross_entropy,
+}
+
+# The output activation that each loss is the canonical partner of.
+OUTPUT_ACTIVATIONS = {
+    "cross_entropy": "sigmoid",
+    "squared_error": "identity",
+    "softmax_cross_entropy": "softmax",
+}

@@ -1,0 +1,311 @@
+"""Stochastic optimizers over a flat list of parameter arrays.
+
+Modelled on ``sklearn/neural_network/_stochastic_optimizers.py``, with two changes:
+updates are applied in place (the gradient buffers are used as scratch space, so a
+step allocates nothing), and everything an optimizer must remember between calls
+(velocities, moment estimates, step count, current learning rate) lives in the dict
+``state`` of plain numbers and arrays.  An estimator keeps that dict, not the object,
+so a fitted model pickles to plain data and ``partial_fit`` resumes where it stopped.
+"""
+
+import numpy as np
+
+
+class BaseOptimizer:
+    """Base class: a learning rate, its schedule, and in-place updates.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update in place.
+    learning_rate_init : float
+        The initial step size.
+    lr_schedule : {"constant", "invscaling", "adaptive"}
+        As in scikit-learn's ``MLPClassifier``: "invscaling" divides the step by
+        ``(t + 1) ** power_t`` with ``t`` the number of samples seen; "adaptive"
+        divides it by 5 each time training stops improving.
+    power_t : float
+        Exponent of the "invscaling" schedule.
+    state : dict or None
+        What a previous optimizer over the same parameters left in ``state``.
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.1,
+        lr_schedule="constant",
+        power_t=0.5,
+        state=None,
+    ):
+        self.params = params
+        self.learning_rate_init = learning_rate_init
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
+        self.state = state if state is not None else self._init_state()
+
+    def _init_state(self):
+        return {"learning_rate": float(self.learning_rate_init)}
+
+    @property
+    def learning_rate(self):
+        return self.state["learning_rate"]
+
+    def _zeros(self):
+        return [np.zeros_like(p) for p in self.params]
+
+    def update(self, grads):
+        """Apply one step in place. ``grads`` is overwritten."""
+        raise NotImplementedError
+
+    def iteration_ends(self, time_step):
+        """Adjust the learning rate after an epoch; ``time_step`` counts samples."""
+        if self.lr_schedule == "invscaling":
+            self.state["learning_rate"] = (
+                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            )
+
+    def trigger_stopping(self, msg, verbose):
+        """Called when training stopped improving; returns whether to stop."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.state["learning_rate"] /= 5.0
+        if verbose:
+            print(msg + f" Setting learning rate to {self.learning_rate:g}.")
+        return False
+
+
+class SGDOptimizer(BaseOptimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    v <- momentum * v - lr * g;  p <- p + v  (or p + momentum * v - lr * g with
+    Nesterov's momentum).  With ``momentum=0`` this is plain p <- p - lr * g.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = [np.array([1.0, 2.0])]
+    >>> SGDOptimizer(p, learning_rate_init=0.1).update([np.array([1.0, -1.0])])
+    >>> p[0]
+    array([0.9, 2.1])
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.1,
+        lr_schedule="constant",
+        power_t=0.5,
+        momentum=0.9,
+        nesterov=True,
+        state=None,
+    ):
+        self.momentum = momentum
+        self.nesterov = nesterov
+        super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
+
+    def _init_state(self):
+        state = super()._init_state()
+        if self.momentum:
+            state["velocities"] = self._zeros()
+        return state
+
+    def update(self, grads):
+        lr = self.learning_rate
+        if not self.momentum:
+            for p, g in zip(self.params, grads, strict=True):
+                g *= -lr
+                p += g
+            return
+        for p, g, v in zip(self.params, grads, self.state["velocities"], strict=True):
+            g *= -lr
+            v *= self.momentum
+            v += g
+            if self.nesterov:
+                p += g
+                g[...] = v
+                g *= self.momentum
+            else:
+                g[...] = v
+            p += g
+
+
+class AdaGradOptimizer(BaseOptimizer):
+    """AdaGrad (Duchi et al. 2011): p <- p - lr * g / (sqrt(sum of g**2) + eps)."""
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.01,
+        lr_schedule="constant",
+        power_t=0.5,
+        epsilon=1e-8,
+        state=None,
+    ):
+        self.epsilon = epsilon
+        super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
+
+    def _init_state(self):
+        return {**super()._init_state(), "accumulators": self._zeros()}
+
+    def _accumulate(self, acc, g):
+        acc += g * g
+
+    def update(self, grads):
+        lr = self.learning_rate
+        for p, g, acc in zip(
+            self.params, grads, self.state["accumulators"], strict=True
+        ):
+            self._accumulate(acc, g)
+            g *= -lr
+            g /= np.sqrt(acc) + self.epsilon
+            p += g
+
+
+class RMSPropOptimizer(AdaGradOptimizer):
+    """RMSProp (Tieleman & Hinton 2012): AdaGrad with a decaying average.
+
+    a <- rho * a + (1 - rho) * g**2;  p <- p - lr * g / (sqrt(a) + eps).
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.001,
+        lr_schedule="constant",
+        power_t=0.5,
+        rho=0.9,
+        epsilon=1e-8,
+        state=None,
+    ):
+        self.rho = rho
+        super().__init__(
+            params, learning_rate_init, lr_schedule, power_t, epsilon, state
+        )
+
+    def _accumulate(self, acc, g):
+        acc *= self.rho
+        acc += (1 - self.rho) * g * g
+
+
+class AdaDeltaOptimizer(BaseOptimizer):
+    """AdaDelta (Zeiler 2012): no learning rate; the step's scale is learned.
+
+    a <- rho a + (1 - rho) g**2;  d = -sqrt(s + eps) / sqrt(a + eps) * g;
+    s <- rho s + (1 - rho) d**2;  p <- p + d.   ``learning_rate_init`` is ignored.
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=1.0,
+        lr_schedule="constant",
+        power_t=0.5,
+        rho=0.95,
+        epsilon=1e-6,
+        state=None,
+    ):
+        self.rho = rho
+        self.epsilon = epsilon
+        super().__init__(params, 1.0, "constant", power_t, state)
+
+    def _init_state(self):
+        return {
+            **super()._init_state(),
+            "grad_averages": self._zeros(),
+            "step_averages": self._zeros(),
+        }
+
+    def update(self, grads):
+        rho, eps = self.rho, self.epsilon
+        state = self.state
+        for p, g, a, s in zip(
+            self.params,
+            grads,
+            state["grad_averages"],
+            state["step_averages"],
+            strict=True,
+        ):
+            a *= rho
+            a += (1 - rho) * g * g
+            g *= -np.sqrt(s + eps)
+            g /= np.sqrt(a + eps)
+            s *= rho
+            s += (1 - rho) * g * g
+            p += g
+
+
+class AdamOptimizer(BaseOptimizer):
+    """Adam (Kingma & Ba 2014) with bias correction folded into the step size.
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g**2;
+    p <- p - lr sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps).
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.001,
+        lr_schedule="constant",
+        power_t=0.5,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        state=None,
+    ):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
+
+    def _init_state(self):
+        return {
+            **super()._init_state(),
+            "t": 0,
+            "ms": self._zeros(),
+            "vs": self._zeros(),
+        }
+
+    def update(self, grads):
+        state = self.state
+        state["t"] += 1
+        t, b1, b2 = state["t"], self.beta_1, self.beta_2
+        step = self.learning_rate * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for p, g, m, v in zip(
+            self.params, grads, state["ms"], state["vs"], strict=True
+        ):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            g *= g
+            g *= 1 - b2
+            v += g
+            np.sqrt(v, out=g)
+            g += self.epsilon
+            np.divide(m, g, out=g)
+            g *= -step
+            p += g
+
+
+OPTIMIZERS = {
+    "sgd": SGDOptimizer,
+    "adagrad": AdaGradOptimizer,
+    "rmsprop": RMSPropOptimizer,
+    "adadelta": AdaDeltaOptimizer,
+    "adam": AdamOptimizer,
+}
+
+# The hyper-parameters each optimizer takes from an estimator, beyond the common ones.
+OPTIMIZER_PARAMS = {
+    "sgd": {"momentum": "momentum", "nesterov": "nesterovs_momentum"},
+    "adagrad": {"epsilon": "epsilon"},
+    "rmsprop": {"rho": "rho", "epsilon": "epsilon"},
+    "adadelta": {"rho": "rho", "epsilon": "epsilon"},
+    "adam": {"beta_1": "beta_1", "beta_2": "beta_2", "epsilon": "epsilon"},
+}

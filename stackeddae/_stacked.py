@@ -1,0 +1,372 @@
+"""Greedy layer-wise pretraining: a stack of denoising autoencoders.
+
+Layer k is a :class:`DenoisingAutoencoder` trained on the clean codes of layers
+1..k-1 (Vincent et al. 2010, section 3.5), each with its own corruption level.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._autoencoder import DenoisingAutoencoder, _is_stochastic
+from ._validation import (
+    TRAINING_CONSTRAINTS,
+    X_DTYPES,
+    check_corruption_level,
+    check_hidden_layer_sizes,
+    loss_for_layer_above,
+    per_layer,
+)
+
+# The DenoisingAutoencoder parameters that a stack passes on unchanged to its layers.
+_SHARED = [
+    "activation",
+    "corruption",
+    "tied_weights",
+    "solver",
+    "alpha",
+    "sparsity_target",
+    "sparsity_weight",
+    *TRAINING_CONSTRAINTS,
+]
+_SHARED.remove("random_state")
+_SHARED.remove("warm_start")
+
+
+class StackedDenoisingAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Stacked denoising autoencoder, pretrained greedily layer by layer.
+
+    Layer k is a :class:`DenoisingAutoencoder` fitted to the clean codes of the
+    layers below it.  ``transform`` returns the top code; ``inverse_transform``
+    decodes through all layers back to input space.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(256, 128)
+        Code size of each layer, bottom to top.
+    corruption_level : float or sequence of float, default=0.3
+        Corruption level of each layer (one value for all, or one per layer).
+    loss : {"auto", "cross_entropy", "squared_error"}, default="auto"
+        Reconstruction loss of the first layer.  The layers above use the loss that
+        fits their input, the codes below: cross-entropy for sigmoid codes, squared
+        error for tanh and relu codes.
+    max_iter : int, default=15
+        Epochs of pretraining per layer.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every layer (each gets its own seed drawn from it).
+    warm_start : bool, default=False
+        Continue training the existing layers when ``fit`` is called again.
+    **other parameters
+        ``activation``, ``corruption``, ``tied_weights``, ``solver``, ``alpha``,
+        ``sparsity_target``, ``sparsity_weight``, ``batch_size``, ``learning_rate``,
+        ``learning_rate_init``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
+        ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
+        ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``rho``,
+        ``n_iter_no_change``, ``max_fun``: as in :class:`DenoisingAutoencoder`,
+        applied to every layer.
+
+    Attributes
+    ----------
+    autoencoders_ : list of DenoisingAutoencoder
+        The fitted layers, bottom to top; each has its own ``loss_curve_``.
+    n_layers_ : int
+        Number of layers.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stackeddae import StackedDenoisingAutoencoder
+    >>> X = np.random.default_rng(0).random((100, 20))
+    >>> sda = StackedDenoisingAutoencoder(hidden_layer_sizes=(10, 5),
+    ...                                   corruption_level=[0.1, 0.2],
+    ...                                   max_iter=3, random_state=0)
+    >>> sda.fit_transform(X).shape
+    (100, 5)
+    >>> [len(ae.loss_curve_) for ae in sda.autoencoders_]
+    [3, 3]
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "corruption_level": ["array-like", Interval(Real, 0, None, closed="left")],
+        **DenoisingAutoencoder._parameter_constraints,
+    }
+    _parameter_constraints.pop("n_components")
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 128),
+        *,
+        activation="sigmoid",
+        loss="auto",
+        corruption="masking",
+        corruption_level=0.3,
+        tied_weights=True,
+        solver="sgd",
+        alpha=0.0,
+        sparsity_target=0.05,
+        sparsity_weight=0.0,
+        batch_size=20,
+        learning_rate="constant",
+        learning_rate_init=0.1,
+        power_t=0.5,
+        max_iter=15,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.0,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.95,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
+        self.solver = solver
+        self.alpha = alpha
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the layers greedily, bottom to top.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; only the first layer sees it sparse.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : StackedDenoisingAutoencoder
+        """
+        return self._fit(X, incremental=False)
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One epoch over X for each layer in turn, bottom to top.
+
+        Layer k trains on the chunk's codes from layers 1..k-1 as they are after
+        their own pass over the chunk.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : StackedDenoisingAutoencoder
+        """
+        return self._fit(X, incremental=True)
+
+    def layer_params(self):
+        """The parameters of each layer's :class:`DenoisingAutoencoder`.
+
+        Returns
+        -------
+        params : list of dict
+            One dict per layer; the ``random_state`` entries are drawn from this
+            estimator's ``random_state``.
+        """
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        levels = per_layer(self.corruption_level, len(sizes), "corruption_level")
+        for level in levels:
+            check_corruption_level(level, self.corruption)
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=len(sizes)
+        )
+        shared = {name: getattr(self, name) for name in _SHARED}
+        upper_loss = loss_for_layer_above(self.activation)
+        return [
+            {
+                **shared,
+                "n_components": size,
+                "corruption_level": float(level),
+                "loss": self.loss if k == 0 else upper_loss,
+                "random_state": int(seed),
+            }
+            for k, (size, level, seed) in enumerate(
+                zip(sizes, levels, seeds, strict=True)
+            )
+        ]
+
+    def _fit(self, X, incremental):
+        fresh = not hasattr(self, "autoencoders_") or not (
+            incremental or self.warm_start
+        )
+        X = validate_data(
+            self, X, reset=fresh, accept_sparse="csr", dtype=X_DTYPES, order="C"
+        )
+        params = self.layer_params()
+        if fresh:
+            self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
+        else:  # continue: keep each layer's state, refresh its hyper-parameters
+            for ae, p in zip(self.autoencoders_, params, strict=True):
+                ae.set_params(**{k: v for k, v in p.items() if k != "random_state"})
+        self.n_layers_ = len(self.autoencoders_)
+        codes = X
+        for k, ae in enumerate(self.autoencoders_):
+            ae._fit(
+                codes,
+                incremental,
+                label=f"layer {k + 1}/{self.n_layers_} ",
+                warm=not fresh,
+            )
+            if ae._stop_status == "interrupted":
+                self._initialize_untrained(k + 1, codes)
+                break
+            if k + 1 < self.n_layers_:
+                codes = ae.transform(codes)
+        return self
+
+    def _initialize_untrained(self, start, codes):
+        """After an interruption, give the never-trained layers initial weights."""
+        for k in range(start, self.n_layers_):
+            codes = self.autoencoders_[k - 1].transform(codes)
+            ae = self.autoencoders_[k]
+            if not hasattr(ae, "components_"):
+                validate_data(ae, codes, reset=True, dtype=X_DTYPES)
+                ae._initialize(codes)
+
+    # -------------------------------------------------------------- inference
+    def transform(self, X):
+        """Top code of the clean inputs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        return self._encode(X)
+
+    def _encode(self, X):
+        for ae in self.autoencoders_:
+            X = ae._encode(X)
+        return X
+
+    def _decode(self, code):
+        """Decode a top code down to the first layer's code."""
+        for ae in self.autoencoders_[:0:-1]:
+            code = ae.inverse_transform(code)
+        return code
+
+    def inverse_transform(self, X):
+        """Decode top codes through every layer back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        """
+        check_is_fitted(self)
+        code = self.autoencoders_[-1]._check_code(X)
+        return self.autoencoders_[0].inverse_transform(self._decode(code))
+
+    def score_samples(self, X):
+        """Negative cost of reconstructing each clean sample through the whole stack.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        bottom = self.autoencoders_[0]
+        scores = np.empty(X.shape[0])
+        for rows in gen_batches(X.shape[0], 1024):
+            code = self._decode(self._encode(X[rows]))
+            scores[rows] = -bottom._sample_costs(X[rows], code)
+        return scores
+
+    def score(self, X, y=None):
+        """Mean negative reconstruction cost of clean X through the stack.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.autoencoders_[-1].n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

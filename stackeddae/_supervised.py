@@ -1,0 +1,648 @@
+"""Supervised stacked denoising autoencoders: pretrain, add a head, fine-tune.
+
+The network is the pretrained encoders followed by a softmax (classification) or
+linear (regression) output layer; fine-tuning trains all of it by backpropagation
+(Vincent et al. 2010, section 3.5).  Weights use scikit-learn's MLP layout:
+``coefs_[i]`` has shape (n_inputs_i, n_outputs_i) and ``X @ coefs_[i]``.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._activations import ACTIVATIONS, DERIVATIVES
+from ._autoencoder import _is_stochastic
+from ._init import init_weights
+from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._stacked import StackedDenoisingAutoencoder
+from ._training import (
+    effective_batch_size,
+    fit_lbfgs,
+    fit_stochastic,
+    new_generator,
+    reset_history,
+)
+from ._validation import (
+    TRAINING_CONSTRAINTS,
+    X_DTYPES,
+    check_hidden_layer_sizes,
+)
+
+
+class _NetworkObjective:
+    """Cost and gradients of the whole network on a mini-batch (fine-tuning)."""
+
+    def __init__(self, net, batch_size):
+        self.batch_size = batch_size
+        self.n_layers = len(net.coefs_)
+        self.params = net.coefs_ + net.intercepts_
+        self.grads = [np.empty_like(p) for p in self.params]
+        dtype = net.coefs_[0].dtype
+        # outputs[i]: activations of layer i+1; the last holds the output's delta
+        self.outputs = [np.empty((batch_size, W.shape[1]), dtype) for W in net.coefs_]
+        self.deltas = [np.empty_like(out) for out in self.outputs[:-1]]
+        self.work = np.empty_like(self.outputs[-1])
+        self.activation = ACTIVATIONS[net.activation]
+        self.derivative = DERIVATIVES[net.activation]
+        self.loss = LOSSES[net._loss_name]
+        self.alpha = net.alpha
+
+    def __call__(self, X, Y):
+        m, n = X.shape[0], self.n_layers
+        coefs, intercepts = self.params[:n], self.params[n:]
+        coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
+        acts = [X] + [out[:m] for out in self.outputs]
+
+        # forward: encoders, then the head's pre-activation
+        for i in range(n):
+            np.dot(acts[i], coefs[i], out=acts[i + 1])
+            acts[i + 1] += intercepts[i]
+            if i < n - 1:
+                self.activation(acts[i + 1])
+        cost = self.loss(acts[n], Y, self.work[:m]) / m
+
+        # backward
+        delta = acts[n]
+        delta *= 1.0 / m
+        for i in range(n - 1, -1, -1):
+            np.dot(acts[i].T, delta, out=coef_grads[i])
+            np.sum(delta, axis=0, out=intercept_grads[i])
+            if i > 0:
+                below = self.deltas[i - 1][:m]
+                np.dot(delta, coefs[i].T, out=below)
+                self.derivative(acts[i], below)
+                delta = below
+        if self.alpha:
+            cost += l2_penalty(coefs, coef_grads, self.alpha, m)
+        return cost
+
+
+# Fine-tuning parameters that the pretraining stack shares, and the pretrain_* ones.
+_PRETRAIN_SHARED = [
+    "activation",
+    "corruption",
+    "corruption_level",
+    "tied_weights",
+    "learning_rate",
+    "power_t",
+    "shuffle",
+    "tol",
+    "verbose",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "rho",
+    "n_iter_no_change",
+    "max_fun",
+]
+_PRETRAIN_OWN = ["solver", "learning_rate_init", "batch_size", "max_iter", "momentum"]
+
+
+class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of SdAClassifier and SdARegressor."""
+
+    _parameter_constraints = {
+        **StackedDenoisingAutoencoder._parameter_constraints,
+        "pretrain": ["boolean"],
+    }
+    for name in ("loss", "sparsity_target", "sparsity_weight"):
+        del _parameter_constraints[name]
+    for name in _PRETRAIN_OWN:
+        _parameter_constraints[f"pretrain_{name}"] = TRAINING_CONSTRAINTS[name]
+    del name
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        activation="sigmoid",
+        pretrain=True,
+        corruption="masking",
+        corruption_level=0.2,
+        tied_weights=True,
+        pretrain_solver="sgd",
+        pretrain_learning_rate_init=0.1,
+        pretrain_batch_size=20,
+        pretrain_max_iter=10,
+        pretrain_momentum=0.0,
+        solver="sgd",
+        alpha=0.0001,
+        batch_size=32,
+        learning_rate="constant",
+        learning_rate_init=0.1,
+        power_t=0.5,
+        max_iter=50,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        rho=0.95,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.pretrain = pretrain
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_learning_rate_init = pretrain_learning_rate_init
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_max_iter = pretrain_max_iter
+        self.pretrain_momentum = pretrain_momentum
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.rho = rho
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ---------------------------------------------------------------- fitting
+    def pretraining_stack(self):
+        """The unfitted :class:`StackedDenoisingAutoencoder` that ``fit`` pretrains.
+
+        Returns
+        -------
+        stack : StackedDenoisingAutoencoder
+        """
+        return StackedDenoisingAutoencoder(
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            **{name: getattr(self, name) for name in _PRETRAIN_SHARED},
+            **{name: getattr(self, f"pretrain_{name}") for name in _PRETRAIN_OWN},
+        )
+
+    def _fit(self, X, y, incremental, classes=None):
+        fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
+        if fresh:
+            self._rng = new_generator(self.random_state)
+        validation = None
+        if self.early_stopping and not incremental and self.solver != "lbfgs":
+            X, Y, validation = self._split_validation(X, Y)
+        if fresh:
+            self._initialize(X, Y.shape[1])
+            if self._stop_status == "interrupted":
+                return self  # Ctrl-C during pretraining: no fine-tuning either
+        if self.solver == "lbfgs":
+            objective = _NetworkObjective(self, X.shape[0])
+            self._stop_status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
+        else:
+            batch_size = effective_batch_size(self.batch_size, X.shape[0])
+            self._stop_status = fit_stochastic(
+                self,
+                _NetworkObjective(self, batch_size),
+                X,
+                Y,
+                incremental=incremental,
+                validation=validation,
+                label="fine-tuning ",
+            )
+        return self
+
+    def _initialize(self, X, n_outputs):
+        """Pretrained (or random) encoders and a zero head."""
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        dtype = X.dtype
+        self._stop_status = "initialized"
+        if self.pretrain:
+            stack = self.pretraining_stack()
+            stack.set_params(
+                random_state=int(self._rng.integers(np.iinfo(np.int32).max))
+            )
+            with warnings.catch_warnings():
+                # A fixed pretraining budget is the norm; don't warn per layer.
+                warnings.filterwarnings("ignore", message=".*maximum number of epochs")
+                self.stack_ = stack.fit(X)
+            if any(ae._stop_status == "interrupted" for ae in stack.autoencoders_):
+                self._stop_status = "interrupted"
+            self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
+            self.intercepts_ = [
+                ae.intercept_hidden_.copy() for ae in stack.autoencoders_
+            ]
+        else:
+            self.stack_ = None
+            fan_in = [X.shape[1], *sizes[:-1]]
+            self.coefs_ = [
+                init_weights(self._rng, n_in, n_out, self.activation, dtype).T.copy()
+                for n_in, n_out in zip(fan_in, sizes, strict=True)
+            ]
+            self.intercepts_ = [np.zeros(n, dtype) for n in sizes]
+        self.coefs_.append(np.zeros((sizes[-1], n_outputs), dtype))
+        self.intercepts_.append(np.zeros(n_outputs, dtype))
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = n_outputs
+        self.out_activation_ = OUTPUT_ACTIVATIONS[self._loss_name]
+        self._optimizer_state = None
+        reset_history(self, self.early_stopping)
+
+    def _split_validation(self, X, Y):
+        stratify = (
+            Y.argmax(axis=1) if self._loss_name == "softmax_cross_entropy" else None
+        )
+        X_train, X_valid, Y_train, Y_valid = train_test_split(
+            X,
+            Y,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+        )
+        return X_train, Y_train, lambda: self._validation_score(X_valid, Y_valid)
+
+    # -------------------------------------------------------------- inference
+    def _forward(self, X, n_layers=None):
+        """Activations of layer ``n_layers`` (default: the head's pre-activation)."""
+        n = len(self.coefs_)
+        n_layers = n if n_layers is None else n_layers
+        activation = ACTIVATIONS[self.activation]
+        H = X
+        for i in range(n_layers):
+            H = safe_sparse_dot(H, self.coefs_[i], dense_output=True)
+            H += self.intercepts_[i]
+            if i < n - 1:
+                activation(H)
+        return H
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+
+    def transform(self, X):
+        """Top hidden code of the fine-tuned network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        code : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        """
+        X = self._validate_for_inference(X)
+        return self._forward(X, len(self.coefs_) - 1)
+
+    @property
+    def _n_features_out(self):
+        return self.coefs_[-1].shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class SdAClassifier(ClassifierMixin, _BaseSdA):
+    """Stacked denoising autoencoder classifier.
+
+    Greedy layer-wise pretraining of a :class:`StackedDenoisingAutoencoder`
+    (``pretrain_*`` parameters, ``corruption``, ``corruption_level``), then a
+    softmax logistic-regression layer on top and supervised fine-tuning of the whole
+    network by backpropagation (the other parameters, as in ``MLPClassifier``).
+    ``pretrain=False`` trains the same network from random weights.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(256, 256)
+        Units of each hidden layer.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden activation, in pretraining and fine-tuning.
+    pretrain : bool, default=True
+        Whether to pretrain the hidden layers as denoising autoencoders.
+    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+        Pretraining noise.
+    corruption_level : float or sequence of float, default=0.2
+        Pretraining noise level, for all layers or one per layer.
+    tied_weights : bool, default=True
+        Tied weights in pretraining.
+    pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size, \
+pretrain_max_iter, pretrain_momentum
+        Optimizer, step size, mini-batch size, epochs per layer and momentum of
+        pretraining (defaults "sgd", 0.1, 20, 10, 0.0).
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
+nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, rho, n_iter_no_change, max_fun
+        Fine-tuning, as in ``MLPClassifier`` and :class:`DenoisingAutoencoder`
+        (defaults "sgd", 1e-4, 32, "constant", 0.1, 0.5, 50, True, None, 1e-4,
+        False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 10, 15000).
+        ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
+        ``n_iter_no_change`` and the adaptive solvers' constants apply to
+        pretraining too.  Early stopping scores accuracy on the held-out fraction.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        Weights of each layer, ``coefs_[i]`` of shape (n_inputs, n_outputs); the
+        last is the softmax head.
+    intercepts_ : list of ndarray
+        Biases of each layer.
+    stack_ : StackedDenoisingAutoencoder or None
+        The pretrained stack (its layers' ``loss_curve_`` show pretraining), or
+        None with ``pretrain=False``.
+    loss_curve_ : list of float
+        Fine-tuning cost per epoch (mean cross-entropy per sample).
+    loss_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_
+        As in ``MLPClassifier``, for fine-tuning.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of outputs (classes).
+    out_activation_ : str
+        "softmax".
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from stackeddae import SdAClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = SdAClassifier(hidden_layer_sizes=(64,), pretrain_max_iter=2,
+    ...                     max_iter=5, random_state=0).fit(X[:500] / 16, y[:500])
+    >>> clf.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    >>> bool(clf.score(X[500:] / 16, y[500:]) > 0.8)
+    True
+    """
+
+    _loss_name = "softmax_cross_entropy"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self : SdAClassifier
+        """
+        return self._fit(X, y, incremental=False)
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """One fine-tuning epoch over (X, y).
+
+        The first call initialises the network as ``fit`` does (pretraining on this
+        first chunk when ``pretrain=True``) and needs ``classes``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call.
+
+        Returns
+        -------
+        self : SdAClassifier
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _validate_training_data(self, X, y, fresh, incremental, classes):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=fresh,
+            accept_sparse="csr",
+            dtype=X_DTYPES,
+            order="C",
+        )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if incremental:
+            _check_partial_fit_first_call(self, classes)
+        elif fresh:
+            self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contain only one class: {self.classes_[0]!r}."
+            )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels not seen before ({unknown.tolist()}); the classes "
+                f"are {self.classes_.tolist()}."
+            )
+        if hasattr(self, "coefs_") and not fresh:
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+        Y = (y[:, None] == self.classes_[None, :]).astype(X.dtype)
+        return X, Y
+
+    def _validation_score(self, X, Y):
+        return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._validate_for_inference(X)
+        return ACTIVATIONS["softmax"](self._forward(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._validate_for_inference(X)
+        A = self._forward(X)
+        A -= A.max(axis=1, keepdims=True)
+        A -= np.log(np.exp(A).sum(axis=1, keepdims=True))
+        return A
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        X = self._validate_for_inference(X)
+        return self.classes_[self._forward(X).argmax(axis=1)]
+
+
+class SdARegressor(RegressorMixin, _BaseSdA):
+    """Stacked denoising autoencoder regressor.
+
+    Pretrained encoders (as in :class:`SdAClassifier`) under a linear output layer
+    with the squared-error loss, fine-tuned by backpropagation.  Single and
+    multi-output.  The targets are used as given: standardise them (e.g. with
+    ``sklearn.compose.TransformedTargetRegressor``) when their scale is far from 1.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, pretrain, corruption, corruption_level, \
+tied_weights, pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size, \
+pretrain_max_iter, pretrain_momentum, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
+warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun
+        As in :class:`SdAClassifier`, except that early stopping scores R^2.
+
+    Attributes
+    ----------
+    coefs_, intercepts_, stack_, loss_curve_, loss_, best_loss_, \
+validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, \
+n_features_in_, feature_names_in_
+        As in :class:`SdAClassifier`; the loss is the squared error summed over
+        outputs, averaged over samples.
+    out_activation_ : str
+        "identity".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from stackeddae import SdARegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((300, 5))
+    >>> y = X @ np.arange(1.0, 6.0) / 5
+    >>> reg = SdARegressor(hidden_layer_sizes=(16,), random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> bool(reg.score(X, y) > 0.9)
+    True
+    """
+
+    _loss_name = "squared_error"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : SdARegressor
+        """
+        return self._fit(X, y, incremental=False)
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y):
+        """One fine-tuning epoch over (X, y); the first call initialises as ``fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : SdARegressor
+        """
+        return self._fit(X, y, incremental=True)
+
+    def _validate_training_data(self, X, y, fresh, incremental, classes=None):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=fresh,
+            accept_sparse="csr",
+            dtype=X_DTYPES,
+            order="C",
+            multi_output=True,
+            y_numeric=True,
+        )
+        if hasattr(self, "coefs_") and not fresh:
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+            n_outputs = 1 if y.ndim == 1 else y.shape[1]
+            if n_outputs != self.n_outputs_:
+                raise ValueError(
+                    f"y has {n_outputs} outputs, but {type(self).__name__} was fitted "
+                    f"with {self.n_outputs_}."
+                )
+        Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=X.dtype)
+        return X, Y
+
+    def _validation_score(self, X, Y):
+        residual = ((Y - self._forward(X)) ** 2).sum()
+        total = ((Y - Y.mean(axis=0)) ** 2).sum()
+        return float(1 - residual / total) if total > 0 else 0.0
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        X = self._validate_for_inference(X)
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out

@@ -1,0 +1,132 @@
+"""Checks of inputs and hyper-parameters shared by the estimators."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._activations import HIDDEN_ACTIVATIONS, OUTPUT_RANGES
+from ._corruption import CORRUPTIONS, LEVEL_RANGES
+from ._optimizers import OPTIMIZERS
+
+# The hyper-parameters that the training loop reads (scikit-learn's MLP names).
+TRAINING_CONSTRAINTS = {
+    "solver": [StrOptions({*OPTIMIZERS, "lbfgs"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "rho": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+}
+
+LAYER_CONSTRAINTS = {
+    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+    "loss": [StrOptions({"auto", "cross_entropy", "squared_error"})],
+    "corruption": [StrOptions(set(CORRUPTIONS))],
+    "tied_weights": ["boolean"],
+}
+
+X_DTYPES = [np.float64, np.float32]
+
+
+def data_range(X):
+    """Smallest and largest value of a dense or sparse X, without copying it."""
+    if sp.issparse(X):
+        if X.nnz == 0:
+            return 0.0, 0.0
+        low, high = float(X.data.min()), float(X.data.max())
+        if X.nnz < X.shape[0] * X.shape[1]:  # implicit zeros
+            low, high = min(low, 0.0), max(high, 0.0)
+        return low, high
+    return float(X.min()), float(X.max())
+
+
+def resolve_loss(loss, X, owner):
+    """The reconstruction loss for data X: ``"auto"`` picks by X's range."""
+    low, high = data_range(X)
+    in_unit_interval = low >= 0 and high <= 1
+    if loss == "auto":
+        return "cross_entropy" if in_unit_interval else "squared_error"
+    if loss == "cross_entropy" and not in_unit_interval:
+        raise ValueError(cross_entropy_range_message(owner, low, high))
+    return loss
+
+
+def check_cross_entropy_range(X, owner):
+    """Raise if X leaves [0, 1]: the cross-entropy loss is only defined there."""
+    low, high = data_range(X)
+    if low < 0 or high > 1:
+        raise ValueError(cross_entropy_range_message(owner, low, high))
+
+
+def cross_entropy_range_message(owner, low, high):
+    return (
+        f"{owner} uses the cross-entropy loss, which needs inputs in [0, 1], but X "
+        f"ranges over [{low:.4g}, {high:.4g}]. Scale X into [0, 1] first (e.g. with "
+        "sklearn.preprocessing.MinMaxScaler in a Pipeline), or use "
+        "loss='squared_error' (or loss='auto', which picks it) for real-valued data."
+    )
+
+
+def loss_for_layer_above(activation):
+    """The loss ``"auto"`` gives a stacked layer trained on codes of ``activation``."""
+    low, high = OUTPUT_RANGES[activation]
+    return "cross_entropy" if low >= 0 and high <= 1 else "squared_error"
+
+
+def per_layer(value, n_layers, name):
+    """A scalar, or a list with one entry per layer, as a list of ``n_layers``."""
+    if np.ndim(value) == 0:
+        return [value] * n_layers
+    values = list(value)
+    if len(values) != n_layers:
+        raise ValueError(
+            f"The '{name}' parameter must be a scalar or have one entry per layer "
+            f"({n_layers} layers from hidden_layer_sizes), got {len(values)} entries: "
+            f"{value!r}."
+        )
+    return values
+
+
+def check_corruption_level(level, corruption, name="corruption_level"):
+    """Raise if ``level`` is outside the allowed range of the ``corruption`` type."""
+    low, high = LEVEL_RANGES[corruption]
+    ok = isinstance(level, Real) and not isinstance(level, bool) and np.isfinite(level)
+    if not ok or not (low <= level < high):
+        allowed, meaning = (
+            ("[0, 1)", "a probability") if high == 1 else ("[0, inf)", "a std. dev.")
+        )
+        raise ValueError(
+            f"The '{name}' parameter must be a number in {allowed} for "
+            f"corruption='{corruption}' ({meaning}), got {level!r}."
+        )
+
+
+def check_hidden_layer_sizes(sizes):
+    """A tuple of positive ints, or a clear error."""
+    sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+    if not sizes or any(
+        not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes
+    ):
+        raise ValueError(
+            "The 'hidden_layer_sizes' parameter must be a positive integer or a "
+            f"non-empty sequence of positive integers, got {sizes!r}."
+        )
+    return [int(s) for s in sizes]
