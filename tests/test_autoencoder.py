@@ -1,0 +1,457 @@
+"""DenoisingAutoencoder: exact gradients, the reference MNIST run, and the API."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from stackeddae import DenoisingAutoencoder
+from stackeddae._autoencoder import _DAEObjective
+from stackeddae.datasets import load_mnist_5k
+
+N_SAMPLES, N_FEATURES, N_HIDDEN = 6, 7, 5
+
+
+def _fit_quietly(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+def _objective(X, seed=0, **params):
+    """A _DAEObjective of a DAE fitted for one epoch, with random biases."""
+    dae = DenoisingAutoencoder(
+        n_components=N_HIDDEN,
+        max_iter=1,
+        batch_size=X.shape[0],
+        random_state=seed,
+        **params,
+    )
+    _fit_quietly(dae, X)
+    obj = _DAEObjective(dae, X.shape[0])
+    rng = np.random.default_rng(seed + 100)
+    for p in obj.params[1:3]:  # make the biases non-trivial
+        p[...] = rng.uniform(-0.5, 0.5, p.shape)
+    return dae, obj
+
+
+def _evaluate(obj, X):
+    obj.rng = np.random.default_rng(0)  # the same noise for every evaluation
+    return float(obj(X))
+
+
+def _numeric_gradient(obj, X, h=1e-5):
+    numeric = []
+    for p in obj.params:
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            saved = p[idx]
+            p[idx] = saved + h
+            plus = _evaluate(obj, X)
+            p[idx] = saved - h
+            minus = _evaluate(obj, X)
+            p[idx] = saved
+            g[idx] = (plus - minus) / (2 * h)
+        numeric.append(g)
+    return numeric
+
+
+def _relative_error(analytic, numeric):
+    a = np.concatenate([g.ravel() for g in analytic])
+    n = np.concatenate([g.ravel() for g in numeric])
+    return np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))
+
+
+def _check_gradient(obj, X, tol=1e-6):
+    _evaluate(obj, X)
+    analytic = [g.copy() for g in obj.grads]
+    numeric = _numeric_gradient(obj, X)
+    assert all(np.any(g != 0) for g in analytic)
+    error = _relative_error(analytic, numeric)
+    assert error < tol, error
+    return error
+
+
+def _kink_margin(obj, X):
+    """Smallest |pre-activation| of the hidden units, on the corrupted input."""
+    _evaluate(obj, X)
+    x_tilde = obj.visible[: X.shape[0]]
+    W, b = obj.params[0], obj.params[1]
+    return np.abs(x_tilde @ W.T + b).min()
+
+
+def _data(seed=0):
+    return np.random.default_rng(seed).random((N_SAMPLES, N_FEATURES))
+
+
+@pytest.mark.parametrize(
+    "loss, activation, tied",
+    list(
+        itertools.product(
+            ["cross_entropy", "squared_error"],
+            ["sigmoid", "tanh", "relu"],
+            [True, False],
+        )
+    ),
+)
+def test_objective_gradient_matches_finite_differences(loss, activation, tied):
+    X = _data()
+    for seed in range(20):  # relu: the first seed whose units stay off the kink
+        dae, obj = _objective(
+            X,
+            seed=seed,
+            loss=loss,
+            activation=activation,
+            tied_weights=tied,
+            corruption_level=0.3,
+        )
+        if activation != "relu" or _kink_margin(obj, X) > 1e-3:
+            break
+    if activation == "relu":
+        assert _kink_margin(obj, X) > 1e-3
+        inactive = (obj.hidden[N_SAMPLES:] == 0).mean()
+        assert 0 < inactive < 1  # both branches of the relu are exercised
+    assert dae.reconstruction_loss_ == loss
+    assert len(obj.params) == (3 if tied else 4)
+    assert obj.params[0] is dae.components_
+    for p, g in zip(obj.params, obj.grads, strict=True):
+        assert g.shape == p.shape
+    _check_gradient(obj, X)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_objective_gradient_with_l2_penalty(loss, tied):
+    X = _data(1)
+    _, obj = _objective(
+        X,
+        loss=loss,
+        activation="tanh",
+        tied_weights=tied,
+        alpha=0.3,
+        corruption_level=0.2,
+    )
+    _check_gradient(obj, X)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_objective_gradient_with_sparsity_penalty(tied):
+    X = _data(2)
+    _, obj = _objective(
+        X,
+        activation="sigmoid",
+        tied_weights=tied,
+        sparsity_weight=0.7,
+        sparsity_target=0.1,
+        corruption_level=0.3,
+    )
+    _check_gradient(obj, X)
+
+
+@pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
+def test_objective_gradient_with_other_corruptions(corruption):
+    X = _data(3)
+    _, obj = _objective(
+        X,
+        activation="sigmoid",
+        corruption=corruption,
+        corruption_level=0.3,
+        tied_weights=False,
+    )
+    _check_gradient(obj, X)
+
+
+def test_objective_gradient_on_a_partial_mini_batch():
+    # the buffers hold 6 rows; a last, smaller mini-batch of 4 uses part of them
+    X = _data(4)
+    _, obj = _objective(X, activation="tanh", corruption_level=0.25)
+    _check_gradient(obj, X[:4])
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+@pytest.mark.parametrize("tied", [True, False])
+def test_objective_is_the_mean_reconstruction_cost(loss, tied):
+    # Without corruption, the objective is the mean per-sample cost of clean X,
+    # which score() reports with the opposite sign.
+    X = _data(5)
+    dae, obj = _objective(X, loss=loss, tied_weights=tied, corruption_level=0.0)
+    assert_allclose(obj(X), -dae.score(X), rtol=1e-12)
+    assert_allclose(obj(X[:3]), -dae.score(X[:3]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_objective_l2_and_sparsity_costs(tied):
+    X = _data(6)
+    m = X.shape[0]
+    dae, obj = _objective(X, tied_weights=tied, corruption_level=0.0)
+    base = obj(X)
+    weights = [dae.components_] + ([] if tied else [dae.decoder_components_])
+    obj.alpha = 0.4
+    expected_l2 = 0.5 * 0.4 * sum((W**2).sum() for W in weights) / m
+    assert_allclose(obj(X) - base, expected_l2, rtol=1e-10)
+    obj.alpha = 0.0
+    obj.sparsity_weight, obj.sparsity_target = 2.0, 0.1
+    rho_hat = dae.transform(X).mean(axis=0)
+    kl = 0.1 * np.log(0.1 / rho_hat) + 0.9 * np.log(0.9 / (1 - rho_hat))
+    assert_allclose(obj(X) - base, 2.0 * kl.sum(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("corruption_level, published", [(0.0, 132.5), (0.3, 138.4)])
+def test_first_epoch_matches_the_published_theano_costs(corruption_level, published):
+    # deeplearning.net's dA tutorial: 100 hidden units, SGD lr 0.1, batches of 20.
+    X, _ = load_mnist_5k(return_X_y=True)
+    assert X.dtype == np.float32 and X.min() >= 0 and X.max() <= 1
+    dae = DenoisingAutoencoder(
+        n_components=100,
+        corruption_level=corruption_level,
+        learning_rate_init=0.1,
+        batch_size=20,
+        max_iter=1,
+        random_state=0,
+    )
+    with threadpool_limits(1):
+        _fit_quietly(dae, X)
+    assert dae.reconstruction_loss_ == "cross_entropy"
+    assert len(dae.loss_curve_) == 1
+    assert abs(dae.loss_curve_[0] - published) / published < 0.03
+
+
+# ----------------------------------------------------------------- the API
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = np.random.default_rng(7).random((40, 8))
+    dae = DenoisingAutoencoder(
+        n_components=3, max_iter=3, batch_size=10, random_state=0
+    )
+    return _fit_quietly(dae, X), X
+
+
+def test_output_shapes(fitted):
+    dae, X = fitted
+    code = dae.transform(X)
+    assert code.shape == (40, 3)
+    assert dae.inverse_transform(code).shape == (40, 8)
+    assert dae.score_samples(X).shape == (40,)
+    assert dae.components_.shape == (3, 8)
+    assert dae.intercept_hidden_.shape == (3,)
+    assert dae.intercept_visible_.shape == (8,)
+    assert not hasattr(dae, "decoder_components_")
+    assert dae.n_features_in_ == 8
+    assert_array_equal(
+        dae.get_feature_names_out(), [f"denoisingautoencoder{i}" for i in range(3)]
+    )
+
+
+def test_score_is_mean_of_score_samples(fitted):
+    dae, X = fitted
+    assert_allclose(dae.score(X), np.mean(dae.score_samples(X)), rtol=1e-12)
+    assert isinstance(dae.score(X), float)
+
+
+def test_transform_inverse_transform_and_score_by_hand(fitted):
+    dae, X = fitted
+    code = expit(X @ dae.components_.T + dae.intercept_hidden_)
+    assert_allclose(dae.transform(X), code, rtol=1e-12)
+    recon = expit(code @ dae.components_ + dae.intercept_visible_)
+    assert_allclose(dae.inverse_transform(code), recon, rtol=1e-12)
+    ce = -(X * np.log(recon) + (1 - X) * np.log(1 - recon)).sum(axis=1)
+    assert_allclose(dae.score_samples(X), -ce, rtol=1e-10)
+
+
+def test_untied_squared_error_decoder_by_hand():
+    X = np.random.default_rng(8).standard_normal((30, 6))
+    dae = _fit_quietly(
+        DenoisingAutoencoder(
+            n_components=4,
+            activation="tanh",
+            tied_weights=False,
+            max_iter=2,
+            batch_size=10,
+            learning_rate_init=0.01,
+            random_state=0,
+        ),
+        X,
+    )
+    assert dae.decoder_components_.shape == (4, 6)
+    assert dae.out_activation_ == "identity"
+    code = np.tanh(X @ dae.components_.T + dae.intercept_hidden_)
+    recon = code @ dae.decoder_components_ + dae.intercept_visible_
+    assert_allclose(dae.inverse_transform(code), recon, rtol=1e-12)
+    assert_allclose(dae.score_samples(X), -((X - recon) ** 2).sum(axis=1), rtol=1e-10)
+
+
+def test_loss_auto_picks_by_data_range():
+    rng = np.random.default_rng(9)
+    X01 = rng.random((20, 4))
+    dae = _fit_quietly(DenoisingAutoencoder(n_components=2, max_iter=1), X01)
+    assert dae.reconstruction_loss_ == "cross_entropy"
+    assert dae.out_activation_ == "sigmoid"
+    assert dae.input_range_ == (0.0, 1.0)
+    Xreal = X01 * 3 - 1
+    dae = _fit_quietly(DenoisingAutoencoder(n_components=2, max_iter=1), Xreal)
+    assert dae.reconstruction_loss_ == "squared_error"
+    assert dae.out_activation_ == "identity"
+    assert dae.input_range_ == (Xreal.min(), Xreal.max())
+
+
+@pytest.mark.parametrize("shift", [-0.5, 0.5])
+def test_explicit_cross_entropy_outside_unit_interval_raises(shift):
+    X = np.random.default_rng(10).random((20, 4)) + shift
+    dae = DenoisingAutoencoder(n_components=2, loss="cross_entropy", max_iter=1)
+    with pytest.raises(ValueError, match="MinMaxScaler"):
+        dae.fit(X)
+
+
+def test_cross_entropy_range_checked_on_partial_fit_too():
+    X = np.random.default_rng(11).random((20, 4))
+    dae = DenoisingAutoencoder(n_components=2, batch_size=10).partial_fit(X)
+    with pytest.raises(ValueError, match="MinMaxScaler"):
+        dae.partial_fit(X + 1)
+
+
+def test_float32_in_float32_weights_and_outputs():
+    X = np.random.default_rng(12).random((30, 5)).astype(np.float32)
+    dae = _fit_quietly(
+        DenoisingAutoencoder(
+            n_components=3,
+            tied_weights=False,
+            max_iter=2,
+            batch_size=10,
+            random_state=0,
+        ),
+        X,
+    )
+    for name in (
+        "components_",
+        "intercept_hidden_",
+        "intercept_visible_",
+        "decoder_components_",
+    ):
+        assert getattr(dae, name).dtype == np.float32, name
+    code = dae.transform(X)
+    assert code.dtype == np.float32
+    assert dae.inverse_transform(code).dtype == np.float32
+    assert np.all(np.isfinite(dae.loss_curve_))
+
+
+def test_float64_in_float64_weights():
+    X = np.random.default_rng(12).random((30, 5))
+    dae = _fit_quietly(DenoisingAutoencoder(n_components=3, max_iter=1), X)
+    assert dae.components_.dtype == np.float64
+    assert dae.transform(X).dtype == np.float64
+
+
+def test_float32_and_float64_fits_agree():
+    X = np.random.default_rng(13).random((30, 5))
+    params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
+    d64 = _fit_quietly(DenoisingAutoencoder(**params), X)
+    d32 = _fit_quietly(DenoisingAutoencoder(**params), X.astype(np.float32))
+    assert_allclose(d32.components_, d64.components_, rtol=1e-4, atol=1e-5)
+
+
+def test_partial_fit_increments_n_iter_by_one():
+    X = np.random.default_rng(14).random((30, 5))
+    dae = DenoisingAutoencoder(n_components=3, batch_size=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # partial_fit never warns about max_iter
+        for k in range(1, 4):
+            dae.partial_fit(X)
+            assert dae.n_iter_ == k
+            assert len(dae.loss_curve_) == k
+            assert dae.t_ == 30 * k
+
+
+def test_partial_fit_continues_from_current_weights():
+    X = np.random.default_rng(15).random((30, 5))
+    dae = DenoisingAutoencoder(n_components=3, batch_size=10, random_state=0)
+    dae.partial_fit(X)
+    before = dae.components_.copy()
+    dae.partial_fit(X)
+    assert not np.array_equal(before, dae.components_)
+    # and two partial_fit calls equal a two-epoch fit with the same seed
+    fit2 = _fit_quietly(
+        DenoisingAutoencoder(n_components=3, batch_size=10, random_state=0, max_iter=2),
+        X,
+    )
+    assert_allclose(dae.components_, fit2.components_, rtol=1e-12)
+
+
+def test_random_state_makes_fits_bit_identical():
+    X = np.random.default_rng(16).random((30, 5))
+    params = dict(n_components=3, max_iter=2, batch_size=10, corruption_level=0.4)
+    a = _fit_quietly(DenoisingAutoencoder(random_state=0, **params), X)
+    b = _fit_quietly(DenoisingAutoencoder(random_state=0, **params), X)
+    c = _fit_quietly(DenoisingAutoencoder(random_state=1, **params), X)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        assert_array_equal(getattr(a, name), getattr(b, name))
+        assert not np.array_equal(getattr(a, name), getattr(c, name))
+    assert a.loss_curve_ == b.loss_curve_
+    assert a.loss_curve_ != c.loss_curve_
+
+
+def test_refit_without_warm_start_starts_over():
+    X = np.random.default_rng(17).random((30, 5))
+    dae = DenoisingAutoencoder(
+        n_components=3, max_iter=2, batch_size=10, random_state=0
+    )
+    first = _fit_quietly(dae, X).components_.copy()
+    _fit_quietly(dae, X)
+    assert dae.n_iter_ == 2
+    assert_array_equal(dae.components_, first)
+
+
+def test_transform_is_deterministic_and_uncorrupted():
+    X = np.random.default_rng(18).random((30, 5))
+    dae = _fit_quietly(
+        DenoisingAutoencoder(
+            n_components=3,
+            corruption_level=0.9,
+            max_iter=1,
+            batch_size=10,
+            random_state=0,
+        ),
+        X,
+    )
+    first = dae.transform(X)
+    assert_array_equal(dae.transform(X), first)
+    assert_array_equal(dae.score_samples(X), dae.score_samples(X))
+    clean = expit(X @ dae.components_.T + dae.intercept_hidden_)
+    assert_allclose(first, clean, rtol=1e-12)
+
+
+def test_inverse_transform_checks_code_width(fitted):
+    dae, _ = fitted
+    with pytest.raises(ValueError, match="n_components"):
+        dae.inverse_transform(np.zeros((2, 5)))
+
+
+def test_transform_checks_feature_count(fitted):
+    dae, _ = fitted
+    with pytest.raises(ValueError):
+        dae.transform(np.zeros((2, 5)))
+
+
+def test_sparse_input_matches_dense():
+    import scipy.sparse as sp
+
+    X = np.random.default_rng(19).random((30, 6))
+    X[X < 0.5] = 0
+    params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
+    dense = _fit_quietly(DenoisingAutoencoder(**params), X)
+    sparse = _fit_quietly(DenoisingAutoencoder(**params), sp.csr_matrix(X))
+    assert_allclose(sparse.components_, dense.components_, rtol=1e-12)
+    assert_allclose(sparse.transform(sp.csr_matrix(X)), dense.transform(X), rtol=1e-12)
+    assert_allclose(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))
+
+
+def test_corruption_level_out_of_range_raises():
+    X = np.random.default_rng(20).random((10, 3))
+    with pytest.raises(ValueError, match="corruption_level"):
+        DenoisingAutoencoder(n_components=2, corruption_level=1.0).fit(X)

@@ -1,0 +1,240 @@
+"""StackedDenoisingAutoencoder: per-layer settings, greedy training, inference."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from stackeddae import DenoisingAutoencoder, StackedDenoisingAutoencoder
+
+N_SAMPLES, N_FEATURES = 40, 8
+
+
+def _data(seed=0):
+    return np.random.default_rng(seed).random((N_SAMPLES, N_FEATURES))
+
+
+def _fit_quietly(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+def _stack(**params):
+    defaults = dict(
+        hidden_layer_sizes=(6, 4, 3), max_iter=2, batch_size=10, random_state=0
+    )
+    return StackedDenoisingAutoencoder(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = _data()
+    return _fit_quietly(_stack(corruption_level=0.2), X), X
+
+
+def test_per_layer_corruption_levels():
+    X = _data()
+    sda = _fit_quietly(_stack(corruption_level=[0.1, 0.2, 0.4]), X)
+    assert [ae.corruption_level for ae in sda.autoencoders_] == [0.1, 0.2, 0.4]
+    assert [p["corruption_level"] for p in sda.layer_params()] == [0.1, 0.2, 0.4]
+    # each layer really trains with its own level: layer 3 alone, on the clean
+    # codes, with 0.4 reproduces it, and with another level does not
+    codes = sda.autoencoders_[1].transform(sda.autoencoders_[0].transform(X))
+    params = sda.layer_params()[2]
+    alone = _fit_quietly(DenoisingAutoencoder(**params), codes)
+    assert_array_equal(alone.components_, sda.autoencoders_[2].components_)
+    other = _fit_quietly(
+        DenoisingAutoencoder(**{**params, "corruption_level": 0.1}), codes
+    )
+    assert not np.array_equal(other.components_, sda.autoencoders_[2].components_)
+
+
+def test_per_layer_corruption_levels_as_tuple_and_array():
+    for levels in [(0.0, 0.3, 0.5), np.array([0.0, 0.3, 0.5])]:
+        sda = _fit_quietly(_stack(corruption_level=levels, max_iter=1), _data())
+        assert [ae.corruption_level for ae in sda.autoencoders_] == [0.0, 0.3, 0.5]
+
+
+def test_scalar_corruption_level_applies_to_every_layer():
+    params = _stack(corruption_level=0.25).layer_params()
+    assert [p["corruption_level"] for p in params] == [0.25] * 3
+
+
+@pytest.mark.parametrize("levels", [[0.1, 0.2], [0.1, 0.2, 0.3, 0.4], []])
+def test_wrong_length_corruption_list_raises(levels):
+    sda = _stack(corruption_level=levels)
+    # the message names the parameter and says what is wrong: the list's length
+    with pytest.raises(ValueError, match="corruption_level.*one entry per layer"):
+        sda.fit(_data())
+    with pytest.raises(ValueError, match="corruption_level.*one entry per layer"):
+        sda.layer_params()
+
+
+def test_corruption_level_out_of_range_in_one_layer_raises():
+    with pytest.raises(ValueError, match="corruption_level"):
+        _stack(corruption_level=[0.1, 1.5, 0.2]).fit(_data())
+
+
+def test_autoencoder_sizes(fitted):
+    sda, _ = fitted
+    assert sda.n_layers_ == 3
+    assert len(sda.autoencoders_) == 3
+    assert all(isinstance(ae, DenoisingAutoencoder) for ae in sda.autoencoders_)
+    assert [ae.n_components for ae in sda.autoencoders_] == [6, 4, 3]
+    assert [ae.n_features_in_ for ae in sda.autoencoders_] == [N_FEATURES, 6, 4]
+    assert [ae.components_.shape for ae in sda.autoencoders_] == [
+        (6, N_FEATURES),
+        (4, 6),
+        (3, 4),
+    ]
+    assert [len(ae.loss_curve_) for ae in sda.autoencoders_] == [2, 2, 2]
+
+
+def test_int_hidden_layer_sizes_is_one_layer():
+    sda = _fit_quietly(_stack(hidden_layer_sizes=5), _data())
+    assert sda.n_layers_ == 1
+    assert sda.transform(_data()).shape == (N_SAMPLES, 5)
+
+
+def test_layers_are_trained_greedily_on_clean_codes(fitted):
+    sda, X = fitted
+    params = sda.layer_params()
+    # layer 1 alone on X
+    first = _fit_quietly(DenoisingAutoencoder(**params[0]), X)
+    assert_array_equal(first.components_, sda.autoencoders_[0].components_)
+    # layer k+1 alone on the clean codes of the fitted layers 1..k
+    codes = X
+    for k in range(1, 3):
+        codes = sda.autoencoders_[k - 1].transform(codes)
+        alone = _fit_quietly(DenoisingAutoencoder(**params[k]), codes)
+        ae = sda.autoencoders_[k]
+        assert alone.n_features_in_ == ae.n_features_in_
+        assert_array_equal(alone.components_, ae.components_)
+        assert_array_equal(alone.intercept_hidden_, ae.intercept_hidden_)
+        assert_array_equal(alone.intercept_visible_, ae.intercept_visible_)
+        assert alone.loss_curve_ == ae.loss_curve_
+
+
+def test_layer_params_seeds_follow_random_state():
+    a = [p["random_state"] for p in _stack(random_state=0).layer_params()]
+    b = [p["random_state"] for p in _stack(random_state=0).layer_params()]
+    c = [p["random_state"] for p in _stack(random_state=1).layer_params()]
+    assert a == b
+    assert a != c
+    assert len(set(a)) == 3  # each layer its own seed
+
+
+def test_layer_params_pass_shared_settings():
+    params = _stack(
+        activation="tanh", learning_rate_init=0.03, solver="adam", tied_weights=False
+    ).layer_params()
+    for p in params:
+        assert p["activation"] == "tanh"
+        assert p["learning_rate_init"] == 0.03
+        assert p["solver"] == "adam"
+        assert p["tied_weights"] is False
+    assert [p["n_components"] for p in params] == [6, 4, 3]
+
+
+def test_random_state_makes_stacks_identical():
+    X = _data(1)
+    a = _fit_quietly(_stack(), X)
+    b = _fit_quietly(_stack(), X)
+    c = _fit_quietly(_stack(random_state=1), X)
+    assert_array_equal(a.transform(X), b.transform(X))
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+def test_output_shapes(fitted):
+    sda, X = fitted
+    code = sda.transform(X)
+    assert code.shape == (N_SAMPLES, 3)
+    assert sda.inverse_transform(code).shape == (N_SAMPLES, N_FEATURES)
+    assert sda.score_samples(X).shape == (N_SAMPLES,)
+    assert_allclose(sda.score(X), np.mean(sda.score_samples(X)), rtol=1e-12)
+    assert sda.get_feature_names_out().shape == (3,)
+
+
+def test_transform_chains_the_layers(fitted):
+    sda, X = fitted
+    codes = X
+    for ae in sda.autoencoders_:
+        codes = ae.transform(codes)
+    assert_allclose(sda.transform(X), codes, rtol=1e-12)
+
+
+def test_inverse_transform_decodes_through_every_layer(fitted):
+    sda, X = fitted
+    code = sda.transform(X)
+    recon = code
+    for ae in reversed(sda.autoencoders_):
+        recon = ae.inverse_transform(recon)
+    assert_allclose(sda.inverse_transform(code), recon, rtol=1e-12)
+    assert np.all((recon > 0) & (recon < 1))
+
+
+def test_score_samples_is_the_reconstruction_cross_entropy(fitted):
+    sda, X = fitted
+    recon = sda.inverse_transform(sda.transform(X))
+    ce = -(X * np.log(recon) + (1 - X) * np.log(1 - recon)).sum(axis=1)
+    assert_allclose(sda.score_samples(X), -ce, rtol=1e-8)
+
+
+def test_inverse_transform_checks_code_width(fitted):
+    sda, _ = fitted
+    with pytest.raises(ValueError):
+        sda.inverse_transform(np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize(
+    "activation, upper_loss",
+    [
+        ("sigmoid", "cross_entropy"),
+        ("tanh", "squared_error"),
+        ("relu", "squared_error"),
+    ],
+)
+def test_upper_layers_loss_follows_the_code_range(activation, upper_loss):
+    X = _data(2)
+    sda = _fit_quietly(
+        _stack(activation=activation, learning_rate_init=0.01, max_iter=1), X
+    )
+    losses = [ae.reconstruction_loss_ for ae in sda.autoencoders_]
+    assert losses == ["cross_entropy", upper_loss, upper_loss]
+    assert [p["loss"] for p in sda.layer_params()] == ["auto", upper_loss, upper_loss]
+
+
+def test_first_layer_loss_follows_the_data():
+    X = _data(3) * 4 - 2
+    sda = _fit_quietly(_stack(learning_rate_init=0.01, max_iter=1), X)
+    losses = [ae.reconstruction_loss_ for ae in sda.autoencoders_]
+    assert losses == ["squared_error", "cross_entropy", "cross_entropy"]
+
+
+def test_float32_stays_float32():
+    X = _data(4).astype(np.float32)
+    sda = _fit_quietly(_stack(max_iter=1), X)
+    assert all(ae.components_.dtype == np.float32 for ae in sda.autoencoders_)
+    code = sda.transform(X)
+    assert code.dtype == np.float32
+    assert sda.inverse_transform(code).dtype == np.float32
+
+
+def test_partial_fit_trains_every_layer_once():
+    X = _data(5)
+    sda = _stack()
+    sda.partial_fit(X)
+    sda.partial_fit(X)
+    assert [ae.n_iter_ for ae in sda.autoencoders_] == [2, 2, 2]
+
+
+def test_warm_start_continues_every_layer():
+    X = _data(6)
+    sda = _fit_quietly(_stack(warm_start=True), X)
+    first = [ae for ae in sda.autoencoders_]
+    _fit_quietly(sda, X)
+    assert [ae.n_iter_ for ae in sda.autoencoders_] == [4, 4, 4]
+    assert all(a is b for a, b in zip(first, sda.autoencoders_, strict=True))

@@ -1,0 +1,351 @@
+"""SdAClassifier and SdARegressor: exact fine-tuning gradients and the API."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from stackeddae import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
+from stackeddae._supervised import _NetworkObjective
+
+
+def _fit_quietly(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+def _small(cls, **params):
+    defaults = dict(
+        hidden_layer_sizes=(5, 4),
+        pretrain_max_iter=1,
+        pretrain_batch_size=10,
+        max_iter=2,
+        batch_size=10,
+        random_state=0,
+    )
+    return cls(**{**defaults, **params})
+
+
+def _blobs(n=60, n_classes=3, n_features=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.random((n_classes, n_features))
+    y = np.arange(n) % n_classes
+    X = np.clip(centers[y] + 0.05 * rng.standard_normal((n, n_features)), 0, 1)
+    return X, y
+
+
+# ------------------------------------------------------ gradient check
+
+
+def _numeric_gradient(obj, X, Y, h=1e-5):
+    numeric = []
+    for p in obj.params:
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            saved = p[idx]
+            p[idx] = saved + h
+            plus = float(obj(X, Y))
+            p[idx] = saved - h
+            minus = float(obj(X, Y))
+            p[idx] = saved
+            g[idx] = (plus - minus) / (2 * h)
+        numeric.append(g)
+    return numeric
+
+
+def _check_network_gradient(est, X, Y, seed=0):
+    obj = _NetworkObjective(est, X.shape[0])
+    assert len(obj.params) == 6  # 3 weight matrices, 3 bias vectors
+    rng = np.random.default_rng(seed)
+    for p in obj.params:  # a non-trivial point: random head and biases too
+        p[...] = rng.uniform(-1, 1, p.shape)
+    float(obj(X, Y))
+    analytic = [g.copy() for g in obj.grads]
+    numeric = _numeric_gradient(obj, X, Y)
+    a = np.concatenate([g.ravel() for g in analytic])
+    n = np.concatenate([g.ravel() for g in numeric])
+    assert all(np.any(g != 0) for g in analytic)
+    error = np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))
+    assert error < 1e-7, error
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_classifier_objective_gradient(activation, alpha):
+    X, y = _blobs(n=9, n_features=4)
+    clf = _fit_quietly(
+        _small(
+            SdAClassifier,
+            activation=activation,
+            alpha=alpha,
+            pretrain=False,
+            batch_size=9,
+        ),
+        X,
+        y,
+    )
+    Y = np.eye(3)[y]
+    _check_network_gradient(clf, X, Y)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_regressor_objective_gradient(activation, alpha):
+    rng = np.random.default_rng(1)
+    X = rng.random((9, 4))
+    Y = rng.standard_normal((9, 2))
+    reg = _fit_quietly(
+        _small(
+            SdARegressor,
+            activation=activation,
+            alpha=alpha,
+            pretrain=False,
+            learning_rate_init=0.01,
+            batch_size=9,
+        ),
+        X,
+        Y,
+    )
+    _check_network_gradient(reg, X, Y, seed=1)
+
+
+def test_classifier_objective_cost_is_mean_cross_entropy():
+    X, y = _blobs(n=9, n_features=4)
+    clf = _fit_quietly(
+        _small(SdAClassifier, alpha=0.0, pretrain=False, batch_size=9), X, y
+    )
+    obj = _NetworkObjective(clf, X.shape[0])
+    proba = clf.predict_proba(X)
+    expected = -np.mean(np.log(proba[np.arange(9), y]))
+    assert_allclose(obj(X, np.eye(3)[y]), expected, rtol=1e-10)
+
+
+def test_regressor_objective_cost_is_mean_squared_error_sum():
+    rng = np.random.default_rng(2)
+    X, Y = rng.random((9, 4)), rng.standard_normal((9, 2))
+    reg = _fit_quietly(
+        _small(SdARegressor, alpha=0.0, pretrain=False, batch_size=9), X, Y
+    )
+    obj = _NetworkObjective(reg, X.shape[0])
+    expected = np.mean(((reg.predict(X) - Y) ** 2).sum(axis=1))
+    assert_allclose(obj(X, Y), expected, rtol=1e-10)
+
+
+# ------------------------------------------------------ classifier API
+
+
+@pytest.fixture(scope="module")
+def multiclass():
+    X, y = _blobs()
+    return _fit_quietly(_small(SdAClassifier, max_iter=20), X, y), X, y
+
+
+def test_multiclass_fit_predict(multiclass):
+    clf, X, y = multiclass
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    pred = clf.predict(X)
+    assert pred.shape == (60,)
+    assert set(pred) <= {0, 1, 2}
+    assert clf.score(X, y) > 0.9  # well-separated blobs
+    assert clf.n_outputs_ == 3
+    assert clf.n_layers_ == 4
+    assert clf.out_activation_ == "softmax"
+    assert [W.shape for W in clf.coefs_] == [(6, 5), (5, 4), (4, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(5,), (4,), (3,)]
+
+
+def test_predict_proba_rows_sum_to_one(multiclass):
+    clf, X, _ = multiclass
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, 3)
+    assert np.all(proba >= 0)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_predict_log_proba_is_log_of_predict_proba(multiclass):
+    clf, X, _ = multiclass
+    assert_allclose(clf.predict_log_proba(X), np.log(clf.predict_proba(X)), rtol=1e-10)
+
+
+def test_binary_classification():
+    X, y = _blobs(n=40, n_classes=2)
+    clf = _fit_quietly(_small(SdAClassifier, max_iter=10), X, y)
+    assert_array_equal(clf.classes_, [0, 1])
+    proba = clf.predict_proba(X)
+    assert proba.shape == (40, 2)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert clf.predict(X).shape == (40,)
+    assert set(clf.predict(X)) <= {0, 1}
+
+
+def test_string_labels():
+    X, y = _blobs(n=45)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = _fit_quietly(_small(SdAClassifier, max_iter=20), X, labels)
+    assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    pred = clf.predict(X)
+    assert pred.dtype == labels.dtype
+    assert set(pred) <= set(labels)
+    assert np.mean(pred == labels) > 0.9
+
+
+def test_classes_are_sorted_unique_labels():
+    X, y = _blobs(n=30)
+    labels = np.array([7, -2, 3])[y]
+    clf = _fit_quietly(_small(SdAClassifier), X, labels)
+    assert_array_equal(clf.classes_, [-2, 3, 7])
+
+
+def test_single_class_raises():
+    X, _ = _blobs(n=20)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        _small(SdAClassifier).fit(X, np.zeros(20))
+
+
+def test_pretrain_false_gives_no_stack():
+    X, y = _blobs(n=30)
+    clf = _fit_quietly(_small(SdAClassifier, pretrain=False), X, y)
+    assert clf.stack_ is None
+    assert len(clf.coefs_) == 3
+
+
+def test_pretrain_true_keeps_the_pretrained_stack(multiclass):
+    clf, X, _ = multiclass
+    assert isinstance(clf.stack_, StackedDenoisingAutoencoder)
+    assert [ae.components_.shape for ae in clf.stack_.autoencoders_] == [
+        (5, 6),
+        (4, 5),
+    ]
+    assert all(len(ae.loss_curve_) == 1 for ae in clf.stack_.autoencoders_)
+
+
+def test_pretrained_weights_initialise_the_network():
+    # pretraining's encoders are the network's first layers before fine-tuning
+    X, y = _blobs(n=30)
+    clf = _small(SdAClassifier, learning_rate_init=1e-12, momentum=0.0, alpha=0.0)
+    _fit_quietly(clf, X, y)
+    layers = zip(
+        clf.coefs_[:-1], clf.intercepts_[:-1], clf.stack_.autoencoders_, strict=True
+    )
+    for W, b, ae in layers:
+        assert_allclose(W, ae.components_.T, atol=1e-9)
+        assert_allclose(b, ae.intercept_hidden_, atol=1e-9)
+    # and the softmax head starts at zero
+    assert_allclose(clf.coefs_[-1], 0.0, atol=1e-9)
+    assert_allclose(clf.intercepts_[-1], 0.0, atol=1e-9)
+
+
+def test_transform_gives_the_top_code(multiclass):
+    clf, X, _ = multiclass
+    code = clf.transform(X)
+    assert code.shape == (60, 4)
+    h = X
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
+        h = 1 / (1 + np.exp(-(h @ W + b)))
+    assert_allclose(code, h, rtol=1e-12)
+
+
+def test_partial_fit_needs_classes_on_first_call():
+    X, y = _blobs(n=30)
+    clf = _small(SdAClassifier, pretrain=False)
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.n_iter_ == 1
+    clf.partial_fit(X, y)  # later calls need no classes
+    assert clf.n_iter_ == 2
+    assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+def test_partial_fit_accepts_chunks_missing_some_classes():
+    X, y = _blobs(n=30)
+    clf = _small(SdAClassifier, pretrain=False)
+    first = y != 2
+    clf.partial_fit(X[first], y[first], classes=[0, 1, 2])
+    assert clf.predict_proba(X).shape == (30, 3)
+    with pytest.raises(ValueError, match="not seen before"):
+        clf.partial_fit(X, np.where(y == 2, 5, y))
+
+
+# ------------------------------------------------------ regressor API
+
+
+def test_regressor_single_output():
+    rng = np.random.default_rng(3)
+    X = rng.random((50, 5))
+    y = X @ np.arange(1.0, 6.0) / 5
+    reg = _fit_quietly(_small(SdARegressor, learning_rate_init=0.01), X, y)
+    pred = reg.predict(X)
+    assert pred.shape == (50,)
+    assert np.all(np.isfinite(pred))
+    assert reg.n_outputs_ == 1
+    assert reg.out_activation_ == "identity"
+    assert reg.coefs_[-1].shape == (4, 1)
+    assert reg.transform(X).shape == (50, 4)
+
+
+def test_regressor_multi_output():
+    rng = np.random.default_rng(4)
+    X = rng.random((50, 5))
+    Y = np.column_stack([X.sum(axis=1), X[:, 0] - X[:, 1], X[:, 2]])
+    reg = _fit_quietly(_small(SdARegressor, learning_rate_init=0.01), X, Y)
+    assert reg.predict(X).shape == (50, 3)
+    assert reg.n_outputs_ == 3
+    assert reg.coefs_[-1].shape == (4, 3)
+
+
+def test_regressor_learns_a_linear_target():
+    rng = np.random.default_rng(5)
+    X = rng.random((200, 4))
+    y = X @ np.array([1.0, -1.0, 0.5, 0.0])
+    reg = SdARegressor(
+        hidden_layer_sizes=(8,),
+        pretrain_max_iter=1,
+        max_iter=60,
+        learning_rate_init=0.05,
+        random_state=0,
+    )
+    _fit_quietly(reg, X, y)
+    assert reg.score(X, y) > 0.9
+
+
+def test_regressor_partial_fit_checks_output_count():
+    rng = np.random.default_rng(6)
+    X = rng.random((20, 3))
+    reg = _small(SdARegressor, pretrain=False)
+    reg.partial_fit(X, rng.random((20, 2)))
+    with pytest.raises(ValueError, match="outputs"):
+        reg.partial_fit(X, rng.random(20))
+
+
+def test_regressor_pretrain_false_gives_no_stack():
+    rng = np.random.default_rng(7)
+    X = rng.random((20, 3))
+    reg = _fit_quietly(_small(SdARegressor, pretrain=False), X, rng.random(20))
+    assert reg.stack_ is None
+
+
+def test_float32_network():
+    X, y = _blobs(n=30)
+    clf = _fit_quietly(_small(SdAClassifier), X.astype(np.float32), y)
+    assert all(W.dtype == np.float32 for W in clf.coefs_)
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+def test_random_state_makes_networks_identical():
+    X, y = _blobs(n=30)
+    a = _fit_quietly(_small(SdAClassifier), X, y)
+    b = _fit_quietly(_small(SdAClassifier), X, y)
+    c = _fit_quietly(_small(SdAClassifier, random_state=1), X, y)
+    assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_per_layer_corruption_levels_reach_pretraining():
+    X, y = _blobs(n=30)
+    clf = _fit_quietly(_small(SdAClassifier, corruption_level=[0.1, 0.4]), X, y)
+    assert [ae.corruption_level for ae in clf.stack_.autoencoders_] == [0.1, 0.4]

@@ -1,0 +1,449 @@
+"""The shared training loop: bookkeeping, stopping rules, early stopping,
+divergence, interruption and warm starts."""
+
+import signal
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from stackeddae import (
+    DenoisingAutoencoder,
+    DivergenceWarning,
+    SdAClassifier,
+    StackedDenoisingAutoencoder,
+)
+from stackeddae._autoencoder import _DAEObjective
+from stackeddae._training import fit_stochastic, reset_history
+
+
+def _data(n=60, d=8, seed=0):
+    return np.random.default_rng(seed).random((n, d))
+
+
+def _dae(**params):
+    defaults = dict(n_components=4, batch_size=10, random_state=0)
+    return DenoisingAutoencoder(**{**defaults, **params})
+
+
+def _fit_quietly(est, X, y=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X) if y is None else est.fit(X, y)
+
+
+# --------------------------------------------------------------- bookkeeping
+
+
+def test_loss_curve_has_one_entry_per_epoch():
+    X = _data()
+    with pytest.warns(ConvergenceWarning, match="maximum number of epochs"):
+        dae = _dae(max_iter=5, tol=0.0).fit(X)
+    assert dae.n_iter_ == 5
+    assert len(dae.loss_curve_) == 5
+    assert dae.t_ == 5 * 60
+    assert dae.loss_ == dae.loss_curve_[-1]
+    assert dae.best_loss_ == min(dae.loss_curve_)
+    assert all(np.isfinite(dae.loss_curve_))
+    assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+    assert dae.validation_scores_ is None
+    assert dae.best_validation_score_ is None
+
+
+def test_loss_curve_entry_is_the_epoch_mean_cost():
+    # One mini-batch per epoch and no noise: epoch k's cost is the cost of the
+    # weights after k - 1 updates, i.e. minus the score of a (k - 1)-epoch fit.
+    X = _data()
+    params = dict(batch_size=60, corruption_level=0.0, shuffle=False)
+    one = _fit_quietly(_dae(max_iter=1, **params), X)
+    two = _fit_quietly(_dae(max_iter=2, **params), X)
+    assert_allclose(two.loss_curve_[0], one.loss_curve_[0], rtol=1e-12)
+    assert_allclose(two.loss_curve_[1], -one.score(X), rtol=1e-10)
+
+
+def test_loss_curve_averages_the_mini_batch_costs(monkeypatch):
+    costs = []
+    original = _DAEObjective.__call__
+
+    def spy(self, X, Y=None):
+        cost = original(self, X, Y)
+        costs.append(float(cost))
+        return cost
+
+    monkeypatch.setattr(_DAEObjective, "__call__", spy)
+    dae = _fit_quietly(_dae(max_iter=2), _data())
+    assert len(costs) == 12  # 6 mini-batches per epoch
+    assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    _fit_quietly(_dae(max_iter=3, verbose=True), _data())
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3 cost")
+
+
+# --------------------------------------------------------------- stopping
+
+
+def test_tol_and_n_iter_no_change_stop_early():
+    # a tolerance no epoch can beat: epoch 1 improves on +inf, then
+    # n_iter_no_change + 1 epochs without improvement stop training
+    X = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dae = _dae(max_iter=50, tol=1e3, n_iter_no_change=2).fit(X)
+    assert dae.n_iter_ == 4
+    assert len(dae.loss_curve_) == 4
+    assert dae._stop_status == "converged"
+
+
+def test_stops_when_the_loss_stalls():
+    # a tiny learning rate and no noise: the loss barely moves, so it does not
+    # improve by tol after the first epoch
+    X = _data()
+    dae = _dae(
+        max_iter=100,
+        tol=1e-2,
+        n_iter_no_change=3,
+        learning_rate_init=1e-6,
+        corruption_level=0.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dae.fit(X)
+    assert dae.n_iter_ == 5
+
+
+def test_adaptive_schedule_divides_the_rate_until_it_is_tiny():
+    X = _data(n=20)
+    dae = _dae(
+        max_iter=100,
+        tol=1e3,
+        n_iter_no_change=1,
+        learning_rate="adaptive",
+        learning_rate_init=0.1,
+    )
+    dae.fit(X)
+    # epoch 1 improves on +inf; then every 2 epochs the rate is divided by 5
+    # (8 times, 0.1 -> 2.56e-7) and the 9th time training stops
+    assert dae.n_iter_ == 1 + 2 * 9
+    assert_allclose(dae._optimizer_state["learning_rate"], 0.1 / 5**8)
+
+
+def test_invscaling_schedule_during_fit():
+    X = _data()
+    dae = _fit_quietly(
+        _dae(max_iter=2, learning_rate="invscaling", learning_rate_init=0.2), X
+    )
+    assert_allclose(dae._optimizer_state["learning_rate"], 0.2 / (120 + 1) ** 0.5)
+
+
+# --------------------------------------------------------------- early stopping
+
+
+def _spy_on_validation(monkeypatch):
+    captured = {}
+    original = DenoisingAutoencoder._split_validation
+
+    def spy(self, X):
+        X_train, validation = original(self, X)
+        captured["n_train"] = X_train.shape[0]
+        captured["validation"] = validation
+        return X_train, validation
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_split_validation", spy)
+    return captured
+
+
+def test_early_stopping_fills_validation_scores_and_restores_best(monkeypatch):
+    captured = _spy_on_validation(monkeypatch)
+    X = _data()
+    dae = _dae(
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=2,
+        tol=0.0,
+        max_iter=30,
+        batch_size=5,
+        learning_rate_init=0.5,
+        corruption_level=0.5,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dae.fit(X)
+    scores = dae.validation_scores_
+    assert captured["n_train"] == 45
+    assert len(scores) == dae.n_iter_ == len(dae.loss_curve_)
+    assert dae.n_iter_ < 30
+    assert dae.best_validation_score_ == max(scores)
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1 and scores[-1] < max(scores)
+    # the kept weights are the best epoch's, not the last one's
+    assert_allclose(captured["validation"](), dae.best_validation_score_, rtol=1e-12)
+    # and the validation score is the mean negative reconstruction cost
+    assert all(s < 0 for s in scores)
+
+
+class _Quadratic:
+    """cost = |w|^2, for driving the training loop directly."""
+
+    def __init__(self, batch_size):
+        self.batch_size = batch_size
+        self.params = [np.array([3.0, -2.0])]
+        self.grads = [np.zeros(2)]
+
+    def __call__(self, X, Y=None):
+        w = self.params[0]
+        self.grads[0][...] = 2 * w
+        return float(w @ w)
+
+
+def test_early_stopping_restores_the_best_epochs_weights():
+    est = DenoisingAutoencoder(
+        max_iter=50,
+        tol=0.0,
+        n_iter_no_change=2,
+        learning_rate_init=0.1,
+        shuffle=False,
+    )
+    est._rng = np.random.default_rng(0)
+    reset_history(est, early_stopping=True)
+    objective = _Quadratic(batch_size=1)
+    script = iter([1.0, 3.0, 2.0, 0.0, -1.0, 5.0])
+    snapshots = []
+
+    def validation():
+        snapshots.append(objective.params[0].copy())
+        return next(script)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status = fit_stochastic(est, objective, np.zeros((2, 1)), validation=validation)
+    assert status == "converged"
+    assert est.n_iter_ == 5  # 3 epochs without improvement after the best (2nd)
+    assert est.validation_scores_ == [1.0, 3.0, 2.0, 0.0, -1.0]
+    assert est.best_validation_score_ == 3.0
+    assert_array_equal(objective.params[0], snapshots[1])
+    assert not np.array_equal(snapshots[1], snapshots[-1])
+
+
+def test_classifier_early_stopping_scores_accuracy():
+    rng = np.random.default_rng(1)
+    y = np.arange(80) % 2
+    X = np.clip(y[:, None] * 0.6 + 0.2 + 0.05 * rng.standard_normal((80, 4)), 0, 1)
+    clf = SdAClassifier(
+        hidden_layer_sizes=(4,),
+        pretrain_max_iter=1,
+        max_iter=5,
+        batch_size=10,
+        early_stopping=True,
+        validation_fraction=0.25,
+        random_state=0,
+    )
+    _fit_quietly(clf, X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert all(0 <= s <= 1 for s in clf.validation_scores_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+# --------------------------------------------------------------- divergence
+
+
+def test_divergence_warns_and_keeps_the_last_finite_epoch(monkeypatch):
+    X = np.random.default_rng(0).standard_normal((60, 8))  # standardized data
+    params = dict(loss="squared_error", learning_rate_init=1e3, max_iter=15)
+    with pytest.warns(DivergenceWarning, match="training cost"):
+        with np.errstate(all="ignore"):
+            dae = _dae(**params).fit(X)
+    assert dae._stop_status == "diverged"
+    assert dae.n_iter_ < 15
+    assert len(dae.loss_curve_) == dae.n_iter_
+    assert all(np.isfinite(dae.loss_curve_))
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        assert np.all(np.isfinite(getattr(dae, name))), name
+    assert dae._optimizer_state is None
+    assert np.all(np.isfinite(dae.transform(X)))
+    # the weights are exactly those at the end of the last complete epoch: the
+    # ones an identical fit has when it starts the next epoch (6 mini-batches each)
+    snapshots = []
+    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
+            _dae(**params).fit(X)
+    expected = snapshots[6 * dae.n_iter_]
+    kept = [dae.components_, dae.intercept_hidden_, dae.intercept_visible_]
+    for p, e in zip(kept, expected, strict=True):
+        assert_array_equal(p, e)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_divergence_leaves_finite_weights(activation, dtype):
+    X = np.random.default_rng(3).standard_normal((60, 8)).astype(dtype)
+    dae = _dae(
+        max_iter=15, activation=activation, loss="squared_error", learning_rate_init=1e3
+    )
+    with pytest.warns(DivergenceWarning):
+        with np.errstate(all="ignore"):
+            dae.fit(X)
+    assert all(np.isfinite(dae.loss_curve_))
+    assert np.all(np.isfinite(dae.components_))
+    assert dae.components_.dtype == dtype
+    assert len(dae.loss_curve_) == dae.n_iter_
+    assert np.all(np.isfinite(dae.intercept_visible_))
+    assert np.all(np.isfinite(dae.transform(X)))
+
+
+# --------------------------------------------------------------- interruption
+
+
+def _interrupt_on_call(monkeypatch, n, snapshots=None):
+    """Patch the DAE objective to raise KeyboardInterrupt on its n-th call."""
+    original = _DAEObjective.__call__
+    calls = []
+
+    def patched(self, X, Y=None):
+        calls.append(1)
+        if snapshots is not None:
+            snapshots.append([p.copy() for p in self.params])
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return original(self, X, Y)
+
+    monkeypatch.setattr(_DAEObjective, "__call__", patched)
+    return calls
+
+
+def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
+    X = _data()
+    # reference: the weights at the start of the 9th mini-batch of a normal fit
+    snapshots = []
+    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    _fit_quietly(_dae(max_iter=2), X)
+    expected = snapshots[8]
+    monkeypatch.undo()
+
+    calls = _interrupt_on_call(monkeypatch, n=9)
+    dae = _dae(max_iter=5)
+    with pytest.warns(UserWarning, match="interrupted") as record:
+        dae.fit(X)
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in record)
+    assert len(calls) == 9
+    assert dae._stop_status == "interrupted"
+    assert dae.n_iter_ == 1  # 6 mini-batches per epoch: the 2nd was cut short
+    assert len(dae.loss_curve_) == 1
+    kept = [dae.components_, dae.intercept_hidden_, dae.intercept_visible_]
+    for p, e in zip(kept, expected, strict=True):
+        assert_array_equal(p, e)
+    monkeypatch.undo()
+
+    # a usable estimator: it transforms, scores, and trains on
+    assert dae.transform(X).shape == (60, 4)
+    assert np.all(np.isfinite(dae.score_samples(X)))
+    dae.partial_fit(X)
+    assert dae.n_iter_ == 2
+    assert len(dae.loss_curve_) == 2
+
+
+def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
+    X = _data()
+    snapshots = []
+    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    _fit_quietly(_dae(max_iter=2), X)
+    monkeypatch.undo()
+
+    original = _DAEObjective.__call__
+    calls = []
+
+    def ctrl_c_on_third_call(self, X, Y=None):
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, X, Y)
+
+    monkeypatch.setattr(_DAEObjective, "__call__", ctrl_c_on_third_call)
+    handler = signal.getsignal(signal.SIGINT)
+    dae = _dae(max_iter=5)
+    with pytest.warns(UserWarning, match="interrupted"):
+        dae.fit(X)
+    assert signal.getsignal(signal.SIGINT) is handler  # restored
+    assert len(calls) == 3
+    assert dae.n_iter_ == 0
+    # the third mini-batch's update was applied, then training stopped
+    assert_array_equal(dae.components_, snapshots[3][0])
+
+
+def test_interrupted_stack_initialises_the_untrained_layers(monkeypatch):
+    X = _data()
+    _interrupt_on_call(monkeypatch, n=3)
+    sda = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(5, 3), max_iter=2, batch_size=10, random_state=0
+    )
+    with pytest.warns(UserWarning, match="layer 1/2 training interrupted"):
+        sda.fit(X)
+    monkeypatch.undo()
+    assert [ae.n_iter_ for ae in sda.autoencoders_] == [0, 0]
+    assert sda.autoencoders_[1].n_features_in_ == 5
+    assert sda.transform(X).shape == (60, 3)
+    sda.partial_fit(X)
+    assert [ae.n_iter_ for ae in sda.autoencoders_] == [1, 1]
+
+
+# --------------------------------------------------------------- warm start
+
+
+def test_warm_start_continues_n_iter():
+    X = _data()
+    dae = _fit_quietly(_dae(max_iter=3, warm_start=True), X)
+    assert dae.n_iter_ == 3
+    _fit_quietly(dae, X)
+    assert dae.n_iter_ == 6
+    assert len(dae.loss_curve_) == 6
+    assert dae.t_ == 6 * 60
+    # plain SGD carries no optimizer state: 3 + 3 epochs equal 6 epochs
+    six = _fit_quietly(_dae(max_iter=6), X)
+    assert_allclose(dae.components_, six.components_, rtol=1e-12)
+    assert_allclose(dae.loss_curve_, six.loss_curve_, rtol=1e-12)
+
+
+def test_without_warm_start_fit_starts_over():
+    X = _data()
+    dae = _fit_quietly(_dae(max_iter=3), X)
+    first = dae.components_.copy()
+    _fit_quietly(dae, X)
+    assert dae.n_iter_ == 3
+    assert_array_equal(dae.components_, first)
+
+
+def test_partial_fit_keeps_the_optimizer_state():
+    X = _data()
+    dae = _dae(solver="adam", learning_rate_init=0.01)
+    dae.partial_fit(X)
+    assert dae._optimizer_state["t"] == 6
+    dae.partial_fit(X)
+    assert dae._optimizer_state["t"] == 12
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adagrad", "rmsprop", "adadelta", "adam"])
+def test_every_solver_reduces_the_loss(solver):
+    X = _data()
+    lr = {"sgd": 0.1, "adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0, "adam": 0.01}
+    dae = _fit_quietly(
+        _dae(solver=solver, learning_rate_init=lr[solver], max_iter=5, momentum=0.5),
+        X,
+    )
+    assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+
+
+def test_lbfgs_fit():
+    X = _data(n=30)
+    dae = _fit_quietly(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
+    assert 1 <= dae.n_iter_ <= 10
+    assert len(dae.loss_curve_) == dae.n_iter_
+    assert dae.loss_curve_[-1] < dae.loss_curve_[0]
+    assert_allclose(dae.loss_, -dae.score(X), rtol=1e-10)
+    assert not hasattr(dae, "partial_fit")
