@@ -83,6 +83,8 @@ class StackedDenoisingAutoencoder(
         The fitted layers, bottom to top; each has its own ``loss_curve_``.
     n_layers_ : int
         Number of layers.
+    n_iter_ : ndarray of shape (n_layers_,)
+        Epochs trained in each layer.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -103,14 +105,14 @@ class StackedDenoisingAutoencoder(
     """
 
     _parameter_constraints = {
+        **DenoisingAutoencoder._parameter_constraints,
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
         "corruption_level": ["array-like", Interval(Real, 0, None, closed="left")],
-        **DenoisingAutoencoder._parameter_constraints,
     }
-    _parameter_constraints.pop("n_components")
+    del _parameter_constraints["n_components"]
 
     def __init__(
         self,
@@ -273,6 +275,9 @@ class StackedDenoisingAutoencoder(
                 break
             if k + 1 < self.n_layers_:
                 codes = ae.transform(codes)
+        self.n_iter_ = np.array(
+            [getattr(ae, "n_iter_", 0) for ae in self.autoencoders_]
+        )
         return self
 
     def _initialize_untrained(self, start, codes):

@@ -573,6 +573,11 @@ n_features_in_, feature_names_in_
 
     _loss_name = "squared_error"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).

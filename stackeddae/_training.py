@@ -31,7 +31,7 @@ from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
 
 class DivergenceWarning(UserWarning):
-    """Training stopped because the cost became infinite or NaN."""
+    """Training stopped because the cost diverged (exploded, or became NaN)."""
 
 
 def new_generator(random_state):
@@ -109,6 +109,12 @@ class _Diverged(Exception):
     pass
 
 
+# A cost this many times larger than where the fit started (or than 1, if it started
+# below 1) is divergence even while still finite: weights grown by orders of
+# magnitude saturate every unit, and training never comes back from there.
+_DIVERGENCE_FACTOR = 1e6
+
+
 def _batch(X, index, buffer):
     """Rows ``index`` (a slice or an index array) of X as a dense C array."""
     if sp.issparse(X):
@@ -177,6 +183,7 @@ def fit_stochastic(
     best = None
     status = "max_iter"
     updating = False
+    cost_limit = None
     with _deferred_interrupt() as interrupted:
         try:
             for _ in range(max_iter):
@@ -190,7 +197,9 @@ def fit_stochastic(
                     Xb = _batch(X, index, x_buffer)
                     Yb = None if Y is None else _batch(Y, index, y_buffer)
                     cost = objective(Xb, Yb)
-                    if not np.isfinite(cost):
+                    if cost_limit is None:
+                        cost_limit = _DIVERGENCE_FACTOR * max(float(cost), 1.0)
+                    if not cost <= cost_limit:  # also catches NaN
                         raise _Diverged
                     updating = True
                     optimizer.update(objective.grads)
@@ -279,7 +288,8 @@ def _report(est, status, label, incremental):
     name = type(est).__name__
     if status == "diverged":
         warnings.warn(
-            f"{name}: {label}the training cost became infinite or NaN after "
+            f"{name}: {label}the training cost diverged (grew past a million times "
+            f"its initial value, or became infinite or NaN) after "
             f"{est.n_iter_} complete epochs; training stopped and the weights of the "
             "last finite epoch were kept. Lower the learning rate "
             "(learning_rate_init) or choose an adaptive solver such as 'adam'.",

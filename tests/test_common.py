@@ -1,0 +1,22 @@
+"""scikit-learn's own estimator checks, over every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from stackeddae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+)
+
+ESTIMATORS = [
+    DenoisingAutoencoder(),
+    StackedDenoisingAutoencoder(),
+    SdAClassifier(),
+    SdARegressor(),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
