@@ -188,7 +188,9 @@ class DenoisingAutoencoder(
         Training stops when the cost (or validation score) has not improved by at
         least ``tol`` for ``n_iter_no_change`` consecutive epochs.
     verbose : bool or int, default=False
-        Print one line per epoch.
+        1 (or True) prints one line per epoch, e.g.
+        ``layer 2/3 epoch 7/15 cost 81.23 (1.40 s)``; 2 shows a progress bar over
+        the mini-batches instead, when tqdm is installed.
     warm_start : bool, default=False
         Continue from the current weights when ``fit`` is called again.
     momentum : float, default=0.0

@@ -83,8 +83,9 @@ class StackedDenoisingAutoencoder(
         The fitted layers, bottom to top; each has its own ``loss_curve_``.
     n_layers_ : int
         Number of layers.
-    n_iter_ : ndarray of shape (n_layers_,)
-        Epochs trained in each layer.
+    n_iter_ : int
+        Epochs trained, summed over the layers (each layer's own count is its
+        ``n_iter_``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

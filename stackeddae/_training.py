@@ -115,6 +115,22 @@ class _Diverged(Exception):
 _DIVERGENCE_FACTOR = 1e6
 
 
+def _progress_bar(est, label, n_updates):
+    """A tqdm bar over the fit's mini-batches when ``verbose >= 2`` and tqdm exists."""
+    if est.verbose < 2:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        warnings.warn(
+            "verbose >= 2 asks for a progress bar, which needs tqdm "
+            "(pip install tqdm); printing one line per epoch instead.",
+            stacklevel=4,
+        )
+        return None
+    return tqdm(total=n_updates, desc=label.strip() or type(est).__name__, leave=False)
+
+
 def _batch(X, index, buffer):
     """Rows ``index`` (a slice or an index array) of X as a dense C array."""
     if sp.issparse(X):
@@ -184,6 +200,7 @@ def fit_stochastic(
     status = "max_iter"
     updating = False
     cost_limit = None
+    bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
     with _deferred_interrupt() as interrupted:
         try:
             for _ in range(max_iter):
@@ -206,6 +223,8 @@ def fit_stochastic(
                     updating = False
                     total += float(cost)
                     n_batches += 1
+                    if bar is not None:
+                        bar.update()
                     if interrupted:
                         raise KeyboardInterrupt
                 if not _is_finite(params):
@@ -220,7 +239,9 @@ def fit_stochastic(
                     np.copyto(saved, p)
                 if validation is not None:
                     est.validation_scores_.append(float(validation()))
-                if est.verbose:
+                if bar is not None:
+                    bar.set_postfix(epoch=est.n_iter_, cost=f"{epoch_cost:.4g}")
+                elif est.verbose:
                     _print_epoch(
                         est,
                         label,
@@ -258,6 +279,8 @@ def fit_stochastic(
             if updating:  # a half-applied step: back to the end of the last epoch
                 _restore(params, last_good)
             status = "interrupted"
+    if bar is not None:
+        bar.close()
     if validation is not None and best is not None:
         _restore(params, best)
     # A diverged optimizer's moments are not worth keeping.
