@@ -455,3 +455,37 @@ def test_corruption_level_out_of_range_raises():
     X = np.random.default_rng(20).random((10, 3))
     with pytest.raises(ValueError, match="corruption_level"):
         DenoisingAutoencoder(n_components=2, corruption_level=1.0).fit(X)
+
+
+def test_large_sparse_input_is_never_densified_whole():
+    """A 100k x 50k bag-of-words matrix (0.1% dense: 20 GB as dense float32) is
+    trained on and encoded one mini-batch / chunk at a time."""
+    import tracemalloc
+
+    import scipy.sparse as sp
+
+    n_rows, n_cols, per_row = 100_000, 50_000, 50
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(
+        (
+            np.ones(n_rows * per_row, np.float32),
+            np.sort(rng.integers(0, n_cols, (n_rows, per_row)), axis=1).ravel(),
+            np.arange(0, n_rows * per_row + 1, per_row),
+        ),
+        shape=(n_rows, n_cols),
+    )
+    X.sum_duplicates()
+    X.data[:] = 1
+    dae = DenoisingAutoencoder(n_components=8, batch_size=50, random_state=0)
+    tracemalloc.start()
+    try:
+        dae.partial_fit(X[:2000])
+        dae.partial_fit(X[2000:4000])
+        code = dae.transform(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dae.components_.dtype == np.float32 and code.dtype == np.float32
+    assert code.shape == (100_000, 8) and np.isfinite(code).all()
+    assert dae.reconstruction_loss_ == "cross_entropy"
+    assert peak < 200e6  # bytes; the dense matrix alone would be 20e9

@@ -349,3 +349,34 @@ def test_per_layer_corruption_levels_reach_pretraining():
     X, y = _blobs(n=30)
     clf = _fit_quietly(_small(SdAClassifier, corruption_level=[0.1, 0.4]), X, y)
     assert [ae.corruption_level for ae in clf.stack_.autoencoders_] == [0.1, 0.4]
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_sparse_input_matches_dense(Estimator):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    X = rng.random((80, 12)) * (rng.random((80, 12)) < 0.3)
+    y = np.arange(80) % 3
+    params = dict(
+        hidden_layer_sizes=(6,), pretrain_max_iter=2, max_iter=3, random_state=0
+    )
+    dense = Estimator(**params).fit(X, y)
+    sparse = Estimator(**params).fit(sp.csr_matrix(X), y)
+    for a, b in zip(dense.coefs_, sparse.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dense.predict(X), sparse.predict(sp.csc_matrix(X)))
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_float32_end_to_end(Estimator):
+    X = np.random.default_rng(0).random((60, 8)).astype(np.float32)
+    y = np.arange(60) % 2
+    est = Estimator(
+        hidden_layer_sizes=(5, 4), pretrain_max_iter=2, max_iter=2, random_state=0
+    ).fit(X, y)
+    assert all(W.dtype == np.float32 for W in est.coefs_ + est.intercepts_)
+    assert all(ae.components_.dtype == np.float32 for ae in est.stack_.autoencoders_)
+    assert est.transform(X).dtype == np.float32
+    out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+    assert out.dtype == np.float32

@@ -447,3 +447,29 @@ def test_lbfgs_fit():
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
     assert_allclose(dae.loss_, -dae.score(X), rtol=1e-10)
     assert not hasattr(dae, "partial_fit")
+
+
+def test_partial_fit_over_chunks_reaches_the_cost_of_fit():
+    """Epochs of partial_fit over ten chunks end close to fit on the whole."""
+    from stackeddae.datasets import load_mnist_5k
+
+    X = load_mnist_5k(return_X_y=True)[0][::5]
+    params = dict(n_components=32, corruption_level=0.2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = DenoisingAutoencoder(max_iter=5, **params).fit(X)
+    chunked = DenoisingAutoencoder(**params)
+    for _ in range(5):
+        for chunk in np.array_split(X, 10):
+            chunked.partial_fit(chunk)
+    assert chunked.n_iter_ == 50
+    cost_full, cost_chunked = -full.score(X), -chunked.score(X)
+    assert abs(cost_chunked - cost_full) / cost_full < 0.03
+
+
+def test_progress_bar_with_verbose_2(capsys):
+    pytest.importorskip("tqdm")
+    X = np.random.default_rng(0).random((60, 6))
+    StackedDenoisingAutoencoder((4, 2), max_iter=2, verbose=2, random_state=0).fit(X)
+    err = capsys.readouterr().err
+    assert "layer 1/2" in err and "layer 2/2" in err
