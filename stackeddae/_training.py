@@ -19,15 +19,32 @@ import signal
 import threading
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
+
+# Below this many rows a mini-batch's matrix products are too small for a second BLAS
+# thread to pay off, and on a busy machine OpenBLAS threads that wait for a core
+# made a step up to 9x slower (benchmarks/bench_threads.py).
+SINGLE_THREAD_BELOW = 128
+
+
+def blas_threads(batch_size):
+    """The BLAS thread limit for training with ``batch_size`` rows per step.
+
+    One thread for small mini-batches; above that, the BLAS default, which the
+    caller controls with ``threadpoolctl.threadpool_limits``.
+    """
+    if batch_size < SINGLE_THREAD_BELOW:
+        return threadpool_limits(limits=1, user_api="blas")
+    return nullcontext()
 
 
 class DivergenceWarning(UserWarning):
@@ -201,7 +218,7 @@ def fit_stochastic(
     updating = False
     cost_limit = None
     bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
-    with _deferred_interrupt() as interrupted:
+    with _deferred_interrupt() as interrupted, blas_threads(batch_size):
         try:
             for _ in range(max_iter):
                 start_time = time.perf_counter()
