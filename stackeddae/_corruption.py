@@ -30,7 +30,7 @@ def masking(X, level, rng, out, low=0.0, high=1.0):
     >>> import numpy as np
     >>> X = np.ones((1000, 100))
     >>> out = masking(X, 0.3, np.random.default_rng(0), np.empty_like(X))
-    >>> round(1 - out.mean(), 2), X.min()
+    >>> round(float(1 - out.mean()), 2), float(X.min())
     (0.3, 1.0)
     """
     keep = _uniform16(rng, X.shape) >= _threshold(level)

@@ -91,7 +91,8 @@ class SGDOptimizer(BaseOptimizer):
     --------
     >>> import numpy as np
     >>> p = [np.array([1.0, 2.0])]
-    >>> SGDOptimizer(p, learning_rate_init=0.1).update([np.array([1.0, -1.0])])
+    >>> sgd = SGDOptimizer(p, learning_rate_init=0.1, momentum=0)
+    >>> sgd.update([np.array([1.0, -1.0])])
     >>> p[0]
     array([0.9, 2.1])
     """
