@@ -18,7 +18,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 from stackeddae import DenoisingAutoencoder  # noqa: E402
 from stackeddae.datasets import load_mnist_5k  # noqa: E402
@@ -29,8 +28,6 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "filters_ae_vs_dae.png"
 
 def main():
     warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-    # Mini-batches of 20: one BLAS thread is several times faster than two.
-    threadpool_limits(limits=1, user_api="blas")
     X, _ = load_mnist_5k(return_X_y=True)
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.4), layout="constrained")
     # The three lines of the README (max_iter defaults to 15 epochs):
