@@ -42,6 +42,7 @@ from ._validation import (
     X_DTYPES,
     check_corruption_level,
     check_cross_entropy_range,
+    check_integer_params,
     data_range,
     resolve_loss,
 )
@@ -378,6 +379,7 @@ class DenoisingAutoencoder(
     def _fit(self, X, incremental, label="", warm=None):
         warm = self.warm_start if warm is None else warm
         fresh = not hasattr(self, "components_") or not (incremental or warm)
+        check_integer_params(self)
         X = validate_data(
             self,
             X,

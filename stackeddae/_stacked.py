@@ -24,8 +24,10 @@ from ._validation import (
     X_DTYPES,
     check_corruption_level,
     check_hidden_layer_sizes,
+    check_integer_params,
     loss_for_layer_above,
     per_layer,
+    resolve_loss,
 )
 
 # The DenoisingAutoencoder parameters that a stack passes on unchanged to its layers.
@@ -256,8 +258,10 @@ class StackedDenoisingAutoencoder(
         X = validate_data(
             self, X, reset=fresh, accept_sparse="csr", dtype=X_DTYPES, order="C"
         )
+        check_integer_params(self)
         params = self.layer_params()
         if fresh:
+            resolve_loss(self.loss, X, type(self).__name__)  # its error names the stack
             self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
         else:  # continue: keep each layer's state, refresh its hyper-parameters
             for ae, p in zip(self.autoencoders_, params, strict=True):

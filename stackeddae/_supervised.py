@@ -42,6 +42,7 @@ from ._validation import (
     TRAINING_CONSTRAINTS,
     X_DTYPES,
     check_hidden_layer_sizes,
+    check_integer_params,
 )
 
 
@@ -213,6 +214,8 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         )
 
     def _fit(self, X, y, incremental, classes=None):
+        check_integer_params(self)
+        self.pretraining_stack().layer_params()  # checks the per-layer parameters
         fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
         if fresh:

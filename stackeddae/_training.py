@@ -93,6 +93,7 @@ def reset_history(est, early_stopping):
     """Start the bookkeeping attributes of a fresh (not incremental) fit."""
     est.n_iter_ = 0
     est.t_ = 0
+    est.loss_ = None  # until an epoch completes
     est.loss_curve_ = []
     est.best_loss_ = np.inf
     est._no_improvement_count = 0
@@ -295,6 +296,7 @@ def fit_stochastic(
         except KeyboardInterrupt:
             if updating:  # a half-applied step: back to the end of the last epoch
                 _restore(params, last_good)
+                optimizer.state = None  # its moments ran ahead of the weights
             status = "interrupted"
     if bar is not None:
         bar.close()
@@ -324,15 +326,20 @@ def _count_no_improvement(est, early_stopping):
     est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
 
 
-def _report(est, status, label, incremental):
+def _report(est, status, label, incremental, solver="stochastic"):
     name = type(est).__name__
     if status == "diverged":
+        remedy = (
+            "Rescale the data (e.g. StandardScaler) or raise alpha."
+            if solver == "lbfgs"
+            else "Lower the learning rate (learning_rate_init) or choose an adaptive "
+            "solver such as 'adam'."
+        )
         warnings.warn(
             f"{name}: {label}the training cost diverged (grew past a million times "
             f"its initial value, or became infinite or NaN) after "
             f"{est.n_iter_} complete epochs; training stopped and the weights of the "
-            "last finite epoch were kept. Lower the learning rate "
-            "(learning_rate_init) or choose an adaptive solver such as 'adam'.",
+            f"last finite epoch were kept. {remedy}",
             DivergenceWarning,
             stacklevel=4,
         )
@@ -346,8 +353,9 @@ def _report(est, status, label, incremental):
             stacklevel=4,
         )
     elif status == "max_iter" and not incremental:
+        what = "lbfgs" if solver == "lbfgs" else "stochastic optimizer"
         warnings.warn(
-            f"{name}: {label}stochastic optimizer reached the maximum number of "
+            f"{name}: {label}{what} reached the maximum number of "
             f"epochs ({est.max_iter}) and the optimization hasn't converged yet.",
             ConvergenceWarning,
             stacklevel=4,
@@ -358,12 +366,13 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     """Train by L-BFGS on the full batch (scipy.optimize), for small data sets.
 
     ``objective.batch_size`` must be ``n_samples``.  The objective draws new
-    corruption at every evaluation of the cost, i.e. about once per iteration.
+    corruption at every evaluation of the cost, i.e. about once per iteration.  As in
+    :func:`fit_stochastic`, a non-finite cost stops the fit with the last accepted
+    iterate restored, and Ctrl-C stops it after the current iteration.
     """
     params = objective.params
     shapes = [p.shape for p in params]
     splits = np.cumsum([p.size for p in params])[:-1]
-    dtype = params[0].dtype
     Xd = X.toarray() if sp.issparse(X) else X
 
     def unpack(theta):
@@ -374,42 +383,52 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
 
     def cost_grad(theta):
         unpack(theta)
-        cost = objective(Xd, Y)
-        grad = np.concatenate([g.ravel() for g in objective.grads]).astype(np.float64)
-        return float(cost), grad
+        cost = float(objective(Xd, Y))
+        if not np.isfinite(cost):
+            raise _Diverged
+        return cost, np.concatenate([g.ravel() for g in objective.grads]).astype(float)
+
+    accepted = {"theta": np.concatenate([p.ravel() for p in params]).astype(float)}
 
     def callback(intermediate_result):
+        accepted["theta"] = intermediate_result.x.copy()
         cost = float(intermediate_result.fun)
         est.loss_curve_.append(cost)
+        est.loss_ = cost
+        est.n_iter_ += 1
+        est.t_ += X.shape[0]
         if est.verbose:
-            print(f"{label}iteration {len(est.loss_curve_)} cost {cost:.4g}")
+            print(f"{label}iteration {est.n_iter_} cost {cost:.4g}", flush=True)
+        if interrupted:
+            raise KeyboardInterrupt
 
-    theta0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
-    result = scipy.optimize.minimize(
-        cost_grad,
-        theta0,
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        options={
-            "maxiter": est.max_iter,
-            "maxfun": est.max_fun,
-            "gtol": est.tol,
-            "ftol": est.tol,
-        },
-    )
-    theta = result.x if np.all(np.isfinite(result.x)) else theta0
-    unpack(theta.astype(dtype))
-    est.n_iter_ = int(result.nit)
-    est.t_ = est.n_iter_ * X.shape[0]
-    est.loss_ = float(objective(Xd, Y))
-    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+    options = {
+        "maxiter": est.max_iter,
+        "maxfun": est.max_fun,
+        "gtol": est.tol,
+        "ftol": est.tol,
+    }
+    status = "max_iter"
+    with _deferred_interrupt() as interrupted:
+        try:
+            result = scipy.optimize.minimize(
+                cost_grad,
+                accepted["theta"],
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options=options,
+            )
+            if result.success or result.nit < est.max_iter:
+                status = "converged"  # or stalled in a line search: no progress left
+            if result.success:
+                accepted["theta"] = result.x
+        except _Diverged:
+            status = "diverged"
+        except KeyboardInterrupt:
+            status = "interrupted"
+    unpack(accepted["theta"])
+    est.best_loss_ = min(est.loss_curve_, default=np.inf)
     est._optimizer_state = None
-    if not result.success and est.n_iter_ >= est.max_iter:
-        warnings.warn(
-            f"{type(est).__name__}: {label}lbfgs reached the maximum number of "
-            f"iterations ({est.max_iter}) and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return "converged" if result.success else "max_iter"
+    _report(est, status, label, False, solver="lbfgs")
+    return status

@@ -46,6 +46,21 @@ LAYER_CONSTRAINTS = {
 X_DTYPES = [np.float64, np.float32]
 
 
+def check_integer_params(est):
+    """Reject bools where an integer is expected (``isinstance(True, Integral)``).
+
+    scikit-learn's ``Interval(Integral, ...)`` constraints let ``True`` pass as 1.
+    """
+    for name, constraints in est._parameter_constraints.items():
+        value = getattr(est, name)
+        integral = any(getattr(c, "type", None) is Integral for c in constraints)
+        if integral and isinstance(value, (bool, np.bool_)):
+            raise ValueError(
+                f"The '{name}' parameter of {type(est).__name__} must be an int, "
+                f"got {value!r}."
+            )
+
+
 def data_range(X):
     """Smallest and largest value of a dense or sparse X, without copying it."""
     if sp.issparse(X):
