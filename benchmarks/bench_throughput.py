@@ -1,0 +1,492 @@
+"""Training throughput of a 784-500 DAE layer against the machine's own GEMMs.
+
+For every mini-batch size (20, 128, 512), dtype (float32, float64) and thread count
+(1, 2), five kinds of work, interleaved and repeated (the best repeat is reported):
+
+``step``
+    stackeddae's training step alone: ``_DAEObjective`` (masking 0.3, sigmoid, tied
+    weights, cross-entropy) then the SGD update, on consecutive mini-batches of the
+    5000 bundled digits, with exactly the thread limit of the row.
+``floor``
+    The GEMM floor: the same four ``np.dot`` calls that ``_DAEObjective.__call__``
+    makes, alone, on buffers of the same shapes and layout (x~ W^T, y W, da W^T and
+    the tied gradient [dy; y]^T [x~; da]): 10 m * 784 * 500 flops per step.
+    ``efficiency = floor time / step time`` (goal: >= 75 % at batch 128, float32).
+``fit``
+    ``DenoisingAutoencoder.fit`` (warm, ``--fit-epochs`` epochs over the 5000 digits,
+    shuffled): the step plus the loop's shuffling, copying and bookkeeping, with the
+    library's own thread policy (one BLAS thread below 128 rows per mini-batch).
+``pytorch``
+    The same step in plain PyTorch (``torch_reference.py``: autograd and
+    ``torch.optim.SGD``), same dtype, same threads, same initial weights.
+``fine-tune``
+    SdAClassifier's fine-tuning step (``_NetworkObjective``, a 784-500-10 network,
+    softmax cross-entropy, SGD with Nesterov momentum 0.9, its default) at the same
+    mini-batch size: per sample it should be no slower than pretraining.
+
+And per dtype and thread count: ``DenoisingAutoencoder.transform`` and
+``SdAClassifier.predict`` on the 5000 digits (samples per second).
+
+Usage::
+
+    python benchmarks/bench_throughput.py          # everything, ~4-5 min
+    python benchmarks/bench_throughput.py --batch-sizes 128 --dtypes float32 \\
+        --threads 1 --repeats 1 --seconds 0.1 --fit-epochs 1    # quick look
+
+PyTorch is optional (``pip install torch==2.13.0``); without it its column is empty.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from stackeddae import DenoisingAutoencoder, SdAClassifier
+from stackeddae._autoencoder import _DAEObjective
+from stackeddae._init import init_weights
+from stackeddae._supervised import _NetworkObjective
+from stackeddae._training import SINGLE_THREAD_BELOW, make_optimizer, reset_history
+from stackeddae.datasets import load_mnist_5k
+
+try:
+    import torch
+    import torch_reference
+except ImportError:
+    torch = torch_reference = None
+
+# ----------------------------------------------------------------- configuration
+N_HIDDEN = 500
+BATCH_SIZES = (20, 128, 512)
+DTYPES = ("float32", "float64")
+THREADS = (1, 2)
+CORRUPTION_LEVEL = 0.3
+LEARNING_RATE = 0.1
+REPEATS = 5
+SECONDS = 0.4  # target length of one timed run of each kind of work
+FIT_EPOCHS = 1  # epochs over the 5000 digits per timed fit
+N_CLASSES = 10
+GOAL_EFFICIENCY = 0.75  # at batch 128, float32
+SEED = 0
+RESULTS = Path(__file__).resolve().parent / "results"
+NAME = "bench_throughput"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES)
+    parser.add_argument("--dtypes", nargs="+", default=DTYPES, choices=DTYPES)
+    parser.add_argument("--threads", type=int, nargs="+", default=THREADS)
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--fit-epochs", type=int, default=FIT_EPOCHS)
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument(
+        "--output", default=None, help="JSON path (default results/<name>.json)"
+    )
+    return parser.parse_args()
+
+
+def machine():
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": model or platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__ if torch is not None else None,
+        "blas": [
+            {k: info.get(k) for k in ("internal_api", "version", "architecture")}
+            for info in threadpool_info()
+            if info.get("user_api") == "blas"
+        ],
+    }
+
+
+@contextmanager
+def threads(n, use_torch):
+    """``n`` threads for numpy's BLAS, and for torch when it is in use."""
+    if use_torch:
+        with torch_reference.same_threads(n):
+            yield
+    else:
+        with threadpool_limits(limits=n):
+            yield
+
+
+def quiet_fit(est, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args)
+
+
+def dae_from_weights(W, X, batch_size, **params):
+    """A DenoisingAutoencoder starting from ``W`` and zero biases, warm-started."""
+    dae = DenoisingAutoencoder(
+        n_components=W.shape[0],
+        corruption_level=CORRUPTION_LEVEL,
+        learning_rate_init=LEARNING_RATE,
+        batch_size=batch_size,
+        max_iter=1,
+        n_iter_no_change=1 << 30,
+        random_state=SEED,
+        **params,
+    )
+    quiet_fit(dae, X[:batch_size])
+    np.copyto(dae.components_, W)
+    dae.intercept_hidden_[:] = 0
+    dae.intercept_visible_[:] = 0
+    reset_history(dae, False)
+    dae.set_params(warm_start=True)
+    return dae
+
+
+# ------------------------------------------------------------ kinds of work
+class Batches:
+    """Consecutive mini-batches of X (and Y), wrapping around."""
+
+    def __init__(self, X, batch_size, Y=None):
+        self.X, self.Y, self.m, self.first = X, Y, batch_size, 0
+
+    def next(self):
+        if self.first + self.m > self.X.shape[0]:
+            self.first = 0
+        rows = slice(self.first, self.first + self.m)
+        self.first += self.m
+        return self.X[rows], None if self.Y is None else self.Y[rows]
+
+
+class LibraryStep:
+    """stackeddae's objective and SGD update, as in the training loop."""
+
+    def __init__(self, W, X, batch_size):
+        self.dae = dae_from_weights(W, X, batch_size)
+        self.objective = _DAEObjective(self.dae, batch_size)
+        self.optimizer = make_optimizer(self.dae, self.objective.params)
+        self.batches = Batches(X, batch_size)
+
+    def __call__(self, n_steps):
+        objective, optimizer, total = self.objective, self.optimizer, 0.0
+        for _ in range(n_steps):
+            Xb, _ = self.batches.next()
+            total += float(objective(Xb))
+            optimizer.update(objective.grads)
+        return total
+
+
+class GemmFloor:
+    """The four np.dot calls of ``_DAEObjective.__call__`` (tied weights), alone."""
+
+    def __init__(self, objective):
+        m = objective.batch_size
+        self.W = objective.params[0].copy()
+        self.grad = np.empty_like(self.W)
+        self.visible = objective.visible.copy()  # [x~; da], filled by real steps
+        self.hidden = objective.hidden.copy()  # [dy; y]
+        self.x_tilde, self.delta_out = self.visible[:m], self.visible[m : 2 * m]
+        self.delta_hidden, self.y = self.hidden[:m], self.hidden[m : 2 * m]
+
+    def __call__(self, n_steps):
+        W = self.W
+        for _ in range(n_steps):
+            np.dot(self.x_tilde, W.T, out=self.y)
+            np.dot(self.y, W, out=self.delta_out)
+            np.dot(self.delta_out, W.T, out=self.delta_hidden)
+            np.dot(self.hidden.T, self.visible, out=self.grad)
+
+
+class TorchStep:
+    def __init__(self, W, X, batch_size):
+        self.trainer = torch_reference.TorchTrainer(
+            X,
+            W,
+            corruption_level=CORRUPTION_LEVEL,
+            batch_size=batch_size,
+            learning_rate=LEARNING_RATE,
+            seed=SEED,
+        )
+        self.first = 0
+
+    def __call__(self, n_steps):
+        self.first = self.trainer.steps(n_steps, self.first)
+
+
+class FineTuneStep:
+    """SdAClassifier's fine-tuning objective and optimizer (784-500-10)."""
+
+    def __init__(self, X, y, batch_size):
+        self.clf = SdAClassifier(
+            hidden_layer_sizes=(N_HIDDEN,),
+            pretrain=False,
+            batch_size=batch_size,
+            max_iter=1,
+            random_state=SEED,
+        )
+        quiet_fit(self.clf, X[:1000], y[:1000])
+        self.objective = _NetworkObjective(self.clf, batch_size)
+        self.optimizer = make_optimizer(self.clf, self.objective.params)
+        Y = (y[:, None] == self.clf.classes_[None, :]).astype(X.dtype)
+        self.batches = Batches(X, batch_size, Y)
+
+    def __call__(self, n_steps):
+        objective, optimizer, total = self.objective, self.optimizer, 0.0
+        for _ in range(n_steps):
+            Xb, Yb = self.batches.next()
+            total += float(objective(Xb, Yb))
+            optimizer.update(objective.grads)
+        return total
+
+
+def seconds_per_call(work, n_calls):
+    start = time.perf_counter()
+    work(n_calls)
+    return (time.perf_counter() - start) / n_calls
+
+
+def calibrate(work, seconds):
+    """Number of calls of ``work`` that take about ``seconds`` (after a warm-up)."""
+    work(1)
+    n = 1
+    while True:
+        t = seconds_per_call(work, n) * n
+        if t >= seconds / 4 or n >= 1 << 20:
+            return max(1, int(round(n * seconds / max(t, 1e-9))))
+        n *= 4
+
+
+# ------------------------------------------------------------------ the runs
+def run_config(X, y, W, batch_size, n_threads, args, use_torch):
+    m = batch_size
+    works = {"step": LibraryStep(W, X, m)}
+    works["step"](3)  # fill the objective's buffers with real values
+    works["floor"] = GemmFloor(works["step"].objective)
+    if use_torch:
+        works["pytorch"] = TorchStep(W, X, m)
+    works["fine-tune"] = FineTuneStep(X, y, m)
+    counts = {name: calibrate(work, args.seconds) for name, work in works.items()}
+    fit_dae = dae_from_weights(W, X, m, shuffle=True)
+    fit_dae.set_params(max_iter=args.fit_epochs)
+    times = {name: [] for name in [*works, "fit"]}
+    for _ in range(args.repeats):
+        for name, work in works.items():
+            times[name].append(seconds_per_call(work, counts[name]) / m)
+        start = time.perf_counter()
+        quiet_fit(fit_dae, X)
+        times["fit"].append(
+            (time.perf_counter() - start) / (args.fit_epochs * X.shape[0])
+        )
+    best = {name: min(t) for name, t in times.items()}  # seconds per sample
+    flops_per_sample = 10 * X.shape[1] * N_HIDDEN
+    row = {
+        "threads": n_threads,
+        "dtype": X.dtype.name,
+        "batch_size": m,
+        "fit_blas_threads": 1 if m < SINGLE_THREAD_BELOW else n_threads,
+        "floor_gflops": flops_per_sample / best["floor"] / 1e9,
+        "samples_per_s": {name: 1 / t for name, t in best.items()},
+        "median_samples_per_s": {
+            name: 1 / float(np.median(t)) for name, t in times.items()
+        },
+        "efficiency": best["floor"] / best["step"],
+        "fit_efficiency": best["floor"] / best["fit"],
+        # floor and step run back to back in each repeat: their ratio per repeat
+        # is less sensitive to a changing load than the ratio of the bests
+        "efficiency_median_of_repeats": float(
+            np.median(np.array(times["floor"]) / np.array(times["step"]))
+        ),
+        "steps_per_run": counts,
+    }
+    if use_torch:
+        row["speedup_vs_pytorch"] = best["pytorch"] / best["step"]
+        row["fit_speedup_vs_pytorch"] = best["pytorch"] / best["fit"]
+    row["fine_tune_vs_step"] = best["step"] / best["fine-tune"]
+    return row
+
+
+def run_inference(X, y, W, n_threads, args):
+    dae = dae_from_weights(W, X, 128)
+    clf = FineTuneStep(X, y, 128).clf
+    works = {
+        "transform": lambda n: [dae.transform(X) for _ in range(n)],
+        "predict": lambda n: [clf.predict(X) for _ in range(n)],
+    }
+    counts = {name: calibrate(work, args.seconds) for name, work in works.items()}
+    times = {name: [] for name in works}
+    for _ in range(args.repeats):
+        for name, work in works.items():
+            times[name].append(seconds_per_call(work, counts[name]) / X.shape[0])
+    return {
+        "threads": n_threads,
+        "dtype": X.dtype.name,
+        "n_samples": X.shape[0],
+        "samples_per_s": {name: 1 / min(t) for name, t in times.items()},
+    }
+
+
+def print_tables(rows, inference, use_torch):
+    print(
+        f"\nDAE 784-{N_HIDDEN} pretraining, masking {CORRUPTION_LEVEL}, SGD: samples "
+        "per second (best repeat)"
+    )
+    header = (
+        f"{'thr':>3} {'dtype':>7} {'batch':>5} {'GEMM GF/s':>9} {'floor':>8} "
+        f"{'step':>8} {'eff.':>5} {'fit':>8} {'eff.':>5} {'pytorch':>8} "
+        f"{'vs pt':>6} {'finetune':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        s = r["samples_per_s"]
+        pt = f"{s['pytorch']:>8.0f}" if use_torch else f"{'-':>8}"
+        vs = f"{r['speedup_vs_pytorch']:>5.2f}x" if use_torch else f"{'-':>6}"
+        fit_thr = "*" if r["fit_blas_threads"] != r["threads"] else " "
+        print(
+            f"{r['threads']:>3} {r['dtype']:>7} {r['batch_size']:>5} "
+            f"{r['floor_gflops']:>9.1f} {s['floor']:>8.0f} {s['step']:>8.0f} "
+            f"{100 * r['efficiency']:>4.0f}% {s['fit']:>7.0f}{fit_thr} "
+            f"{100 * r['fit_efficiency']:>4.0f}% {pt} {vs} {s['fine-tune']:>8.0f}"
+        )
+    print(
+        "floor: the step's four GEMMs alone; eff.: floor time / step (or fit) time; "
+        "vs pt: stackeddae step speed / PyTorch's;\n* fit used 1 BLAS thread "
+        f"(the library's policy below {SINGLE_THREAD_BELOW} rows per mini-batch)"
+    )
+
+    print("\nfloat32 / float64 speed (step samples per second)")
+    by_key = {(r["threads"], r["dtype"], r["batch_size"]): r for r in rows}
+    for (n_threads, dtype, m), r in by_key.items():
+        other = by_key.get((n_threads, "float64", m))
+        if dtype == "float32" and other is not None:
+            ratio = r["samples_per_s"]["step"] / other["samples_per_s"]["step"]
+            floor = r["samples_per_s"]["floor"] / other["samples_per_s"]["floor"]
+            print(
+                f"  {n_threads} thread(s), batch {m:>3}: step {ratio:.2f}x, "
+                f"GEMM floor {floor:.2f}x"
+            )
+
+    print("\nInference on the 5000 digits vs pretraining (samples per second)")
+    header = (
+        f"{'thr':>3} {'dtype':>7} {'transform':>9} {'predict':>9} "
+        f"{'best pretraining step':>22}"
+    )
+    print(header)
+    print("-" * len(header))
+    for inf in inference:
+        steps = [
+            r["samples_per_s"]["step"]
+            for r in rows
+            if r["threads"] == inf["threads"] and r["dtype"] == inf["dtype"]
+        ]
+        s = inf["samples_per_s"]
+        print(
+            f"{inf['threads']:>3} {inf['dtype']:>7} {s['transform']:>9.0f} "
+            f"{s['predict']:>9.0f} {max(steps, default=float('nan')):>22.0f}"
+        )
+
+    goal = [r for r in rows if r["dtype"] == "float32" and r["batch_size"] == 128]
+    for r in goal:
+        print(
+            f"goal: float32 batch 128, {r['threads']} thread(s): step efficiency "
+            f"{100 * r['efficiency']:.0f}% (fit {100 * r['fit_efficiency']:.0f}%) "
+            f"{'PASS' if r['efficiency'] >= GOAL_EFFICIENCY else 'FAIL'} "
+            f"(>= {100 * GOAL_EFFICIENCY:.0f}%)"
+        )
+    slow = [r for r in rows if r["fine_tune_vs_step"] < 1]
+    print(
+        "goal: fine-tuning no slower per sample than pretraining at the same batch: "
+        + (
+            "PASS"
+            if not slow
+            else "FAIL at "
+            + ", ".join(f"{r['threads']}/{r['dtype']}/{r['batch_size']}" for r in slow)
+        )
+    )
+    for inf in inference:
+        fastest = max(
+            (
+                r["samples_per_s"]["step"]
+                for r in rows
+                if r["threads"] == inf["threads"] and r["dtype"] == inf["dtype"]
+            ),
+            default=0.0,
+        )
+        worst = min(inf["samples_per_s"].values())
+        print(
+            f"goal: transform/predict, {inf['threads']} thread(s) {inf['dtype']}: "
+            f"{worst / fastest:.1f}x the fastest pretraining step "
+            f"{'PASS' if worst >= fastest else 'FAIL'}"
+        )
+    print("(timings depend on the machine and its load)")
+
+
+def main():
+    args = parse_args()
+    use_torch = torch is not None and not args.no_torch
+    if torch is None and not args.no_torch:
+        print("PyTorch is not installed: no PyTorch column (pip install torch==2.13.0)")
+    X0, y0 = load_mnist_5k(return_X_y=True)
+    order = np.random.default_rng(SEED).permutation(len(X0))
+    X0, y0 = np.ascontiguousarray(X0[order]), y0[order]
+    rows, inference = [], []
+    for n_threads in args.threads:
+        with threads(n_threads, use_torch):
+            for dtype in args.dtypes:
+                X = X0.astype(dtype)
+                W = init_weights(
+                    np.random.default_rng(SEED), X.shape[1], N_HIDDEN, "sigmoid", dtype
+                )
+                for m in args.batch_sizes:
+                    row = run_config(X, y0, W, m, n_threads, args, use_torch)
+                    rows.append(row)
+                    s = row["samples_per_s"]
+                    print(
+                        f"{n_threads} thread(s) {dtype} batch {m}: step {s['step']:.0f}"
+                        f" samples/s, efficiency {100 * row['efficiency']:.0f}%",
+                        flush=True,
+                    )
+                inference.append(run_inference(X, y0, W, n_threads, args))
+    print_tables(rows, inference, use_torch)
+
+    RESULTS.mkdir(exist_ok=True)
+    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
+    payload = {
+        "config": {
+            "n_visible": X0.shape[1],
+            "n_hidden": N_HIDDEN,
+            "corruption_level": CORRUPTION_LEVEL,
+            "learning_rate": LEARNING_RATE,
+            "batch_sizes": args.batch_sizes,
+            "dtypes": args.dtypes,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "seconds": args.seconds,
+            "fit_epochs": args.fit_epochs,
+            "goal_efficiency": GOAL_EFFICIENCY,
+            "statistic": "best of the repeats (median in median_samples_per_s)",
+        },
+        "machine": machine(),
+        "rows": rows,
+        "inference": inference,
+        "note": "timings depend on the machine and its load",
+    }
+    out.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
