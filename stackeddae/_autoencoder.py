@@ -395,15 +395,16 @@ class DenoisingAutoencoder(
             X = X.astype(self.components_.dtype, copy=False)
             if self.reconstruction_loss_ == "cross_entropy":
                 check_cross_entropy_range(X, type(self).__name__)
-        validation = None
+        rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
-            X, validation = self._split_validation(X)
+            rows, validation = self._split_validation(X)
         if self.solver == "lbfgs":
             objective = _DAEObjective(self, X.shape[0])
             self._stop_status = fit_lbfgs(self, objective, X, label=label)
         else:
+            n_train = X.shape[0] if rows is None else len(rows)
             objective = _DAEObjective(
-                self, effective_batch_size(self.batch_size, X.shape[0])
+                self, effective_batch_size(self.batch_size, n_train)
             )
             self._stop_status = fit_stochastic(
                 self,
@@ -412,6 +413,7 @@ class DenoisingAutoencoder(
                 incremental=incremental,
                 validation=validation,
                 label=label,
+                rows=rows,
             )
         return self
 
@@ -439,14 +441,15 @@ class DenoisingAutoencoder(
         reset_history(self, self.early_stopping)
 
     def _split_validation(self, X):
+        """Training rows, and a scorer of the held-out rows (copied: they are few)."""
         n_valid = max(1, int(round(self.validation_fraction * X.shape[0])))
         if X.shape[0] - n_valid < 1:
             raise ValueError(
                 f"early_stopping needs at least 2 samples; got {X.shape[0]}."
             )
         order = self._rng.permutation(X.shape[0])
-        X_valid, X_train = X[order[:n_valid]], X[order[n_valid:]]
-        return X_train, lambda: -float(np.mean(self._sample_costs(X_valid)))
+        X_valid = X[np.sort(order[:n_valid])]
+        return np.sort(order[n_valid:]), lambda: float(self.score(X_valid))
 
     # -------------------------------------------------------------- inference
     def _encode(self, X):

@@ -43,7 +43,8 @@ def cross_entropy(A, Y, work, axis=None):
     0.69314718056
     """
     ya = _inner(Y, A, axis)
-    np.maximum(A, -_LOGIT_CLIP[A.dtype], out=A)
+    # numpy vectorises maximum against an array, not against a scalar (2x slower)
+    np.maximum(A, np.full((1, A.shape[1]), -_LOGIT_CLIP[A.dtype], A.dtype), out=A)
     cost = A.sum(axis=axis) - ya
     np.negative(A, out=A)
     np.exp(A, out=A)

@@ -9,6 +9,12 @@ so a fitted model pickles to plain data and ``partial_fit`` resumes where it sto
 """
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
+
+
+def _axpy(p):
+    """BLAS y <- a x + y for p's dtype; it updates a contiguous y in place."""
+    return get_blas_funcs("axpy", (p,))
 
 
 class BaseOptimizer:
@@ -119,10 +125,9 @@ class SGDOptimizer(BaseOptimizer):
 
     def update(self, grads):
         lr = self.learning_rate
-        if not self.momentum:
+        if not self.momentum:  # p += -lr * g in one BLAS pass, in place
             for p, g in zip(self.params, grads, strict=True):
-                g *= -lr
-                p += g
+                _axpy(p)(g.ravel(), p.ravel(), a=-lr)
             return
         for p, g, v in zip(self.params, grads, self.state["velocities"], strict=True):
             g *= -lr

@@ -220,18 +220,20 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
         if fresh:
             self._rng = new_generator(self.random_state)
-        validation = None
+        rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
-            X, Y, validation = self._split_validation(X, Y)
+            rows, validation = self._split_validation(X, Y)
         if fresh:
-            self._initialize(X, Y.shape[1])
+            # Pretraining sees no held-out rows (one copy, made only then).
+            self._initialize(X if rows is None else X[rows], Y.shape[1])
             if self._stop_status == "interrupted":
                 return self  # Ctrl-C during pretraining: no fine-tuning either
         if self.solver == "lbfgs":
             objective = _NetworkObjective(self, X.shape[0])
             self._stop_status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
         else:
-            batch_size = effective_batch_size(self.batch_size, X.shape[0])
+            n_train = X.shape[0] if rows is None else len(rows)
+            batch_size = effective_batch_size(self.batch_size, n_train)
             self._stop_status = fit_stochastic(
                 self,
                 _NetworkObjective(self, batch_size),
@@ -240,6 +242,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 incremental=incremental,
                 validation=validation,
                 label="fine-tuning ",
+                rows=rows,
             )
         return self
 
@@ -280,17 +283,19 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         reset_history(self, self.early_stopping)
 
     def _split_validation(self, X, Y):
+        """Training rows, and a scorer of the held-out rows (stratified for classes)."""
         stratify = (
             Y.argmax(axis=1) if self._loss_name == "softmax_cross_entropy" else None
         )
-        X_train, X_valid, Y_train, Y_valid = train_test_split(
-            X,
-            Y,
+        train, valid = train_test_split(
+            np.arange(X.shape[0]),
             test_size=self.validation_fraction,
             stratify=stratify,
             random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
         )
-        return X_train, Y_train, lambda: self._validation_score(X_valid, Y_valid)
+        train, valid = np.sort(train), np.sort(valid)
+        X_valid, Y_valid = X[valid], Y[valid]
+        return train, lambda: self._validation_score(X_valid, Y_valid)
 
     # -------------------------------------------------------------- inference
     def _forward(self, X, n_layers=None):

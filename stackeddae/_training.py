@@ -32,7 +32,7 @@ from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
 # Below this many rows a mini-batch's matrix products are too small for a second BLAS
 # thread to pay off, and on a busy machine OpenBLAS threads that wait for a core
-# made a step up to 9x slower (benchmarks/bench_threads.py).
+# made a step up to 9x slower (benchmarks/bench_throughput.py measures both).
 SINGLE_THREAD_BELOW = 128
 
 
@@ -169,7 +169,15 @@ def _is_finite(params):
 
 
 def fit_stochastic(
-    est, objective, X, Y=None, *, incremental=False, validation=None, label=""
+    est,
+    objective,
+    X,
+    Y=None,
+    *,
+    incremental=False,
+    validation=None,
+    label="",
+    rows=None,
 ):
     """Train ``objective``'s parameters by mini-batch gradient descent.
 
@@ -192,13 +200,16 @@ def fit_stochastic(
         only when early stopping is on.
     label : str
         Prefix of the verbose lines, e.g. ``"layer 2/3 "``.
+    rows : ndarray of int or None
+        Train on these rows of X only (the rest being held out for validation),
+        without copying them out of X.
 
     Returns
     -------
     status : {"max_iter", "converged", "diverged", "interrupted"}
     """
     params = objective.params
-    n_samples = X.shape[0]
+    n_samples = X.shape[0] if rows is None else len(rows)
     batch_size = objective.batch_size
     state = getattr(est, "_optimizer_state", None) if incremental else None
     optimizer = make_optimizer(est, params, state)
@@ -208,10 +219,10 @@ def fit_stochastic(
     rng = est._rng
     max_iter = 1 if incremental else est.max_iter
     last_epoch = est.n_iter_ + max_iter
-    needs_buffer = est.shuffle or sp.issparse(X)
+    needs_buffer = est.shuffle or sp.issparse(X) or rows is not None
     x_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if needs_buffer else None
     y_buffer = None
-    if Y is not None and est.shuffle:
+    if Y is not None and (est.shuffle or rows is not None):
         y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype)
     last_good = [p.copy() for p in params]
     best = None
@@ -223,7 +234,10 @@ def fit_stochastic(
         try:
             for _ in range(max_iter):
                 start_time = time.perf_counter()
-                order = rng.permutation(n_samples) if est.shuffle else None
+                order = rows
+                if est.shuffle:
+                    order = rng.permutation(n_samples)
+                    order = order if rows is None else rows[order]
                 total = 0.0
                 n_batches = 0
                 for start in range(0, n_samples, batch_size):
