@@ -280,9 +280,7 @@ class StackedDenoisingAutoencoder(
                 break
             if k + 1 < self.n_layers_:
                 codes = ae.transform(codes)
-        self.n_iter_ = np.array(
-            [getattr(ae, "n_iter_", 0) for ae in self.autoencoders_]
-        )
+        self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         return self
 
     def _initialize_untrained(self, start, codes):
