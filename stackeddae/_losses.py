@@ -27,13 +27,30 @@ def _inner(X, Y, axis):
     return np.einsum("ij,ij->i", X, Y)
 
 
+def _sum_log(D, work, axis):
+    """Sum of log(D) for 1 <= D <= 1 + exp(clip), with a quarter of the logs.
+
+    A product of four such entries stays below 1e30 (float32) or 1e65 (float64),
+    far from overflow, so the logs of products replace four logs each: the log is
+    the dearest pass of the cost, and this halves its time.
+    """
+    q = D.shape[1] // 4
+    np.multiply(D[:, : 2 * q], D[:, 2 * q : 4 * q], out=work[:, : 2 * q])
+    np.multiply(work[:, :q], work[:, q : 2 * q], out=work[:, :q])
+    total = np.log(work[:, :q], out=work[:, :q]).sum(axis=axis)
+    if D.shape[1] > 4 * q:
+        rest = work[:, 4 * q :]
+        total += np.log(D[:, 4 * q :], out=rest).sum(axis=axis)
+    return total
+
+
 def cross_entropy(A, Y, work, axis=None):
     """Bernoulli cross-entropy -[Y log s(A) + (1 - Y) log(1 - s(A))].
 
     Written as softplus(A) - Y A with softplus(A) = A + log(1 + exp(-A)), which is
     exact for large positive A; A is clipped from below where exp(-A) would overflow.
     The same ``1 + exp(-A)`` gives the sigmoid for the gradient s(A) - Y, so the
-    cost costs one extra ``log`` pass.
+    cost costs a quarter of a ``log`` pass (see ``_sum_log``).
 
     Examples
     --------
@@ -49,7 +66,7 @@ def cross_entropy(A, Y, work, axis=None):
     np.negative(A, out=A)
     np.exp(A, out=A)
     A += 1
-    cost += np.log(A, out=work).sum(axis=axis)
+    cost += _sum_log(A, work, axis)
     np.reciprocal(A, out=A)
     A -= Y
     return cost

@@ -238,7 +238,8 @@ def test_stack_fits_or_fails_cleanly(X, p):
     n, d = X.shape
     dtype = _expected_dtype(X)
     _assert_finite_state(stack)
-    assert stack.n_iter_.shape == (len(p["sizes"]),)
+    assert len(stack.autoencoders_) == len(p["sizes"])
+    assert stack.n_iter_ == sum(ae.n_iter_ for ae in stack.autoencoders_)
     sizes_in = [d, *p["sizes"][:-1]]
     for ae, n_in, n_out in zip(stack.autoencoders_, sizes_in, p["sizes"], strict=True):
         assert ae.components_.shape == (n_out, n_in)
