@@ -137,18 +137,18 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         corruption="masking",
         corruption_level=0.2,
         tied_weights=True,
-        pretrain_solver="sgd",
-        pretrain_learning_rate_init=0.1,
+        pretrain_solver="adam",
+        pretrain_learning_rate_init=0.001,
         pretrain_batch_size=20,
         pretrain_max_iter=10,
         pretrain_momentum=0.0,
-        solver="sgd",
+        solver="adam",
         alpha=0.0001,
         batch_size=32,
         learning_rate="constant",
-        learning_rate_init=0.1,
+        learning_rate_init=0.001,
         power_t=0.5,
-        max_iter=50,
+        max_iter=200,
         shuffle=True,
         random_state=None,
         tol=1e-4,
@@ -162,7 +162,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         beta_2=0.999,
         epsilon=1e-8,
         rho=0.95,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -365,14 +365,14 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size, \
 pretrain_max_iter, pretrain_momentum
         Optimizer, step size, mini-batch size, epochs per layer and momentum of
-        pretraining (defaults "sgd", 0.1, 20, 10, 0.0).
+        pretraining (defaults "adam", 0.001, 20, 10, 0.0).
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
 epsilon, rho, n_iter_no_change, max_fun
         Fine-tuning, as in ``MLPClassifier`` and :class:`DenoisingAutoencoder`
-        (defaults "sgd", 1e-4, 32, "constant", 0.1, 0.5, 50, True, None, 1e-4,
-        False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 10, 15000).
+        (defaults "adam", 1e-4, 32, "constant", 0.001, 0.5, 200, True, None, 1e-4,
+        False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 20, 15000).
         ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
         pretraining too.  Early stopping scores accuracy on the held-out fraction.
