@@ -410,7 +410,7 @@ epsilon, rho, n_iter_no_change, max_fun
     >>> from stackeddae import SdAClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = SdAClassifier(hidden_layer_sizes=(64,), pretrain_max_iter=2,
-    ...                     max_iter=5, random_state=0).fit(X[:500] / 16, y[:500])
+    ...                     random_state=0).fit(X[:500] / 16, y[:500])
     >>> clf.predict_proba(X[:2] / 16).shape
     (2, 10)
     >>> bool(clf.score(X[500:] / 16, y[500:]) > 0.8)

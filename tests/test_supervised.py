@@ -185,7 +185,7 @@ def test_binary_classification():
 def test_string_labels():
     X, y = _blobs(n=45)
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
-    clf = _fit_quietly(_small(SdAClassifier, max_iter=20), X, labels)
+    clf = _fit_quietly(_small(SdAClassifier, max_iter=200), X, labels)
     assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
     pred = clf.predict(X)
     assert pred.dtype == labels.dtype
