@@ -53,7 +53,7 @@ from stackeddae import DenoisingAutoencoder, SdAClassifier
 from stackeddae._autoencoder import _DAEObjective
 from stackeddae._init import init_weights
 from stackeddae._supervised import _NetworkObjective
-from stackeddae._training import SINGLE_THREAD_BELOW, make_optimizer, reset_history
+from stackeddae._training import make_optimizer, reset_history
 from stackeddae.datasets import load_mnist_5k
 
 try:
@@ -61,6 +61,9 @@ try:
     import torch_reference
 except ImportError:
     torch = torch_reference = None
+
+# The library trains autoencoders with one BLAS thread below this many rows.
+ONE_THREAD_BELOW = _DAEObjective.single_thread_below
 
 # ----------------------------------------------------------------- configuration
 N_HIDDEN = 500
@@ -296,7 +299,7 @@ def run_config(X, y, W, batch_size, n_threads, args, use_torch):
         "threads": n_threads,
         "dtype": X.dtype.name,
         "batch_size": m,
-        "fit_blas_threads": 1 if m < SINGLE_THREAD_BELOW else n_threads,
+        "fit_blas_threads": 1 if m < ONE_THREAD_BELOW else n_threads,
         "floor_gflops": flops_per_sample / best["floor"] / 1e9,
         "samples_per_s": {name: 1 / t for name, t in best.items()},
         "median_samples_per_s": {
@@ -364,7 +367,7 @@ def print_tables(rows, inference, use_torch):
     print(
         "floor: the step's four GEMMs alone; eff.: floor time / step (or fit) time; "
         "vs pt: stackeddae step speed / PyTorch's;\n* fit used 1 BLAS thread "
-        f"(the library's policy below {SINGLE_THREAD_BELOW} rows per mini-batch)"
+        f"(the library's policy below {ONE_THREAD_BELOW} rows per mini-batch)"
     )
 
     print("\nfloat32 / float64 speed (step samples per second)")

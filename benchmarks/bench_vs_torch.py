@@ -54,8 +54,10 @@ from torch_reference import (
 )
 
 from stackeddae._autoencoder import _DAEObjective
-from stackeddae._training import SINGLE_THREAD_BELOW
 from stackeddae.datasets import load_mnist_5k
+
+# The library trains autoencoders with one BLAS thread below this many rows.
+ONE_THREAD_BELOW = _DAEObjective.single_thread_below
 
 # ----------------------------------------------------------------- configuration
 N_COMPONENTS = 100
@@ -288,9 +290,9 @@ def print_tables(gaps, results, rows, args):
             f"corruption {r['corruption_level']}: largest gap between the two cost "
             f"curves {100 * r['max_relative_curve_gap']:.2f}%"
         )
-    if args.threads > 1 and BATCH_SIZE < SINGLE_THREAD_BELOW:
+    if args.threads > 1 and BATCH_SIZE < ONE_THREAD_BELOW:
         print(
-            f"(stackeddae trains with 1 BLAS thread below {SINGLE_THREAD_BELOW} rows "
+            f"(stackeddae trains with 1 BLAS thread below {ONE_THREAD_BELOW} rows "
             "per mini-batch, whatever the limit)"
         )
 
@@ -349,7 +351,7 @@ def main():
             "chunk": args.chunk,
             "threads": args.threads,
             "stackeddae_blas_threads": 1
-            if BATCH_SIZE < SINGLE_THREAD_BELOW
+            if BATCH_SIZE < ONE_THREAD_BELOW
             else args.threads,
             "seed": args.seed,
             "dtype": "float32",

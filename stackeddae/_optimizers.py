@@ -124,22 +124,21 @@ class SGDOptimizer(BaseOptimizer):
         return state
 
     def update(self, grads):
-        lr = self.learning_rate
-        if not self.momentum:  # p += -lr * g in one BLAS pass, in place
+        lr, mu = self.learning_rate, self.momentum
+        if not mu:  # p += -lr * g in one BLAS pass, in place
             for p, g in zip(self.params, grads, strict=True):
                 _axpy(p)(g.ravel(), p.ravel(), a=-lr)
             return
+        # BLAS scal/axpy in place: 3 passes (4 with Nesterov) instead of 5 (7)
         for p, g, v in zip(self.params, grads, self.state["velocities"], strict=True):
-            g *= -lr
-            v *= self.momentum
-            v += g
-            if self.nesterov:
-                p += g
-                g[...] = v
-                g *= self.momentum
+            axpy, p1, g1, v1 = _axpy(p), p.ravel(), g.ravel(), v.ravel()
+            v *= mu
+            axpy(g1, v1, a=-lr)  # v = mu v - lr g
+            if self.nesterov:  # p += mu v - lr g
+                axpy(v1, p1, a=mu)
+                axpy(g1, p1, a=-lr)
             else:
-                g[...] = v
-            p += g
+                axpy(v1, p1)
 
 
 class AdaGradOptimizer(BaseOptimizer):
@@ -286,17 +285,16 @@ class AdamOptimizer(BaseOptimizer):
         for p, g, m, v in zip(
             self.params, grads, state["ms"], state["vs"], strict=True
         ):
+            axpy, g1 = _axpy(p), g.ravel()
             m *= b1
-            m += (1 - b1) * g
-            v *= b2
+            axpy(g1, m.ravel(), a=1 - b1)  # m = b1 m + (1 - b1) g
             g *= g
-            g *= 1 - b2
-            v += g
+            v *= b2
+            axpy(g1, v.ravel(), a=1 - b2)  # v = b2 v + (1 - b2) g^2
             np.sqrt(v, out=g)
             g += self.epsilon
             np.divide(m, g, out=g)
-            g *= -step
-            p += g
+            axpy(g1, p.ravel(), a=-step)
 
 
 OPTIMIZERS = {

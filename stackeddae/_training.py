@@ -3,10 +3,11 @@
 An *objective* is the model-specific part: it owns preallocated buffers, exposes
 ``params`` and ``grads`` (flat lists of arrays, updated in place) and ``batch_size``
 (its buffers' capacity), and ``objective(X_batch, Y_batch)`` returns the mean cost of
-the mini-batch and fills ``grads``.  Everything else lives here: shuffling and batching
-(sparse rows are densified one mini-batch at a time), the optimizer, ``loss_curve_``
-and the stopping rules of scikit-learn's MLP, early stopping with the best weights
-restored, and the two ways a fit can end early without losing work: a diverging cost
+the mini-batch and fills ``grads``; optionally ``single_thread_below``, the batch size
+from which its steps gain from more than one BLAS thread (default: never).  Everything
+else lives here: shuffling and batching (sparse rows are densified one mini-batch
+at a time), the optimizer, ``loss_curve_`` and the stopping rules of scikit-learn's
+MLP, early stopping with the best weights restored, and the two ways a fit can end early without losing work: a diverging cost
 (the weights of the last finite epoch are restored) and Ctrl-C (training stops after
 the current mini-batch).
 
@@ -30,19 +31,19 @@ from threadpoolctl import threadpool_limits
 
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
-# Below this many rows a mini-batch's matrix products are too small for a second BLAS
-# thread to pay off, and on a busy machine OpenBLAS threads that wait for a core
-# made a step up to 9x slower (benchmarks/bench_throughput.py measures both).
-SINGLE_THREAD_BELOW = 128
 
-
-def blas_threads(batch_size):
+def blas_threads(batch_size, single_thread_below):
     """The BLAS thread limit for training with ``batch_size`` rows per step.
 
-    One thread for small mini-batches; above that, the BLAS default, which the
-    caller controls with ``threadpoolctl.threadpool_limits``.
+    One thread below ``single_thread_below`` rows, else the BLAS default (which the
+    caller controls with ``threadpoolctl.threadpool_limits``).  Each objective sets
+    its threshold from measurements (benchmarks/bench_throughput.py): on 2 cores a
+    second OpenBLAS thread made an autoencoder step slower at every batch size (its
+    many element-wise passes between small products run beside a spinning BLAS
+    thread; 14.0k vs 19.6k samples/s at 128 rows), while fine-tuning gained from it
+    at 128 rows and more (50k vs 36k samples/s).
     """
-    if batch_size < SINGLE_THREAD_BELOW:
+    if batch_size < single_thread_below:
         return threadpool_limits(limits=1, user_api="blas")
     return nullcontext()
 
@@ -230,7 +231,10 @@ def fit_stochastic(
     updating = False
     cost_limit = None
     bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
-    with _deferred_interrupt() as interrupted, blas_threads(batch_size):
+    threads = blas_threads(
+        batch_size, getattr(objective, "single_thread_below", np.inf)
+    )
+    with _deferred_interrupt() as interrupted, threads:
         try:
             for _ in range(max_iter):
                 start_time = time.perf_counter()
