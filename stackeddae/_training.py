@@ -4,12 +4,13 @@ An *objective* is the model-specific part: it owns preallocated buffers, exposes
 ``params`` and ``grads`` (flat lists of arrays, updated in place) and ``batch_size``
 (its buffers' capacity), and ``objective(X_batch, Y_batch)`` returns the mean cost of
 the mini-batch and fills ``grads``; optionally ``single_thread_below``, the batch size
-from which its steps gain from more than one BLAS thread (default: never).  Everything
-else lives here: shuffling and batching (sparse rows are densified one mini-batch
-at a time), the optimizer, ``loss_curve_`` and the stopping rules of scikit-learn's
-MLP, early stopping with the best weights restored, and the two ways a fit can end early without losing work: a diverging cost
-(the weights of the last finite epoch are restored) and Ctrl-C (training stops after
-the current mini-batch).
+from which its steps gain from more than one BLAS thread (default: never).
+
+Everything else lives here: shuffling and batching (sparse rows are densified one
+mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
+scikit-learn's MLP, early stopping with the best weights restored, and the two ways a
+fit can end early without losing work: a diverging cost (the weights of the last
+finite epoch are restored) and Ctrl-C (training stops after the current mini-batch).
 
 The estimator passed in provides the hyper-parameters under scikit-learn's MLP names
 (``solver``, ``max_iter``, ``tol``, ...) and receives the fitted bookkeeping
