@@ -62,8 +62,8 @@ try:
 except ImportError:
     torch = torch_reference = None
 
-# The library trains autoencoders with one BLAS thread below this many rows.
-ONE_THREAD_BELOW = _DAEObjective.single_thread_below
+# The library trains with one BLAS thread (stackeddae._training.one_blas_thread).
+ONE_THREAD_BELOW = float("inf")
 
 # ----------------------------------------------------------------- configuration
 N_HIDDEN = 500
@@ -367,7 +367,7 @@ def print_tables(rows, inference, use_torch):
     print(
         "floor: the step's four GEMMs alone; eff.: floor time / step (or fit) time; "
         "vs pt: stackeddae step speed / PyTorch's;\n* fit used 1 BLAS thread "
-        f"(the library's policy below {ONE_THREAD_BELOW} rows per mini-batch)"
+        "(the library trains with one BLAS thread)"
     )
 
     print("\nfloat32 / float64 speed (step samples per second)")

@@ -59,9 +59,6 @@ class _DAEObjective:
     mean cost over the mini-batch (1/m is folded into da before backpropagation).
     """
 
-    # A second BLAS thread slowed this step at every batch size measured (20-512).
-    single_thread_below = np.inf
-
     def __init__(self, dae, batch_size):
         self.batch_size = batch_size
         self.tied = dae.tied_weights

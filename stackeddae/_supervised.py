@@ -49,9 +49,6 @@ from ._validation import (
 class _NetworkObjective:
     """Cost and gradients of the whole network on a mini-batch (fine-tuning)."""
 
-    # Fine-tuning gained from a second BLAS thread from 128 rows per mini-batch on.
-    single_thread_below = 128
-
     def __init__(self, net, batch_size):
         self.batch_size = batch_size
         self.n_layers = len(net.coefs_)

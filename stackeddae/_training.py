@@ -3,8 +3,7 @@
 An *objective* is the model-specific part: it owns preallocated buffers, exposes
 ``params`` and ``grads`` (flat lists of arrays, updated in place) and ``batch_size``
 (its buffers' capacity), and ``objective(X_batch, Y_batch)`` returns the mean cost of
-the mini-batch and fills ``grads``; optionally ``single_thread_below``, the batch size
-from which its steps gain from more than one BLAS thread (default: never).
+the mini-batch and fills ``grads``.
 
 Everything else lives here: shuffling and batching (sparse rows are densified one
 mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
@@ -21,7 +20,7 @@ import signal
 import threading
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.optimize
@@ -33,20 +32,17 @@ from threadpoolctl import threadpool_limits
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
 
-def blas_threads(batch_size, single_thread_below):
-    """The BLAS thread limit for training with ``batch_size`` rows per step.
+def one_blas_thread():
+    """Limit BLAS to one thread while training (inference keeps the BLAS default).
 
-    One thread below ``single_thread_below`` rows, else the BLAS default (which the
-    caller controls with ``threadpoolctl.threadpool_limits``).  Each objective sets
-    its threshold from measurements (benchmarks/bench_throughput.py): on 2 cores a
-    second OpenBLAS thread made an autoencoder step slower at every batch size (its
-    many element-wise passes between small products run beside a spinning BLAS
-    thread; 14.0k vs 19.6k samples/s at 128 rows), while fine-tuning gained from it
-    at 128 rows and more (50k vs 36k samples/s).
+    Measured on 2 cores (benchmarks/bench_throughput.py): with a second OpenBLAS
+    thread an autoencoder step was slower at every batch size from 20 to 512 rows
+    (14.0k vs 19.6k samples/s at 128 rows), its element-wise passes running beside a
+    spinning BLAS thread; and the optimizers' in-place BLAS updates (axpy), which
+    OpenBLAS threads too, made fine-tuning 4x slower (10k vs 40k samples/s at 128
+    rows). On a busy machine two threads were up to 9x slower.
     """
-    if batch_size < single_thread_below:
-        return threadpool_limits(limits=1, user_api="blas")
-    return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class DivergenceWarning(UserWarning):
@@ -232,10 +228,7 @@ def fit_stochastic(
     updating = False
     cost_limit = None
     bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
-    threads = blas_threads(
-        batch_size, getattr(objective, "single_thread_below", np.inf)
-    )
-    with _deferred_interrupt() as interrupted, threads:
+    with _deferred_interrupt() as interrupted, one_blas_thread():
         try:
             for _ in range(max_iter):
                 start_time = time.perf_counter()
