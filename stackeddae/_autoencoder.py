@@ -71,6 +71,11 @@ class _DAEObjective:
         self.visible = np.empty((2 * batch_size, n_visible), dtype)
         self.hidden = np.empty((2 * batch_size, n_hidden), dtype)
         self.work = np.empty((batch_size, n_visible), dtype)
+        self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
+        # Without noise x~ = x: gathered straight into place, the copy is saved.
+        self.input_buffer = (
+            self.visible[:batch_size] if not dae.corruption_level else None
+        )
         self.corrupt = CORRUPTIONS[dae.corruption]
         self.level = dae.corruption_level
         self.noise_range = dae.input_range_
@@ -93,7 +98,8 @@ class _DAEObjective:
         if self.level > 0:
             self.corrupt(X, self.level, self.rng, x_tilde, *self.noise_range)
         else:
-            np.copyto(x_tilde, X)
+            if X.base is not self.visible:
+                np.copyto(x_tilde, X)
         np.dot(x_tilde, W.T, out=hidden)
         hidden += b_hidden
         self.activation(hidden)
@@ -104,12 +110,13 @@ class _DAEObjective:
         # backward: delta_out holds d(summed cost)/d(pre-activation)
         grads = self.grads
         delta_out *= 1.0 / m
-        np.sum(delta_out, axis=0, out=grads[2])
+        ones = self.ones[:m]
+        np.dot(ones, delta_out, out=grads[2])
         np.dot(delta_out, decoder.T, out=delta_hidden)
         if self.sparsity_weight:
             cost += self._sparsity_penalty(hidden, delta_hidden, m)
         self.derivative(hidden, delta_hidden)
-        np.sum(delta_hidden, axis=0, out=grads[1])
+        np.dot(ones, delta_hidden, out=grads[1])
         if self.tied:
             np.dot(self.hidden[: 2 * m].T, self.visible[: 2 * m], out=grads[0])
         else:

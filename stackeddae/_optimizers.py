@@ -116,6 +116,7 @@ class SGDOptimizer(BaseOptimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
+        self._flat = [(_axpy(p), p.ravel()) for p in params]
 
     def _init_state(self):
         state = super()._init_state()
@@ -126,12 +127,14 @@ class SGDOptimizer(BaseOptimizer):
     def update(self, grads):
         lr, mu = self.learning_rate, self.momentum
         if not mu:  # p += -lr * g in one BLAS pass, in place
-            for p, g in zip(self.params, grads, strict=True):
-                _axpy(p)(g.ravel(), p.ravel(), a=-lr)
+            for (axpy, p1), g in zip(self._flat, grads, strict=True):
+                axpy(g.ravel(), p1, a=-lr)
             return
         # BLAS scal/axpy in place: 3 passes (4 with Nesterov) instead of 5 (7)
-        for p, g, v in zip(self.params, grads, self.state["velocities"], strict=True):
-            axpy, p1, g1, v1 = _axpy(p), p.ravel(), g.ravel(), v.ravel()
+        for (axpy, p1), g, v in zip(
+            self._flat, grads, self.state["velocities"], strict=True
+        ):
+            g1, v1 = g.ravel(), v.ravel()
             v *= mu
             axpy(g1, v1, a=-lr)  # v = mu v - lr g
             if self.nesterov:  # p += mu v - lr g

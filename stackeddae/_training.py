@@ -3,7 +3,8 @@
 An *objective* is the model-specific part: it owns preallocated buffers, exposes
 ``params`` and ``grads`` (flat lists of arrays, updated in place) and ``batch_size``
 (its buffers' capacity), and ``objective(X_batch, Y_batch)`` returns the mean cost of
-the mini-batch and fills ``grads``.
+the mini-batch and fills ``grads``; optionally ``input_buffer``, where it wants the
+loop to gather the mini-batch's rows.
 
 Everything else lives here: shuffling and batching (sparse rows are densified one
 mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
@@ -218,7 +219,9 @@ def fit_stochastic(
     max_iter = 1 if incremental else est.max_iter
     last_epoch = est.n_iter_ + max_iter
     needs_buffer = est.shuffle or sp.issparse(X) or rows is not None
-    x_buffer = np.empty((batch_size, X.shape[1]), X.dtype) if needs_buffer else None
+    x_buffer = getattr(objective, "input_buffer", None)  # rows land where it reads them
+    if x_buffer is None and needs_buffer:
+        x_buffer = np.empty((batch_size, X.shape[1]), X.dtype)
     y_buffer = None
     if Y is not None and (est.shuffle or rows is not None):
         y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype)
