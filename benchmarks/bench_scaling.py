@@ -30,8 +30,6 @@ mini-batch anyway) and the best of ``--repeats`` fits.
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -41,6 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import machine
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -90,24 +89,6 @@ def parse_args():
     )
     parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def machine():
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": model or platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
 
 
 def make_data(n, seed=SEED, chunk=10_000):

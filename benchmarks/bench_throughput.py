@@ -38,16 +38,15 @@ PyTorch is optional (``pip install torch==2.13.0``); without it its column is em
 
 import argparse
 import json
-import os
-import platform
 import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from _common import machine
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder, SdAClassifier
 from stackeddae._autoencoder import _DAEObjective
@@ -95,30 +94,6 @@ def parse_args():
         "--output", default=None, help="JSON path (default results/<name>.json)"
     )
     return parser.parse_args()
-
-
-def machine():
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": model or platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__ if torch is not None else None,
-        "blas": [
-            {k: info.get(k) for k in ("internal_api", "version", "architecture")}
-            for info in threadpool_info()
-            if info.get("user_api") == "blas"
-        ],
-    }
 
 
 @contextmanager

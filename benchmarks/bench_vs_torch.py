@@ -29,8 +29,6 @@ limit, so ``--threads 2`` only gives PyTorch a second thread.
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -42,7 +40,7 @@ except ImportError:  # pragma: no cover
     raise SystemExit(
         "bench_vs_torch.py needs PyTorch: pip install torch==2.13.0 (CPU build)"
     ) from None
-from threadpoolctl import threadpool_info
+from _common import machine
 from torch_reference import (
     TorchDAE,
     TorchTrainer,
@@ -89,30 +87,6 @@ def parse_args():
         "--output", default=None, help="JSON path (default results/<name>.json)"
     )
     return parser.parse_args()
-
-
-def machine():
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": model or platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "blas": [
-            {k: info.get(k) for k in ("internal_api", "version", "architecture")}
-            for info in threadpool_info()
-            if info.get("user_api") == "blas"
-        ],
-    }
 
 
 def load_data(seed):

@@ -1,0 +1,35 @@
+"""Helpers shared by the benchmark scripts."""
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+
+def machine():
+    """The facts that make a timing comparable: CPU, versions, BLAS."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    torch = sys.modules.get("torch")  # only if the benchmark uses it
+    return {
+        "platform": platform.platform(),
+        "cpu": model or platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": getattr(torch, "__version__", None),
+        "blas": [
+            {k: info.get(k) for k in ("internal_api", "version", "architecture")}
+            for info in threadpool_info()
+            if info.get("user_api") == "blas"
+        ],
+    }
