@@ -66,6 +66,8 @@ class _DAEObjective:
         if not self.tied:
             self.params.append(dae.decoder_components_)
         self.grads = [np.empty_like(p) for p in self.params]
+        # the weight matrices (not the biases), which the L2 penalty applies to
+        self.weights, self.weight_grads = self.params[::3], self.grads[::3]
         n_hidden, n_visible = dae.components_.shape
         dtype = dae.components_.dtype
         self.visible = np.empty((2 * batch_size, n_visible), dtype)
@@ -123,7 +125,7 @@ class _DAEObjective:
             np.dot(delta_hidden.T, x_tilde, out=grads[0])
             np.dot(hidden.T, delta_out, out=grads[3])
         if self.alpha:
-            cost += l2_penalty(self.params[::3], grads[::3], self.alpha, m)
+            cost += l2_penalty(self.weights, self.weight_grads, self.alpha, m)
         return cost
 
     def _sparsity_penalty(self, hidden, delta_hidden, m):

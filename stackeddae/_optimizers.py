@@ -158,22 +158,25 @@ class AdaGradOptimizer(BaseOptimizer):
     ):
         self.epsilon = epsilon
         super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
+        self._scratch = self._zeros()  # g**2 and the step's denominator
 
     def _init_state(self):
         return {**super()._init_state(), "accumulators": self._zeros()}
 
-    def _accumulate(self, acc, g):
-        acc += g * g
+    def _accumulate(self, acc, g_squared):
+        acc += g_squared
 
     def update(self, grads):
         lr = self.learning_rate
-        for p, g, acc in zip(
-            self.params, grads, self.state["accumulators"], strict=True
+        for p, g, acc, tmp in zip(
+            self.params, grads, self.state["accumulators"], self._scratch, strict=True
         ):
-            self._accumulate(acc, g)
-            g *= -lr
-            g /= np.sqrt(acc) + self.epsilon
-            p += g
+            np.multiply(g, g, out=tmp)
+            self._accumulate(acc, tmp)
+            np.sqrt(acc, out=tmp)
+            tmp += self.epsilon
+            g /= tmp
+            _axpy(p)(g.ravel(), p.ravel(), a=-lr)
 
 
 class RMSPropOptimizer(AdaGradOptimizer):
@@ -197,9 +200,9 @@ class RMSPropOptimizer(AdaGradOptimizer):
             params, learning_rate_init, lr_schedule, power_t, epsilon, state
         )
 
-    def _accumulate(self, acc, g):
+    def _accumulate(self, acc, g_squared):
         acc *= self.rho
-        acc += (1 - self.rho) * g * g
+        _axpy(acc)(g_squared.ravel(), acc.ravel(), a=1 - self.rho)
 
 
 class AdaDeltaOptimizer(BaseOptimizer):
@@ -222,6 +225,7 @@ class AdaDeltaOptimizer(BaseOptimizer):
         self.rho = rho
         self.epsilon = epsilon
         super().__init__(params, 1.0, "constant", power_t, state)
+        self._scratch = self._zeros()
 
     def _init_state(self):
         return {
@@ -233,20 +237,28 @@ class AdaDeltaOptimizer(BaseOptimizer):
     def update(self, grads):
         rho, eps = self.rho, self.epsilon
         state = self.state
-        for p, g, a, s in zip(
+        for p, g, a, s, tmp in zip(
             self.params,
             grads,
             state["grad_averages"],
             state["step_averages"],
+            self._scratch,
             strict=True,
         ):
+            axpy, g1, tmp1 = _axpy(p), g.ravel(), tmp.ravel()
+            np.multiply(g, g, out=tmp)
             a *= rho
-            a += (1 - rho) * g * g
-            g *= -np.sqrt(s + eps)
-            g /= np.sqrt(a + eps)
+            axpy(tmp1, a.ravel(), a=1 - rho)  # a = rho a + (1 - rho) g^2
+            np.add(s, eps, out=tmp)
+            np.sqrt(tmp, out=tmp)
+            g *= tmp
+            np.add(a, eps, out=tmp)
+            np.sqrt(tmp, out=tmp)
+            g /= tmp  # g now holds -d
+            np.multiply(g, g, out=tmp)
             s *= rho
-            s += (1 - rho) * g * g
-            p += g
+            axpy(tmp1, s.ravel(), a=1 - rho)  # s = rho s + (1 - rho) d^2
+            axpy(g1, p.ravel(), a=-1.0)  # p += d
 
 
 class AdamOptimizer(BaseOptimizer):

@@ -23,11 +23,11 @@ from ._validation import (
     TRAINING_CONSTRAINTS,
     X_DTYPES,
     check_corruption_level,
+    check_cross_entropy_range,
     check_hidden_layer_sizes,
     check_integer_params,
     loss_for_layer_above,
     per_layer,
-    resolve_loss,
 )
 
 # The DenoisingAutoencoder parameters that a stack passes on unchanged to its layers.
@@ -261,7 +261,10 @@ class StackedDenoisingAutoencoder(
         check_integer_params(self)
         params = self.layer_params()
         if fresh:
-            resolve_loss(self.loss, X, type(self).__name__)  # its error names the stack
+            if (
+                self.loss == "cross_entropy"
+            ):  # checked here so the error names the stack
+                check_cross_entropy_range(X, type(self).__name__)
             self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
         else:  # continue: keep each layer's state, refresh its hyper-parameters
             for ae, p in zip(self.autoencoders_, params, strict=True):
