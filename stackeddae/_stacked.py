@@ -229,10 +229,7 @@ class StackedDenoisingAutoencoder(
             One dict per layer; the ``random_state`` entries are drawn from this
             estimator's ``random_state``.
         """
-        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
-        levels = per_layer(self.corruption_level, len(sizes), "corruption_level")
-        for level in levels:
-            check_corruption_level(level, self.corruption)
+        sizes, levels = self._check_layers()
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(sizes)
         )
@@ -250,6 +247,14 @@ class StackedDenoisingAutoencoder(
                 zip(sizes, levels, seeds, strict=True)
             )
         ]
+
+    def _check_layers(self):
+        """Validated layer sizes and per-layer corruption levels (draws nothing)."""
+        sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        levels = per_layer(self.corruption_level, len(sizes), "corruption_level")
+        for level in levels:
+            check_corruption_level(level, self.corruption)
+        return sizes, levels
 
     def _fit(self, X, incremental):
         fresh = not hasattr(self, "autoencoders_") or not (

@@ -215,7 +215,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _fit(self, X, y, incremental, classes=None):
         check_integer_params(self)
-        self.pretraining_stack().layer_params()  # checks the per-layer parameters
+        self.pretraining_stack()._check_layers()  # also when pretrain=False
         fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
         if fresh:
