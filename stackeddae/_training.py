@@ -22,13 +22,14 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
@@ -43,7 +44,14 @@ def one_blas_thread():
     OpenBLAS threads too, made fine-tuning 4x slower (10k vs 40k samples/s at 128
     rows). On a busy machine two threads were up to 9x slower.
     """
-    return threadpool_limits(limits=1, user_api="blas")
+    return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+@lru_cache(maxsize=1)
+def _threadpool_controller():
+    # Finding the loaded BLAS libraries takes about 20 ms: once per process, not
+    # once per fit (scikit-learn keeps one controller the same way).
+    return ThreadpoolController()
 
 
 class DivergenceWarning(UserWarning):
