@@ -56,7 +56,7 @@ class _DAEObjective:
 
     ``visible`` stacks [x~; da] and ``hidden`` stacks [dy; y] so that, with tied
     weights, dW = dy^T x~ + y^T da is a single matrix product.  Gradients are of the
-    mean cost over the mini-batch (1/m is folded into da before backpropagation).
+    mean cost over the mini-batch (the loss folds 1/m into da).
     """
 
     def __init__(self, dae, batch_size):
@@ -107,11 +107,10 @@ class _DAEObjective:
         self.activation(hidden)
         np.dot(hidden, decoder, out=delta_out)
         delta_out += b_visible
-        cost = self.loss(delta_out, X, self.work[:m]) / m
+        cost = self.loss(delta_out, X, self.work[:m], scale=1.0 / m) / m
 
-        # backward: delta_out holds d(summed cost)/d(pre-activation)
+        # backward: delta_out holds d(mean cost)/d(pre-activation)
         grads = self.grads
-        delta_out *= 1.0 / m
         ones = self.ones[:m]
         np.dot(ones, delta_out, out=grads[2])
         np.dot(delta_out, decoder.T, out=delta_hidden)

@@ -6,14 +6,18 @@ the gradient with respect to the pre-activation is simply ``prediction - target`
 (times 2 for squared error) and the cost can be computed stably from the
 pre-activation, never from a saturated probability.
 
-Signature: ``loss(A, Y, work, axis=None) -> cost``.  ``A`` holds the pre-activations
-and is overwritten with the gradient of the *summed* cost with respect to them;
-``work`` is a scratch buffer shaped like ``A``.  The cost is summed over everything
-(``axis=None``) or per sample (``axis=1``).  Nothing is allocated beyond a row vector.
+Signature: ``loss(A, Y, work, axis=None, scale=1.0) -> cost``.  ``A`` holds the
+pre-activations and is overwritten with ``scale`` times the gradient of the *summed*
+cost with respect to them (``scale=1/m`` gives the mean cost's gradient without a pass
+of its own); ``work`` is a scratch buffer shaped like ``A``.  The cost is summed over
+everything (``axis=None``) or per sample (``axis=1``).  Nothing is allocated beyond a
+row vector.
 """
 
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
+
+from ._activations import constant_row
 
 # Below -clip, softplus(A) and s(A) are under the dtype's epsilon (e^-17 = 4e-8,
 # e^-37 = 9e-17): clipping there changes neither by more than rounding, keeps exp(-A)
@@ -33,8 +37,11 @@ def _sum_log(D, work, axis):
 
     A product of four such entries stays below 1e30 (float32) or 1e65 (float64),
     far from overflow, so the logs of products replace four logs each: the log is
-    the dearest pass of the cost, and this halves its time.
+    the dearest pass of the cost.  For a total, the flat arrays are split in
+    contiguous halves, which numpy multiplies twice as fast as column blocks.
     """
+    if axis is None:
+        D, work = D.reshape(1, -1), work.reshape(1, -1)
     q = D.shape[1] // 4
     np.multiply(D[:, : 2 * q], D[:, 2 * q : 4 * q], out=work[:, : 2 * q])
     np.multiply(work[:, :q], work[:, q : 2 * q], out=work[:, :q])
@@ -45,7 +52,18 @@ def _sum_log(D, work, axis):
     return total
 
 
-def cross_entropy(A, Y, work, axis=None):
+def _subtract_scaled(A, Y, scale):
+    """A -= scale * Y in one pass: BLAS axpy over a contiguous A."""
+    if scale == 1:
+        A -= Y
+    elif A.flags.c_contiguous and Y.dtype == A.dtype:
+        flat = A.reshape(-1)
+        get_blas_funcs("axpy", (flat,))(Y.reshape(-1), flat, a=-scale)
+    else:
+        A -= scale * Y
+
+
+def cross_entropy(A, Y, work, axis=None, scale=1.0):
     """Bernoulli cross-entropy -[Y log s(A) + (1 - Y) log(1 - s(A))].
 
     Written as softplus(A) - Y A with softplus(A) = A + log(1 + exp(-A)), which is
@@ -61,19 +79,18 @@ def cross_entropy(A, Y, work, axis=None):
     0.69314718056
     """
     ya = _inner(Y, A, axis)
-    # numpy vectorises maximum against an array, not against a scalar (2x slower)
-    np.maximum(A, np.full((1, A.shape[1]), -_LOGIT_CLIP[A.dtype], A.dtype), out=A)
+    np.maximum(A, constant_row(-_LOGIT_CLIP[A.dtype], A.shape[1], A.dtype), out=A)
     cost = A.sum(axis=axis) - ya
     np.negative(A, out=A)
     np.exp(A, out=A)
     A += 1
     cost += _sum_log(A, work, axis)
-    np.reciprocal(A, out=A)
-    A -= Y
+    np.divide(scale, A, out=A)  # scale s(A); faster than np.reciprocal on float32
+    _subtract_scaled(A, Y, scale)
     return cost
 
 
-def squared_error(A, Y, work, axis=None):
+def squared_error(A, Y, work, axis=None, scale=1.0):
     """Squared error sum (A - Y)**2 of a linear (identity) output.
 
     Examples
@@ -85,11 +102,11 @@ def squared_error(A, Y, work, axis=None):
     """
     A -= Y
     cost = _inner(A, A, axis)
-    A *= 2
+    A *= 2 * scale
     return cost
 
 
-def softmax_cross_entropy(A, Y, work, axis=None):
+def softmax_cross_entropy(A, Y, work, axis=None, scale=1.0):
     """Multinomial cross-entropy -sum Y log softmax(A), Y one-hot (or probabilities).
 
     Examples
@@ -105,8 +122,8 @@ def softmax_cross_entropy(A, Y, work, axis=None):
     total = A.sum(axis=1, keepdims=True)
     log_total = np.log(total)
     cost += log_total.sum() if axis is None else log_total[:, 0]
-    A /= total
-    A -= Y
+    np.multiply(A, scale / total, out=A)
+    _subtract_scaled(A, Y, scale)
     return cost
 
 

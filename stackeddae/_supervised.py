@@ -59,6 +59,7 @@ class _NetworkObjective:
         self.outputs = [np.empty((batch_size, W.shape[1]), dtype) for W in net.coefs_]
         self.deltas = [np.empty_like(out) for out in self.outputs[:-1]]
         self.work = np.empty_like(self.outputs[-1])
+        self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
         self.activation = ACTIVATIONS[net.activation]
         self.derivative = DERIVATIVES[net.activation]
         self.loss = LOSSES[net._loss_name]
@@ -76,14 +77,14 @@ class _NetworkObjective:
             acts[i + 1] += intercepts[i]
             if i < n - 1:
                 self.activation(acts[i + 1])
-        cost = self.loss(acts[n], Y, self.work[:m]) / m
+        cost = self.loss(acts[n], Y, self.work[:m], scale=1.0 / m) / m
 
-        # backward
+        # backward: delta holds d(mean cost)/d(pre-activation)
         delta = acts[n]
-        delta *= 1.0 / m
+        ones = self.ones[:m]
         for i in range(n - 1, -1, -1):
             np.dot(acts[i].T, delta, out=coef_grads[i])
-            np.sum(delta, axis=0, out=intercept_grads[i])
+            np.dot(ones, delta, out=intercept_grads[i])
             if i > 0:
                 below = self.deltas[i - 1][:m]
                 np.dot(delta, coefs[i].T, out=below)

@@ -75,6 +75,26 @@ def test_delta_is_prediction_minus_target(name):
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("layout", ["contiguous", "column_view", "float64_target"])
+def test_scale_multiplies_the_delta_not_the_cost(name, layout):
+    # scale=1/m gives the mean cost's gradient; the BLAS path needs a contiguous A
+    A, Y = _problem(name, dtype=np.float32)
+    A0 = A.copy()
+    expected_cost = LOSSES[name](A0, Y, np.empty_like(A))
+    if layout == "column_view":
+        wide = np.zeros((A.shape[0], 2 * A.shape[1]), A.dtype)
+        wide[:, : A.shape[1]] = A
+        A = wide[:, : A.shape[1]]
+    if layout == "float64_target":
+        Y = Y.astype(np.float64)
+    cost = LOSSES[name](A, Y, np.empty_like(A), scale=0.25)
+    assert_allclose(cost, expected_cost, rtol=1e-6)
+    assert_allclose(A, 0.25 * A0, rtol=1e-5, atol=1e-7)
+    if layout == "column_view":
+        assert_array_equal(wide[:, A.shape[1] :], 0.0)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
 def test_delta_matches_finite_differences_of_cost(name):
     A, Y = _problem(name, seed=1)
     loss = LOSSES[name]
