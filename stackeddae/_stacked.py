@@ -76,8 +76,8 @@ class StackedDenoisingAutoencoder(
         ``learning_rate_init``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
         ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``rho``,
-        ``n_iter_no_change``, ``max_fun``: as in :class:`DenoisingAutoencoder`,
-        applied to every layer.
+        ``n_iter_no_change``, ``max_fun``, ``n_jobs``: as in
+        :class:`DenoisingAutoencoder`, applied to every layer.
 
     Attributes
     ----------
@@ -150,6 +150,7 @@ class StackedDenoisingAutoencoder(
         rho=0.95,
         n_iter_no_change=10,
         max_fun=15000,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -181,6 +182,7 @@ class StackedDenoisingAutoencoder(
         self.rho = rho
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

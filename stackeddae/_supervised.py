@@ -112,6 +112,7 @@ _PRETRAIN_SHARED = [
     "rho",
     "n_iter_no_change",
     "max_fun",
+    "n_jobs",
 ]
 _PRETRAIN_OWN = ["solver", "learning_rate_init", "batch_size", "max_iter", "momentum"]
 
@@ -165,6 +166,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         rho=0.95,
         n_iter_no_change=20,
         max_fun=15000,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -199,6 +201,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.rho = rho
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.n_jobs = n_jobs
 
     # ---------------------------------------------------------------- fitting
     def pretraining_stack(self):
@@ -378,6 +381,9 @@ epsilon, rho, n_iter_no_change, max_fun
         ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
         pretraining too.  Early stopping scores accuracy on the held-out fraction.
+    n_jobs : int, default=None
+        Number of BLAS threads while pretraining and fine-tuning, as in
+        :class:`DenoisingAutoencoder` (None: 1; -1: all processors).
 
     Attributes
     ----------
@@ -554,7 +560,7 @@ tied_weights, pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size,
 pretrain_max_iter, pretrain_momentum, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun
+beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         As in :class:`SdAClassifier`, except that early stopping scores R^2.
 
     Attributes

@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
@@ -34,17 +35,20 @@ from threadpoolctl import ThreadpoolController
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
 
 
-def one_blas_thread():
-    """Limit BLAS to one thread while training (inference keeps the BLAS default).
+def training_threads(n_jobs):
+    """Limit BLAS to ``n_jobs`` threads while training; inference keeps the default.
 
-    Measured on 2 cores (benchmarks/bench_throughput.py): with a second OpenBLAS
-    thread an autoencoder step was slower at every batch size from 20 to 512 rows
-    (14.0k vs 19.6k samples/s at 128 rows), its element-wise passes running beside a
-    spinning BLAS thread; and the optimizers' in-place BLAS updates (axpy), which
-    OpenBLAS threads too, made fine-tuning 4x slower (10k vs 40k samples/s at 128
-    rows). On a busy machine two threads were up to 9x slower.
+    ``n_jobs`` follows joblib: None is 1 (outside a ``joblib.parallel_config``
+    context), -1 all processors.  One is the default because it was fastest on
+    2 cores (benchmarks/bench_throughput.py): a second OpenBLAS thread made every
+    step slower, from 20 to 512 rows, its element-wise passes running beside a
+    spinning BLAS thread, and the BLAS default never leaves spare cores for the
+    fits that ``GridSearchCV(n_jobs=k)`` runs side by side.  On 16 cores, 2 to 8
+    threads trained 1.6-2.7x faster than one, but 16 collapsed (5-30x slower).
     """
-    return _threadpool_controller().limit(limits=1, user_api="blas")
+    return _threadpool_controller().limit(
+        limits=effective_n_jobs(n_jobs), user_api="blas"
+    )
 
 
 @lru_cache(maxsize=1)
@@ -239,7 +243,7 @@ def fit_stochastic(
     updating = False
     cost_limit = None
     bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
-    with _deferred_interrupt() as interrupted, one_blas_thread():
+    with _deferred_interrupt() as interrupted, training_threads(est.n_jobs):
         try:
             for _ in range(max_iter):
                 start_time = time.perf_counter()
@@ -432,7 +436,7 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
         "ftol": est.tol,
     }
     status = "max_iter"
-    with _deferred_interrupt() as interrupted:
+    with _deferred_interrupt() as interrupted, training_threads(est.n_jobs):
         try:
             result = scipy.optimize.minimize(
                 cost_grad,

@@ -34,6 +34,11 @@ TRAINING_CONSTRAINTS = {
     "rho": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "n_jobs": [
+        None,
+        Interval(Integral, None, -1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+    ],
 }
 
 LAYER_CONSTRAINTS = {
