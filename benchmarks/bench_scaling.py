@@ -24,8 +24,8 @@ Usage::
     python benchmarks/bench_scaling.py --n-samples 1000 3000 10000 \\
         --widths 100 250 --width-n 3000 --repeats 1         # quick look
 
-Timings use one BLAS thread (``--threads``; the library uses one below 128 rows per
-mini-batch anyway) and the best of ``--repeats`` fits.
+The fits train with one BLAS thread (``n_jobs=None``; ``--threads`` limits BLAS
+outside them); timings are the best of ``--repeats`` fits.
 """
 
 import argparse

@@ -225,9 +225,10 @@ class DenoisingAutoencoder(
         Number of BLAS threads while training (``fit``, ``partial_fit``).  None
         means 1 unless in a :func:`joblib.parallel_config` context; -1 means all
         processors.  One thread is fastest on 2 cores and never oversubscribes a
-        parallel grid search; with spare cores, up to about half of them trained
-        2-2.7x faster (README, "Threads").  ``transform`` and ``predict`` use the
-        BLAS default, which ``threadpoolctl.threadpool_limits`` sets.
+        parallel grid search; with spare cores, use at most half of them (8 of 16
+        fitted 2-2.5x faster, 12 were many times slower; README, "Threads").
+        ``transform`` and ``predict`` use the BLAS default, which
+        ``threadpoolctl.threadpool_limits`` sets.
 
     Attributes
     ----------

@@ -43,8 +43,8 @@ def training_threads(n_jobs):
     2 cores (benchmarks/bench_throughput.py): a second OpenBLAS thread made every
     step slower, from 20 to 512 rows, its element-wise passes running beside a
     spinning BLAS thread, and the BLAS default never leaves spare cores for the
-    fits that ``GridSearchCV(n_jobs=k)`` runs side by side.  On 16 cores, 2 to 8
-    threads trained 1.6-2.7x faster than one, but 16 collapsed (5-30x slower).
+    fits that ``GridSearchCV(n_jobs=k)`` runs side by side.  On 16 cores, 8
+    threads fitted 1.9-2.5x faster than one, but 12 or 16 were up to 60x slower.
     """
     return _threadpool_controller().limit(
         limits=effective_n_jobs(n_jobs), user_api="blas"
