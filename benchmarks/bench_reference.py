@@ -24,12 +24,12 @@ Timings are indicative only: they depend on the machine and its load.
 
 import argparse
 import json
-import platform
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import PUBLISHED, TOLERANCE, machine
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -47,13 +47,6 @@ SEEDS = (0,)
 # busy machine two OpenBLAS threads were measured 3-20x slower than one.  0 leaves
 # the library default (all cores).
 BLAS_THREADS = 1
-TOLERANCE = 0.03  # relative difference that counts as a match
-# Mean training cost (cross-entropy summed over the 784 pixels) printed by the
-# Theano tutorial at these epochs, on a 5000-image MNIST subset.
-PUBLISHED = {
-    0.0: {0: 132.5, 10: 80.2, 100: 70.1, 190: 69.3},
-    0.3: {0: 138.4, 10: 87.2, 100: 77.6, 190: 76.0},
-}
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "bench_reference"
 
@@ -223,7 +216,7 @@ def run(args):
         "comparison": rows,
         "timings": {str(k): v for k, v in timings.items()},
         "runs": {str(k): v for k, v in results.items()},
-        "machine": platform.platform(),
+        "machine": machine(),
         "note": "timings indicative only (shared machine)",
     }
     out.write_text(json.dumps(payload, indent=1) + "\n")

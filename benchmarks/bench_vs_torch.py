@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover
     raise SystemExit(
         "bench_vs_torch.py needs PyTorch: pip install torch==2.13.0 (CPU build)"
     ) from None
-from _common import machine
+from _common import PUBLISHED, TOLERANCE, machine
 from torch_reference import (
     TorchDAE,
     TorchTrainer,
@@ -63,12 +63,7 @@ CHUNK = 10  # epochs per turn when alternating the two implementations
 CORRUPTION_LEVELS = (0.0, 0.3)
 SEED = 0
 THREADS = 1  # torch.set_num_threads and the BLAS limit, equal for both
-TOLERANCE = 0.03  # relative difference from the published cost that counts as a match
 GOAL_RATIO = 2.0  # PyTorch time per epoch / stackeddae time per epoch
-PUBLISHED = {
-    0.0: {0: 132.5, 10: 80.2, 100: 70.1, 190: 69.3},
-    0.3: {0: 138.4, 10: 87.2, 100: 77.6, 190: 76.0},
-}
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "bench_vs_torch"
 
