@@ -32,6 +32,10 @@ TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
 DTYPES = [np.float32, np.float64]
 ACTIVATIONS = ["sigmoid", "tanh", "relu"]
 N_FIT = 300  # rows fitted; every case is checked on all 1797 digits
+# Enough fine-tuning for confident predictions (probabilities from ~0 to ~1), fast.
+TRAINING = dict(
+    pretrain_max_iter=1, max_iter=20, learning_rate_init=0.01, random_state=0
+)
 
 _digits = load_digits()
 X_DIGITS, Y_DIGITS = _digits.data / 16, _digits.target
@@ -84,20 +88,16 @@ def classifier(dtype, labels, activation="sigmoid"):
     clf = SdAClassifier(
         (16, 8),
         activation=activation,
-        pretrain_max_iter=1,
-        max_iter=5,
-        random_state=0,
+        **TRAINING,
     )
     return _fit(clf, X, LABELS[labels]), X
 
 
 def regressor(dtype, n_outputs, activation="sigmoid"):
     X = X_DIGITS.astype(dtype)
-    Y = np.column_stack([Y_DIGITS / 9, X_DIGITS[:, 20], X_DIGITS[:, 40]])
+    Y = np.column_stack([Y_DIGITS / 9, X_DIGITS[:, 20], X_DIGITS[:, 43]])
     y = Y[:, 0] if n_outputs == 1 else Y[:, :n_outputs]
-    reg = SdARegressor(
-        (16, 8), activation=activation, pretrain_max_iter=1, max_iter=5, random_state=0
-    )
+    reg = SdARegressor((16, 8), activation=activation, **TRAINING)
     return _fit(reg, X, y), X
 
 
@@ -109,7 +109,7 @@ def pipeline(dtype, final):
             LogisticRegression(max_iter=300),
         ]
     else:
-        steps = [SdAClassifier((16,), pretrain_max_iter=1, max_iter=5, random_state=0)]
+        steps = [SdAClassifier((16,), **TRAINING)]
     return _fit(make_pipeline(MinMaxScaler(), *steps), X, Y_DIGITS), X
 
 
@@ -120,12 +120,57 @@ def check_transformer(est, X):
     return _assert_close(code, est.transform(X), X.dtype.type)
 
 
-def check_classifier(clf, X, options=None):
-    """Labels identical, probabilities close (an array: zipmap off)."""
-    labels, proba = _run(to_onnx(clf, X, options={"zipmap": False}), X)
+def _labels_and_dicts(outputs, clf):
+    labels, dicts = outputs
+    assert all(list(row) == clf.classes_.tolist() for row in dicts)
+    proba = [[row[c] for c in clf.classes_] for row in dicts]
+    return labels, np.array(proba, dtype=np.float32)  # ZipMap is float32 only
+
+
+def _labels_and_columns(outputs, clf):
+    labels, *columns = outputs
+    return labels, np.column_stack(columns)
+
+
+def _indices_and_proba(outputs, clf):
+    indices, proba = outputs
+    return clf.classes_[indices], proba
+
+
+def _with_class_labels(outputs, clf):
+    labels, proba, classes = outputs
+    assert_array_equal(classes, clf.classes_)
+    return labels, proba
+
+
+# skl2onnx's classifier options -> (options, (labels, probabilities) from the outputs)
+CLASSIFIER_OPTIONS = {
+    "zipmap=False": ({"zipmap": False}, lambda outputs, clf: outputs),
+    "zipmap=True": ({}, _labels_and_dicts),  # the default
+    "zipmap=columns": ({"zipmap": "columns"}, _labels_and_columns),
+    "nocl": ({"zipmap": False, "nocl": True}, _indices_and_proba),
+    "output_class_labels": (
+        {"zipmap": False, "output_class_labels": True},
+        _with_class_labels,
+    ),
+}
+
+
+def check_classifier(clf, X, option="zipmap=False"):
+    """Labels identical, probabilities close."""
+    options, read = CLASSIFIER_OPTIONS[option]
+    labels, proba = read(_run(to_onnx(clf, X, options=options), X), clf)
     assert_array_equal(labels, clf.predict(X))
     assert proba.dtype == X.dtype
     return _assert_close(proba, clf.predict_proba(X), X.dtype.type)
+
+
+def check_pipeline(pipe, X):
+    """Through skl2onnx.to_onnx itself, with the Pipeline's own options."""
+    onx = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
+    labels, proba = _run(onx, X)
+    assert_array_equal(labels, pipe.predict(X))
+    return _assert_close(proba, pipe.predict_proba(X), X.dtype.type)
 
 
 def check_regressor(reg, X):
@@ -181,39 +226,10 @@ def string_classifier():
     return classifier(np.float32, "str")
 
 
-def test_classifier_zipmap(string_classifier):
-    """The default output: probabilities as one dict per sample, keyed by label."""
-    clf, X = string_classifier
-    labels, dicts = _run(to_onnx(clf, X), X)
-    assert_array_equal(labels, clf.predict(X))
-    assert list(dicts[0]) == clf.classes_.tolist()
-    proba = np.array([[row[c] for c in clf.classes_] for row in dicts])
-    _assert_close(proba, clf.predict_proba(X), np.float32)
-
-
-def test_classifier_zipmap_columns(string_classifier):
-    clf, X = string_classifier
-    labels, *columns = _run(to_onnx(clf, X, options={"zipmap": "columns"}), X)
-    assert_array_equal(labels, clf.predict(X))
-    _assert_close(np.column_stack(columns), clf.predict_proba(X), np.float32)
-
-
-def test_classifier_nocl(string_classifier):
-    """nocl: class indices instead of labels."""
-    clf, X = string_classifier
-    options = {"zipmap": False, "nocl": True}
-    indices, proba = _run(to_onnx(clf, X, options=options), X)
-    assert_array_equal(clf.classes_[indices], clf.predict(X))
-    _assert_close(proba, clf.predict_proba(X), np.float32)
-
-
-def test_classifier_output_class_labels(string_classifier):
-    clf, X = string_classifier
-    options = {"zipmap": False, "output_class_labels": True}
-    labels, proba, classes = _run(to_onnx(clf, X, options=options), X)
-    assert_array_equal(labels, clf.predict(X))
-    assert_array_equal(classes, clf.classes_)
-    _assert_close(proba, clf.predict_proba(X), np.float32)
+@pytest.mark.parametrize("option", list(CLASSIFIER_OPTIONS))
+def test_classifier_options(string_classifier, option):
+    """zipmap (dicts, columns), nocl (class indices), output_class_labels."""
+    check_classifier(*string_classifier, option)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -230,12 +246,8 @@ def test_regressor_activations(activation):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("final", ["stack+logistic", "classifier"])
 def test_pipeline(final, dtype):
-    """MinMaxScaler -> our estimator(s) -> ..., through skl2onnx.to_onnx itself."""
-    pipe, X = pipeline(dtype, final)
-    onx = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
-    labels, proba = _run(onx, X)
-    assert_array_equal(labels, pipe.predict(X))
-    _assert_close(proba, pipe.predict_proba(X), dtype)
+    """MinMaxScaler -> our estimator(s) -> ..."""
+    check_pipeline(*pipeline(dtype, final))
 
 
 # ---------------------------------------------------------- what is refused
