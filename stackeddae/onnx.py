@@ -137,6 +137,16 @@ def _label_values(scope, clf):
 
 
 # -------------------------------------------------------------------- converters
+def _node(scope, container, op_type, inputs, output, **attributes):
+    container.add_node(
+        op_type,
+        inputs,
+        output,
+        name=scope.get_unique_operator_name(op_type),
+        **attributes,
+    )
+
+
 def _add_dense_layers(scope, container, operator):
     """Add every layer's Gemm and activation; return the name of the top output."""
     est = operator.raw_operator
@@ -151,52 +161,27 @@ def _add_dense_layers(scope, container, operator):
                 init_name, None, None, numpy_helper.from_array(array, init_name)
             )
         out = scope.get_unique_variable_name("gemm")
-        container.add_node(
-            "Gemm",
-            [name, weights, bias],
-            out,
-            name=scope.get_unique_operator_name("Gemm"),
-        )
+        _node(scope, container, "Gemm", [name, weights, bias], out)
         name = out
         op_type = _ONNX_ACTIVATIONS[activation]
         if op_type is not None:
             name = scope.get_unique_variable_name(activation)
-            container.add_node(
-                op_type, out, name, name=scope.get_unique_operator_name(op_type)
-            )
+            _node(scope, container, op_type, out, name)
     return name
 
 
 def _convert_dense(scope, operator, container):
     """Transformers' ``transform`` and the regressor's ``predict``."""
     top = _add_dense_layers(scope, container, operator)
-    container.add_node(
-        "Identity",
-        top,
-        operator.outputs[0].full_name,
-        name=scope.get_unique_operator_name("Identity"),
-    )
+    _node(scope, container, "Identity", top, operator.outputs[0].full_name)
 
 
 def _convert_classifier(scope, operator, container):
     """Labels from the logits' ArgMax (as ``predict``), probabilities by Softmax."""
     logits = _add_dense_layers(scope, container, operator)
-    container.add_node(
-        "Softmax",
-        logits,
-        operator.outputs[1].full_name,
-        axis=1,
-        name=scope.get_unique_operator_name("Softmax"),
-    )
+    _node(scope, container, "Softmax", logits, operator.outputs[1].full_name, axis=1)
     index = scope.get_unique_variable_name("class_index")
-    container.add_node(
-        "ArgMax",
-        logits,
-        index,
-        axis=1,
-        keepdims=0,
-        name=scope.get_unique_operator_name("ArgMax"),
-    )
+    _node(scope, container, "ArgMax", logits, index, axis=1, keepdims=0)
     labels = scope.get_unique_variable_name("classes")
     values = _label_values(scope, operator.raw_operator)
     if values.dtype == object:  # ONNX holds strings as bytes, never as raw data
@@ -204,13 +189,8 @@ def _convert_classifier(scope, operator, container):
     else:
         proto_type = TensorProto.INT64
     container.add_initializer(labels, proto_type, [len(values)], values)
-    container.add_node(
-        "Gather",
-        [labels, index],
-        operator.outputs[0].full_name,
-        axis=0,
-        name=scope.get_unique_operator_name("Gather"),
-    )
+    predicted = operator.outputs[0].full_name
+    _node(scope, container, "Gather", [labels, index], predicted, axis=0)
 
 
 def _parse_classifier(scope, model, inputs, custom_parsers=None):
