@@ -17,6 +17,9 @@ Each graph computes what the estimator's own method does, one dense layer at a t
 - ``SdARegressor``: ``predict``, of shape (N, n_outputs); (N, 1) for one output,
   skl2onnx's convention for regressors.
 
+``SdAClassifier`` and ``SdARegressor`` export as predictors, so inside a Pipeline
+they must be its last step (their ``transform`` is not exported).
+
 The graph computes in the input's dtype: float32 inputs make a float32 graph (float64
 weights rounded to float32), float64 inputs a float64 one.  One difference from numpy
 is deliberate and invisible: stackeddae's sigmoid clips its input at log(tiny), so a
