@@ -1,11 +1,16 @@
 """Outlier detection by reconstruction: an autoencoder scores how unusual a sample is.
 
 The detector fits an autoencoder to (mostly normal) data and scores a sample by how
-badly it is reconstructed, relative to the typical training sample::
+badly it is reconstructed, relative to the spread of the training samples' errors::
 
     divergence(x) = -estimator_.score_samples(x)     KL(x || z) or squared error
-    score_samples(x) = -divergence(x) / scale_       scale_: median training divergence
+    score_samples(x) = -(divergence(x) - center_) / scale_
+                       center_, scale_: third quartile, interquartile range of the
+                       training divergences
     decision_function(x) = score_samples(x) - offset_      < 0: outlier
+
+With ``contamination="auto"`` the threshold is Tukey's fence, offset_ = -1.5: an
+outlier is reconstructed worse than Q3 + 1.5 IQR of the training divergences.
 """
 
 from numbers import Real
@@ -18,10 +23,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._autoencoder import DenoisingAutoencoder
 from ._validation import X_DTYPES
 
-# With contamination="auto", a sample is an outlier when it is reconstructed this
-# many times worse than the median training sample (chosen on the digits: see
-# benchmarks/DEFAULTS.md, "ReconstructionOutlierDetector").
-_AUTO_RATIO = 3.0
+# contamination="auto": Tukey's fence, the textbook threshold of a skewed
+# one-dimensional sample (benchmarks/DEFAULTS.md measures what it flags).
+_TUKEY_FENCE = 1.5
 
 
 def _default_estimator():
@@ -40,11 +44,12 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection by the reconstruction error of an autoencoder.
 
     Fits a clone of ``estimator`` to X and scores each sample by its reconstruction
-    divergence (``-estimator_.score_samples``: the KL divergence between input and
+    divergence d (``-estimator_.score_samples``: the KL divergence between input and
     reconstruction for the cross-entropy loss, the squared error otherwise; 0 for a
-    perfect reconstruction), divided by the median divergence of the training
-    samples.  Fitted on normal data only, it detects novelties in new data; fitted on
-    contaminated data, it detects the outliers among them (``fit_predict``).
+    perfect reconstruction), standardised by the training divergences' quartiles:
+    ``score_samples = -(d - Q3) / (Q3 - Q1)``.  Fitted on normal data only, it
+    detects novelties in new data; fitted on contaminated data, it detects the
+    outliers among them (``fit_predict``).
 
     Parameters
     ----------
@@ -58,9 +63,9 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         (benchmarks/DEFAULTS.md).
     contamination : "auto" or float, default="auto"
         The expected proportion of outliers in the training data, which sets the
-        threshold ``offset_``.  With "auto", a sample is an outlier when it is
-        reconstructed more than 3 times worse than the median training sample
-        (``offset_ = -3``); with a float in (0, 0.5], ``offset_`` is the
+        threshold ``offset_``.  With "auto", Tukey's fence: a sample is an outlier
+        when its divergence exceeds Q3 + 1.5 (Q3 - Q1) of the training divergences
+        (``offset_ = -1.5``); with a float in (0, 0.5], ``offset_`` is the
         ``contamination`` quantile of the training scores, as in IsolationForest.
     random_state : int, RandomState instance or None, default=None
         When not None, sets the ``random_state`` of the fitted clone of the
@@ -70,9 +75,11 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     estimator_ : estimator object
         The fitted clone of ``estimator``.
+    center_ : float
+        The third quartile Q3 of the training samples' reconstruction divergences.
     scale_ : float
-        The median reconstruction divergence of the training samples, the unit of
-        ``score_samples`` (1 where that median is 0).
+        Their interquartile range Q3 - Q1, the unit of ``score_samples`` (1 where
+        it is 0).
     offset_ : float
         Threshold of the scores: ``decision_function = score_samples - offset_``,
         and samples with a negative decision are outliers.
@@ -137,17 +144,18 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
             self.estimator_.set_params(random_state=self.random_state)
         self.estimator_.fit(X)
         divergences = -self.estimator_.score_samples(X)
-        median = float(np.median(divergences))
-        self.scale_ = median if median > 0 else 1.0
+        low, high = np.percentile(divergences, [25, 75])
+        self.center_ = float(high)
+        self.scale_ = float(high - low) if high > low else 1.0
         if self.contamination == "auto":
-            self.offset_ = -_AUTO_RATIO
+            self.offset_ = -_TUKEY_FENCE
         else:
-            scores = -divergences / self.scale_
+            scores = (self.center_ - divergences) / self.scale_
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
     def score_samples(self, X):
-        """Minus the reconstruction divergence, in units of the training median.
+        """Minus the reconstruction divergence, standardised by the training ones.
 
         Parameters
         ----------
@@ -156,12 +164,12 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The higher, the more normal: -1 is the median training sample, 0 a
-            perfect reconstruction.
+            ``-(divergence - center_) / scale_``: the higher, the more normal; 0 at
+            the training divergences' third quartile, -1.5 at Tukey's fence.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
-        return self.estimator_.score_samples(X) / self.scale_
+        return (self.estimator_.score_samples(X) + self.center_) / self.scale_
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.

@@ -42,23 +42,27 @@ def fitted(digits):
     return _fit(ReconstructionOutlierDetector(_small_dae()), X[:301]), X[:301]
 
 
-def test_score_is_the_estimator_score_in_units_of_the_median_divergence(fitted):
+def test_score_is_the_divergence_standardised_by_its_training_quartiles(fitted):
     detector, X = fitted
     divergences = -detector.estimator_.score_samples(X)
-    assert detector.scale_ == pytest.approx(np.median(divergences), rel=1e-12)
+    q1, q3 = np.sort(divergences)[[75, 225]]  # 301 samples: exact quartiles
+    assert detector.center_ == pytest.approx(q3, rel=1e-12)
+    assert detector.scale_ == pytest.approx(q3 - q1, rel=1e-12)
     scores = detector.score_samples(X)
-    assert_allclose(scores, -divergences / detector.scale_, rtol=1e-12)
-    # the median training sample scores -1 (an odd number of samples)
-    assert np.median(scores) == pytest.approx(-1.0, rel=1e-12)
-    assert np.all(scores <= 0)
+    assert_allclose(scores, (q3 - divergences) / (q3 - q1), rtol=1e-10)
+    # higher is more normal: the third quartile scores 0, the first quartile 1
+    assert np.sum(scores > 0) == 225 and np.sum(scores > 1 - 1e-9) == 76
 
 
-def test_auto_threshold_is_three_times_the_median_divergence(fitted):
+def test_auto_threshold_is_tukeys_fence(fitted):
     detector, X = fitted
-    assert detector.offset_ == -3.0
+    assert detector.offset_ == -1.5
+    divergences = -detector.estimator_.score_samples(X)
+    q1, q3 = np.percentile(divergences, [25, 75])
+    fence = q3 + 1.5 * (q3 - q1)
+    assert_array_equal(detector.predict(X), np.where(divergences > fence, -1, 1))
     scores = detector.score_samples(X)
-    assert_allclose(detector.decision_function(X), scores + 3.0, rtol=1e-12)
-    assert_array_equal(detector.predict(X), np.where(scores < -3.0, -1, 1))
+    assert_allclose(detector.decision_function(X), scores + 1.5, rtol=1e-12)
 
 
 @pytest.mark.parametrize("contamination", [0.01, 0.1, 0.5])
@@ -160,7 +164,7 @@ class _PerfectReconstruction(BaseEstimator):
 def test_zero_median_divergence_keeps_scores_finite():
     X = np.random.default_rng(0).random((10, 3))
     detector = ReconstructionOutlierDetector(_PerfectReconstruction()).fit(X)
-    assert detector.scale_ == 1.0
+    assert (detector.center_, detector.scale_) == (0.0, 1.0)
     assert_array_equal(detector.score_samples(X), np.zeros(10))
     assert_array_equal(detector.predict(X), np.ones(10))
 
