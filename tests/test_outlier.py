@@ -133,15 +133,26 @@ def test_random_state_seeds_the_estimator_and_none_keeps_its_own(digits):
 
 def test_default_estimator_is_a_detection_autoencoder():
     X = np.random.default_rng(0).random((30, 6))
-    detector = _fit(ReconstructionOutlierDetector(random_state=0), X)
+    with warnings.catch_warnings():
+        # its fixed budget of epochs is no convergence failure to warn about
+        warnings.simplefilter("error", ConvergenceWarning)
+        detector = ReconstructionOutlierDetector(random_state=0).fit(X)
     est = detector.estimator_
     assert isinstance(est, DenoisingAutoencoder)
-    assert (est.corruption, est.solver, est.random_state) == (
+    assert est.n_iter_ == est.max_iter == 50
+    assert (est.n_components, est.corruption, est.solver, est.random_state) == (
+        32,
         "salt_and_pepper",
         "adam",
         0,
     )
     assert est.reconstruction_loss_ == "cross_entropy"
+
+
+def test_a_given_estimator_still_warns_when_it_runs_out_of_epochs():
+    X = np.random.default_rng(0).random((30, 6))
+    with pytest.warns(ConvergenceWarning):
+        ReconstructionOutlierDetector(_small_dae(max_iter=2)).fit(X)
 
 
 def test_sparse_input_scores_as_dense(fitted):
