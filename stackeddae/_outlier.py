@@ -23,18 +23,26 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
-from ._validation import X_DTYPES
+from ._validation import X_DTYPES, resolve_loss
 
 # contamination="auto": Tukey's fence, the textbook threshold of a skewed
 # one-dimensional sample (benchmarks/DEFAULTS.md measures what it flags).
 _TUKEY_FENCE = 1.5
 
 
-def _default_estimator():
-    """The autoencoder the detector fits when given none (benchmarks/DEFAULTS.md)."""
+# The default autoencoder's noise, by the loss "auto" picks for the data: salt and
+# pepper on [0, 1] data (chosen on the digits), gaussian on real-valued data, as the
+# README advises: salt and pepper writes the data's extremes, which on a few
+# real-valued features the autoencoder learns to undo only by reconstructing the mean.
+_DEFAULT_NOISE = {"cross_entropy": "salt_and_pepper", "squared_error": "gaussian"}
+
+
+def _default_estimator(X):
+    """The autoencoder fitted to X when none is given (benchmarks/DEFAULTS.md)."""
+    loss = resolve_loss("auto", X, "ReconstructionOutlierDetector")
     return DenoisingAutoencoder(
         n_components=32,
-        corruption="salt_and_pepper",
+        corruption=_DEFAULT_NOISE[loss],
         corruption_level=0.2,
         solver="adam",
         learning_rate_init=1e-3,
@@ -63,7 +71,8 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         corruption_level=0.2, solver="adam", learning_rate_init=1e-3,
         max_iter=50)``, settings chosen for detection on the digits
         (benchmarks/DEFAULTS.md), trained for its 50 epochs without a
-        ``ConvergenceWarning``.
+        ``ConvergenceWarning``; on data outside [0, 1] (squared-error loss) with
+        ``corruption="gaussian"`` instead, as for real-valued data in general.
     contamination : "auto" or float, default="auto"
         The expected proportion of outliers in the training data, which sets the
         threshold ``offset_``.  With "auto", Tukey's fence: a sample is an outlier
@@ -141,7 +150,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse="csr", dtype=X_DTYPES)
         estimator = self.estimator
         if estimator is None:
-            estimator = _default_estimator()
+            estimator = _default_estimator(X)
         self.estimator_ = clone(estimator)
         if self.random_state is not None:
             self.estimator_.set_params(random_state=self.random_state)

@@ -149,6 +149,15 @@ def test_default_estimator_is_a_detection_autoencoder():
     assert est.reconstruction_loss_ == "cross_entropy"
 
 
+def test_default_estimator_uses_gaussian_noise_on_real_valued_data():
+    # salt and pepper writes the data's extremes: an image noise, not for these
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    detector = ReconstructionOutlierDetector(random_state=0).fit(X)
+    est = detector.estimator_
+    assert (est.corruption, est.reconstruction_loss_) == ("gaussian", "squared_error")
+    assert (est.n_components, est.corruption_level, est.solver) == (32, 0.2, "adam")
+
+
 def test_a_given_estimator_still_warns_when_it_runs_out_of_epochs():
     X = np.random.default_rng(0).random((30, 6))
     with pytest.warns(ConvergenceWarning):
