@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._init import init_weights
-from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
 from ._training import (
     effective_batch_size,
     fit_lbfgs,
@@ -255,8 +255,8 @@ class DenoisingAutoencoder(
     best_loss_ : float
         Lowest epoch cost.
     validation_scores_ : list of float or None
-        Validation score (mean negative reconstruction cost) after each epoch, with
-        early stopping.
+        Validation score (``score`` of the held-out data: minus the mean
+        reconstruction divergence) after each epoch, with early stopping.
     best_validation_score_ : float or None
         Best validation score, with early stopping.
     n_iter_ : int
@@ -484,15 +484,18 @@ class DenoisingAutoencoder(
         out += self.intercept_visible_
         return out
 
-    def _sample_costs(self, X, code=None):
-        """Per-sample reconstruction cost of validated X (from ``code`` if given)."""
+    def _sample_divergences(self, X, code=None):
+        """Per-sample reconstruction cost of validated X less its lowest possible
+        value (from ``code`` if given): 0 for a perfect reconstruction."""
         loss = LOSSES[self.reconstruction_loss_]
+        minimum_cost = MINIMUM_COSTS[self.reconstruction_loss_]
         costs = np.empty(X.shape[0], dtype=np.float64)
         for rows in gen_batches(X.shape[0], _CHUNK):
             chunk = X[rows].toarray() if sp.issparse(X) else X[rows]
             c = self._encode(chunk) if code is None else code[rows]
             a = self._decode_preactivation(c).astype(chunk.dtype, copy=False)
             costs[rows] = loss(a, chunk, np.empty_like(a), axis=1)
+            costs[rows] -= minimum_cost(chunk)
         return costs
 
     def _validate_for_inference(self, X):
@@ -539,9 +542,19 @@ class DenoisingAutoencoder(
         return code
 
     def score_samples(self, X):
-        """Negative reconstruction cost of each clean sample (higher is better).
+        """Minus the reconstruction divergence of each clean sample (higher is better).
 
-        Usable as an anomaly score: poorly reconstructed samples score low.
+        The reconstruction z of x is scored by how far it is from x, 0 for a perfect
+        reconstruction whatever x is: with the cross-entropy loss, minus the KL
+        divergence sum_j KL(x_j || z_j) between the Bernoulli distributions of input
+        and reconstruction, i.e. minus (the cross-entropy less the input's own
+        entropy, with 0 log 0 = 0); with squared error, minus sum_j (x_j - z_j)^2.
+        The training cost (``loss_curve_``) is the cross-entropy itself: it differs
+        from ``-score`` by the data's mean entropy, which no weights change.
+
+        A good anomaly score: poorly reconstructed samples score low, and, unlike
+        the cross-entropy, it does not rank images with more ink as more unusual.
+        ``ReconstructionOutlierDetector`` builds an outlier detector on it.
 
         Parameters
         ----------
@@ -551,10 +564,12 @@ class DenoisingAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
         """
-        return -self._sample_costs(self._validate_for_inference(X))
+        return -self._sample_divergences(self._validate_for_inference(X))
 
     def score(self, X, y=None):
-        """Mean negative reconstruction cost of clean X (higher is better).
+        """Mean of ``score_samples``: minus the mean reconstruction divergence.
+
+        The criterion of a grid search and of early stopping (higher is better).
 
         Parameters
         ----------

@@ -16,6 +16,7 @@ row vector.
 
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
+from scipy.special import entr
 
 from ._activations import constant_row
 
@@ -140,10 +141,43 @@ def l2_penalty(weights, grads, alpha, m):
     return 0.5 * alpha * cost / m
 
 
+def bernoulli_entropy(Y):
+    """Per-sample entropy of Bernoulli targets, -sum_j [y log y + (1 - y) log(1 - y)].
+
+    The lowest cross-entropy any prediction reaches on the row (at z = y), with
+    0 log 0 = 0.  Targets outside [0, 1], which only new data can hold (fitting
+    refuses them), count as clipped into it, so the score of such data stays finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bernoulli_entropy(np.array([[0.5, 0.0, 1.0], [0.5, 0.5, 2.0]])).round(6)
+    array([0.693147, 1.386294])
+    """
+    P = np.clip(np.asarray(Y, dtype=np.float64), 0.0, 1.0)
+    H = entr(P)
+    H += entr(np.subtract(1.0, P, out=P))
+    return H.sum(axis=1)
+
+
+def no_minimum_cost(Y):
+    """Per-sample lowest squared error: 0, reached by z = y."""
+    return np.zeros(Y.shape[0])
+
+
 LOSSES = {
     "cross_entropy": cross_entropy,
     "squared_error": squared_error,
     "softmax_cross_entropy": softmax_cross_entropy,
+}
+
+# The lowest per-sample cost a reconstruction loss can reach on targets Y (a perfect
+# reconstruction): a cost less it is a divergence, 0 for a perfect reconstruction of
+# any input.  For cross-entropy it is the input's own entropy, which would otherwise
+# make inky images look unusual whatever the model learned.
+MINIMUM_COSTS = {
+    "cross_entropy": bernoulli_entropy,
+    "squared_error": no_minimum_cost,
 }
 
 # The output activation that each loss is the canonical partner of.

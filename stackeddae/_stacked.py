@@ -345,7 +345,13 @@ class StackedDenoisingAutoencoder(
         return self.autoencoders_[0].inverse_transform(self._decode(code))
 
     def score_samples(self, X):
-        """Negative cost of reconstructing each clean sample through the whole stack.
+        """Minus the divergence of each clean sample's reconstruction through the stack.
+
+        The input is encoded by every layer and decoded back through all of them;
+        the reconstruction is scored as in :meth:`DenoisingAutoencoder.score_samples`
+        with the first layer's loss (minus the KL divergence for cross-entropy, minus
+        the squared error otherwise): 0 for a perfect reconstruction, higher is
+        better, usable as an anomaly score.
 
         Parameters
         ----------
@@ -361,11 +367,11 @@ class StackedDenoisingAutoencoder(
         scores = np.empty(X.shape[0])
         for rows in gen_batches(X.shape[0], 1024):
             code = self._decode(self._encode(X[rows]))
-            scores[rows] = -bottom._sample_costs(X[rows], code)
+            scores[rows] = -bottom._sample_divergences(X[rows], code)
         return scores
 
     def score(self, X, y=None):
-        """Mean negative reconstruction cost of clean X through the stack.
+        """Mean of ``score_samples``: minus the mean reconstruction divergence.
 
         Parameters
         ----------

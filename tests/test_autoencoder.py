@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit
+from scipy.special import expit, xlogy
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -87,6 +87,11 @@ def _kink_margin(obj, X):
 
 def _data(seed=0):
     return np.random.default_rng(seed).random((N_SAMPLES, N_FEATURES))
+
+
+def _entropy(X):
+    """Per-row Bernoulli entropy of X in [0, 1], 0 log 0 = 0, by hand."""
+    return -(xlogy(X, X) + xlogy(1 - X, 1 - X)).sum(axis=1)
 
 
 @pytest.mark.parametrize(
@@ -176,12 +181,14 @@ def test_objective_gradient_on_a_partial_mini_batch():
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
 @pytest.mark.parametrize("tied", [True, False])
 def test_objective_is_the_mean_reconstruction_cost(loss, tied):
-    # Without corruption, the objective is the mean per-sample cost of clean X,
-    # which score() reports with the opposite sign.
+    # Without corruption, the objective is the mean per-sample cost of clean X;
+    # score() reports minus that cost less its floor, the inputs' own entropy for
+    # cross-entropy (0 for squared error).
     X = _data(5)
     dae, obj = _objective(X, loss=loss, tied_weights=tied, corruption_level=0.0)
-    assert_allclose(obj(X), -dae.score(X), rtol=1e-12)
-    assert_allclose(obj(X[:3]), -dae.score(X[:3]), rtol=1e-12)
+    floor = _entropy(X) if loss == "cross_entropy" else np.zeros(len(X))
+    assert_allclose(obj(X), floor.mean() - dae.score(X), rtol=1e-12)
+    assert_allclose(obj(X[:3]), floor[:3].mean() - dae.score(X[:3]), rtol=1e-12)
 
 
 @pytest.mark.parametrize("tied", [True, False])
@@ -262,7 +269,42 @@ def test_transform_inverse_transform_and_score_by_hand(fitted):
     recon = expit(code @ dae.components_ + dae.intercept_visible_)
     assert_allclose(dae.inverse_transform(code), recon, rtol=1e-12)
     ce = -(X * np.log(recon) + (1 - X) * np.log(1 - recon)).sum(axis=1)
-    assert_allclose(dae.score_samples(X), -ce, rtol=1e-10)
+    kl = (xlogy(X, X / recon) + xlogy(1 - X, (1 - X) / (1 - recon))).sum(axis=1)
+    assert_allclose(ce - _entropy(X), kl, rtol=1e-10)  # the two forms agree
+    assert_allclose(dae.score_samples(X), -kl, rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_perfect_reconstruction_scores_zero_whatever_the_input(loss):
+    # A decoder that outputs a fixed grey pattern reconstructs it perfectly: its
+    # score is 0 although its cross-entropy is the pattern's entropy, and an
+    # inkier (greyer) pattern reconstructed as well scores the same.
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0.05, 0.95, (20, 6))
+    dae = _fit_quietly(
+        DenoisingAutoencoder(n_components=2, loss=loss, tied_weights=False, max_iter=1),
+        X,
+    )
+    dae.decoder_components_[...] = 0.0
+    scores = {}
+    for grey in (0.1, 0.5):
+        pattern = np.full((1, 6), grey)
+        logit = np.log(pattern / (1 - pattern))
+        dae.intercept_visible_[...] = logit if loss == "cross_entropy" else pattern
+        scores[grey] = dae.score_samples(pattern)
+    assert_allclose(scores[0.1], 0.0, atol=1e-12)
+    assert_allclose(scores[0.5], 0.0, atol=1e-12)
+    # an imperfect one scores below 0
+    assert dae.score_samples(np.full((1, 6), 0.7))[0] < -1e-3
+
+
+def test_score_of_new_data_outside_the_unit_interval_is_finite(fitted):
+    # only fitting checks the cross-entropy range; new data may leave it (a
+    # MinMaxScaler fitted on training data), and it then scores low, not NaN
+    dae, X = fitted
+    scores = dae.score_samples(np.vstack([X[:2], X[:2] * 3 - 1]))
+    assert np.all(np.isfinite(scores))
+    assert np.all(scores[2:] < scores[:2])
 
 
 def test_untied_squared_error_decoder_by_hand():
