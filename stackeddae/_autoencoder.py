@@ -43,6 +43,7 @@ from ._validation import (
     check_corruption_level,
     check_cross_entropy_range,
     check_integer_params,
+    check_partial_fit_allowed,
     data_range,
     resolve_loss,
 )
@@ -208,7 +209,8 @@ class DenoisingAutoencoder(
         Whether "sgd" with momentum uses Nesterov's momentum.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its reconstruction
-        score stops improving, and keep the best weights.
+        score stops improving, and keep the best weights.  ``fit`` only:
+        ``partial_fit`` raises, as in ``MLPClassifier``.
     validation_fraction : float, default=0.1
         Fraction of the data held out for early stopping.
     beta_1, beta_2 : float, default=0.9, 0.999
@@ -217,8 +219,8 @@ class DenoisingAutoencoder(
         Numerical stability term of "adagrad", "rmsprop", "adadelta" and "adam".
     rho : float, default=0.95
         Decay rate of the squared-gradient averages of "rmsprop" and "adadelta".
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping (``np.inf``: never stop early).
     max_fun : int, default=15000
         Maximum number of cost evaluations of "lbfgs".
     n_jobs : int, default=None
@@ -252,15 +254,18 @@ class DenoisingAutoencoder(
     loss_curve_ : list of float
         Cost of each epoch: the mean over its mini-batches of the mean over samples of
         the summed per-feature loss (plus the penalties).
-    best_loss_ : float
-        Lowest epoch cost.
+    best_loss_ : float or None
+        Lowest epoch cost; None with early stopping, which tracks
+        ``best_validation_score_`` instead (as ``MLPClassifier``).
     validation_scores_ : list of float or None
         Validation score (mean negative reconstruction cost) after each epoch, with
         early stopping.
     best_validation_score_ : float or None
         Best validation score, with early stopping.
     n_iter_ : int
-        Number of epochs trained.
+        Number of epochs trained since the last fresh fit: ``warm_start`` fits
+        and ``partial_fit`` add to it, as they add to ``loss_curve_`` and ``t_``
+        (scikit-learn's MLP counts the last call's epochs only).
     t_ : int
         Number of training samples seen.
     n_features_in_ : int
@@ -398,6 +403,8 @@ class DenoisingAutoencoder(
         warm = self.warm_start if warm is None else warm
         fresh = not hasattr(self, "components_") or not (incremental or warm)
         check_integer_params(self)
+        if incremental:
+            check_partial_fit_allowed(self)
         X = validate_data(
             self,
             X,

@@ -26,6 +26,7 @@ from ._validation import (
     check_cross_entropy_range,
     check_hidden_layer_sizes,
     check_integer_params,
+    check_partial_fit_allowed,
     loss_for_layer_above,
     per_layer,
 )
@@ -259,6 +260,8 @@ class StackedDenoisingAutoencoder(
         return sizes, levels
 
     def _fit(self, X, incremental):
+        if incremental:
+            check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
             incremental or self.warm_start
         )

@@ -43,6 +43,7 @@ from ._validation import (
     X_DTYPES,
     check_hidden_layer_sizes,
     check_integer_params,
+    check_partial_fit_allowed,
 )
 
 
@@ -219,6 +220,8 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _fit(self, X, y, incremental, classes=None):
         check_integer_params(self)
+        if incremental:
+            check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
         fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
@@ -288,6 +291,14 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _split_validation(self, X, Y):
         """Training rows, and a scorer of the held-out rows (stratified for classes)."""
+        n_valid = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_valid < 2:  # accuracy or R^2 of one sample says nothing
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                f"or the size of your dataset (validation_fraction="
+                f"{self.validation_fraction} of {X.shape[0]} samples holds out "
+                f"{n_valid}; early stopping needs at least 2)."
+            )
         stratify = (
             Y.argmax(axis=1) if self._loss_name == "softmax_cross_entropy" else None
         )
@@ -380,7 +391,11 @@ epsilon, rho, n_iter_no_change, max_fun
         False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 20, 15000).
         ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
-        pretraining too.  Early stopping scores accuracy on the held-out fraction.
+        pretraining too.  Early stopping scores accuracy on the held-out fraction
+        (at least 2 samples), for ``fit`` only: ``partial_fit`` raises.  With
+        ``solver="lbfgs"``, ``tol`` is the gradient tolerance and a fit stopped by
+        ``max_iter``, ``max_fun`` or a failed line search warns.  A
+        ``warm_start`` fit needs the classes of the first fit.
     n_jobs : int, default=None
         Number of BLAS threads while pretraining and fine-tuning, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all processors).
@@ -399,8 +414,13 @@ epsilon, rho, n_iter_no_change, max_fun
         None with ``pretrain=False``.
     loss_curve_ : list of float
         Fine-tuning cost per epoch (mean cross-entropy per sample).
-    loss_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_
-        As in ``MLPClassifier``, for fine-tuning.
+    loss_, best_loss_, validation_scores_, best_validation_score_, t_
+        As in ``MLPClassifier``, for fine-tuning (``best_loss_`` is None with
+        early stopping).
+    n_iter_ : int
+        Fine-tuning epochs since the last fresh fit, counting those of
+        ``warm_start`` fits and ``partial_fit`` (as ``loss_curve_`` and ``t_``
+        do; ``MLPClassifier`` counts the last call's only).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
@@ -480,6 +500,12 @@ epsilon, rho, n_iter_no_change, max_fun
             _check_partial_fit_first_call(self, classes)
         elif fresh:
             self.classes_ = np.unique(y)
+        elif not np.array_equal(np.unique(y), self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                f"{np.unique(y)}. Set warm_start=False to fit new classes."
+            )
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
@@ -568,8 +594,9 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
     coefs_, intercepts_, stack_, loss_curve_, loss_, best_loss_, \
 validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, \
 n_features_in_, feature_names_in_
-        As in :class:`SdAClassifier`; the loss is the squared error summed over
-        outputs, averaged over samples.
+        As in :class:`SdAClassifier`; the loss is ``MLPRegressor``'s: half the
+        squared error, averaged over samples and outputs (the pretraining
+        autoencoders keep their summed reconstruction cost).
     out_activation_ : str
         "identity".
 
@@ -587,7 +614,7 @@ n_features_in_, feature_names_in_
     True
     """
 
-    _loss_name = "squared_error"
+    _loss_name = "half_squared_error"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

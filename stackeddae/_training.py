@@ -106,12 +106,13 @@ def reset_history(est, early_stopping):
     est.t_ = 0
     est.loss_ = None  # until an epoch completes
     est.loss_curve_ = []
-    est.best_loss_ = np.inf
     est._no_improvement_count = 0
-    if early_stopping:
+    if early_stopping:  # the validation score is tracked, not the training loss
+        est.best_loss_ = None
         est.validation_scores_ = []
         est.best_validation_score_ = -np.inf
     else:
+        est.best_loss_ = np.inf
         est.validation_scores_ = None
         est.best_validation_score_ = None
 
@@ -224,9 +225,13 @@ def fit_stochastic(
     batch_size = objective.batch_size
     state = getattr(est, "_optimizer_state", None) if incremental else None
     optimizer = make_optimizer(est, params, state)
-    if validation is not None and est.validation_scores_ is None:
-        est.validation_scores_ = []
-        est.best_validation_score_ = -np.inf
+    if validation is not None:
+        est.best_loss_ = None
+        if est.validation_scores_ is None:  # a warm start that turned it on
+            est.validation_scores_ = []
+            est.best_validation_score_ = -np.inf
+    elif est.best_loss_ is None:  # a warm start that turned it off
+        est.best_loss_ = np.inf
     rng = est._rng
     max_iter = 1 if incremental else est.max_iter
     last_epoch = est.n_iter_ + max_iter
@@ -379,14 +384,25 @@ def _report(est, status, label, incremental, solver="stochastic"):
             UserWarning,
             stacklevel=4,
         )
-    elif status == "max_iter" and not incremental:
+    elif status in _NOT_CONVERGED and not (incremental and status == "max_iter"):
         what = "lbfgs" if solver == "lbfgs" else "stochastic optimizer"
         warnings.warn(
-            f"{name}: {label}{what} reached the maximum number of "
-            f"epochs ({est.max_iter}) and the optimization hasn't converged yet.",
+            f"{name}: {label}{what} {_NOT_CONVERGED[status].format(est=est)}",
             ConvergenceWarning,
             stacklevel=4,
         )
+
+
+# Why a fit that ran to its end did not converge, for the ConvergenceWarning.
+_NOT_CONVERGED = {
+    "max_iter": "reached the maximum number of epochs ({est.max_iter}) and the "
+    "optimization hasn't converged yet.",
+    "max_fun": "reached the maximum number of cost evaluations (max_fun="
+    "{est.max_fun}) and the optimization hasn't converged yet. Increase max_fun.",
+    "stalled": "stopped: the line search found no "
+    "step that lowers the cost, though the gradient is above tol={est.tol}. "
+    "Rescale the data (e.g. StandardScaler) or raise tol.",
+}
 
 
 def fit_lbfgs(est, objective, X, Y=None, label=""):
@@ -429,12 +445,9 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
         if interrupted:
             raise KeyboardInterrupt
 
-    options = {
-        "maxiter": est.max_iter,
-        "maxfun": est.max_fun,
-        "gtol": est.tol,
-        "ftol": est.tol,
-    }
+    # tol is the projected-gradient tolerance only, as in scikit-learn's MLP: as
+    # ftol too, it stopped fits on a small relative change of the cost, "converged".
+    options = {"maxiter": est.max_iter, "maxfun": est.max_fun, "gtol": est.tol}
     status = "max_iter"
     with _deferred_interrupt() as interrupted, training_threads(est.n_jobs):
         try:
@@ -446,8 +459,7 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
                 callback=callback,
                 options=options,
             )
-            if result.success or result.nit < est.max_iter:
-                status = "converged"  # or stalled in a line search: no progress left
+            status = _lbfgs_status(result, est.max_iter)
             if result.success:
                 accepted["theta"] = result.x
         except _Diverged:
@@ -459,3 +471,14 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     est._optimizer_state = None
     _report(est, status, label, False, solver="lbfgs")
     return status
+
+
+def _lbfgs_status(result, max_iter):
+    """How scipy's L-BFGS-B stopped: scikit-learn warns unless ``status == 0``."""
+    if result.status == 0:
+        return "converged"
+    if result.nit >= max_iter:
+        return "max_iter"
+    if result.status == 1:
+        return "max_fun"
+    return "stalled"  # abnormal termination in the line search

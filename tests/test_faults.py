@@ -1124,7 +1124,9 @@ def _round_trips(est, tmp_path):
 
 def _continue(est, X, y):
     if getattr(est, "solver", "sgd") != "lbfgs":
-        _partial_fit(est, X, y)
+        early_stopping = est.early_stopping  # which partial_fit refuses
+        _partial_fit(est.set_params(early_stopping=False), X, y)
+        est.set_params(early_stopping=early_stopping)
     return _fit(est.set_params(warm_start=True), X, y)
 
 

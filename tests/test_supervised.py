@@ -123,14 +123,14 @@ def test_classifier_objective_cost_is_mean_cross_entropy():
     assert_allclose(obj(X, np.eye(3)[y]), expected, rtol=1e-10)
 
 
-def test_regressor_objective_cost_is_mean_squared_error_sum():
+def test_regressor_objective_cost_is_half_the_mean_squared_error():
     rng = np.random.default_rng(2)
     X, Y = rng.random((9, 4)), rng.standard_normal((9, 2))
     reg = _fit_quietly(
         _small(SdARegressor, alpha=0.0, pretrain=False, batch_size=9), X, Y
     )
     obj = _NetworkObjective(reg, X.shape[0])
-    expected = np.mean(((reg.predict(X) - Y) ** 2).sum(axis=1))
+    expected = np.mean((reg.predict(X) - Y) ** 2) / 2  # as scikit-learn's MLP
     assert_allclose(obj(X, Y), expected, rtol=1e-10)
 
 
