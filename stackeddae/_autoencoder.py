@@ -49,7 +49,7 @@ from ._validation import (
 )
 
 # Rows per chunk when scoring, so that memory stays bounded on large (or sparse) X.
-_CHUNK = 1024
+CHUNK_ROWS = 1024
 
 
 class _DAEObjective:
@@ -377,7 +377,8 @@ class DenoisingAutoencoder(
         -------
         self : DenoisingAutoencoder
         """
-        return self._fit(X, incremental=False)
+        self._fit(X, incremental=False)
+        return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -397,9 +398,11 @@ class DenoisingAutoencoder(
         -------
         self : DenoisingAutoencoder
         """
-        return self._fit(X, incremental=True)
+        self._fit(X, incremental=True)
+        return self
 
     def _fit(self, X, incremental, label="", warm=None):
+        """Train on X; how training stopped (see ``fit_stochastic``)."""
         warm = self.warm_start if warm is None else warm
         fresh = not hasattr(self, "components_") or not (incremental or warm)
         check_integer_params(self)
@@ -425,13 +428,13 @@ class DenoisingAutoencoder(
             rows, validation = self._split_validation(X)
         if self.solver == "lbfgs":
             objective = _DAEObjective(self, X.shape[0])
-            self._stop_status = fit_lbfgs(self, objective, X, label=label)
+            status = fit_lbfgs(self, objective, X, label=label)
         else:
             n_train = X.shape[0] if rows is None else len(rows)
             objective = _DAEObjective(
                 self, effective_batch_size(self.batch_size, n_train)
             )
-            self._stop_status = fit_stochastic(
+            status = fit_stochastic(
                 self,
                 objective,
                 X,
@@ -440,7 +443,8 @@ class DenoisingAutoencoder(
                 label=label,
                 rows=rows,
             )
-        return self
+        self._stop_status = status  # kept for inspection
+        return status
 
     def _initialize(self, X):
         self._rng = new_generator(self.random_state)
@@ -495,7 +499,7 @@ class DenoisingAutoencoder(
         """Per-sample reconstruction cost of validated X (from ``code`` if given)."""
         loss = LOSSES[self.reconstruction_loss_]
         costs = np.empty(X.shape[0], dtype=np.float64)
-        for rows in gen_batches(X.shape[0], _CHUNK):
+        for rows in gen_batches(X.shape[0], CHUNK_ROWS):
             chunk = X[rows].toarray() if sp.issparse(X) else X[rows]
             c = self._encode(chunk) if code is None else code[rows]
             a = self._decode_preactivation(c).astype(chunk.dtype, copy=False)

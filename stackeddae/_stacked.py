@@ -18,9 +18,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._autoencoder import DenoisingAutoencoder, _is_stochastic
+from ._autoencoder import CHUNK_ROWS, DenoisingAutoencoder, _is_stochastic
+from ._training import draw_seed
 from ._validation import (
-    TRAINING_CONSTRAINTS,
     X_DTYPES,
     check_corruption_level,
     check_cross_entropy_range,
@@ -31,19 +31,14 @@ from ._validation import (
     per_layer,
 )
 
-# The DenoisingAutoencoder parameters that a stack passes on unchanged to its layers.
+# The DenoisingAutoencoder parameters that layer_params sets per layer (or that are
+# the stack's own business); it passes every other one on unchanged to its layers.
+_PER_LAYER = {"n_components", "corruption_level", "loss", "random_state", "warm_start"}
 _SHARED = [
-    "activation",
-    "corruption",
-    "tied_weights",
-    "solver",
-    "alpha",
-    "sparsity_target",
-    "sparsity_weight",
-    *TRAINING_CONSTRAINTS,
+    name
+    for name in DenoisingAutoencoder._parameter_constraints
+    if name not in _PER_LAYER
 ]
-_SHARED.remove("random_state")
-_SHARED.remove("warm_start")
 
 
 class StackedDenoisingAutoencoder(
@@ -71,14 +66,11 @@ class StackedDenoisingAutoencoder(
         Seeds every layer (each gets its own seed drawn from it).
     warm_start : bool, default=False
         Continue training the existing layers when ``fit`` is called again.
-    **other parameters
-        ``activation``, ``corruption``, ``tied_weights``, ``solver``, ``alpha``,
-        ``sparsity_target``, ``sparsity_weight``, ``batch_size``, ``learning_rate``,
-        ``learning_rate_init``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
-        ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
-        ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``rho``,
-        ``n_iter_no_change``, ``max_fun``, ``n_jobs``: as in
-        :class:`DenoisingAutoencoder`, applied to every layer.
+    activation, corruption, tied_weights, solver, alpha, sparsity_target, \
+sparsity_weight, batch_size, learning_rate, learning_rate_init, power_t, shuffle, \
+tol, verbose, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
+        As in :class:`DenoisingAutoencoder`, applied to every layer.
 
     Attributes
     ----------
@@ -200,7 +192,8 @@ class StackedDenoisingAutoencoder(
         -------
         self : StackedDenoisingAutoencoder
         """
-        return self._fit(X, incremental=False)
+        self._fit(X, incremental=False)
+        return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -221,7 +214,8 @@ class StackedDenoisingAutoencoder(
         -------
         self : StackedDenoisingAutoencoder
         """
-        return self._fit(X, incremental=True)
+        self._fit(X, incremental=True)
+        return self
 
     def layer_params(self):
         """The parameters of each layer's :class:`DenoisingAutoencoder`.
@@ -233,9 +227,7 @@ class StackedDenoisingAutoencoder(
             estimator's ``random_state``.
         """
         sizes, levels = self._check_layers()
-        seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=len(sizes)
-        )
+        seeds = draw_seed(check_random_state(self.random_state), size=len(sizes))
         shared = {name: getattr(self, name) for name in _SHARED}
         upper_loss = loss_for_layer_above(self.activation)
         return [
@@ -260,6 +252,7 @@ class StackedDenoisingAutoencoder(
         return sizes, levels
 
     def _fit(self, X, incremental):
+        """Train the layers bottom-up; "interrupted" if Ctrl-C stopped one."""
         if incremental:
             check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
@@ -281,20 +274,21 @@ class StackedDenoisingAutoencoder(
                 ae.set_params(**{k: v for k, v in p.items() if k != "random_state"})
         self.n_layers_ = len(self.autoencoders_)
         codes = X
+        status = "fitted"
         for k, ae in enumerate(self.autoencoders_):
-            ae._fit(
+            status = ae._fit(
                 codes,
                 incremental,
                 label=f"layer {k + 1}/{self.n_layers_} ",
                 warm=not fresh,
             )
-            if ae._stop_status == "interrupted":
+            if status == "interrupted":
                 self._initialize_untrained(k + 1, codes)
                 break
             if k + 1 < self.n_layers_:
                 codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
-        return self
+        return "interrupted" if status == "interrupted" else "fitted"
 
     def _initialize_untrained(self, start, codes):
         """After an interruption, give the never-trained layers initial weights."""
@@ -362,7 +356,7 @@ class StackedDenoisingAutoencoder(
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
         bottom = self.autoencoders_[0]
         scores = np.empty(X.shape[0])
-        for rows in gen_batches(X.shape[0], 1024):
+        for rows in gen_batches(X.shape[0], CHUNK_ROWS):
             code = self._decode(self._encode(X[rows]))
             scores[rows] = -bottom._sample_costs(X[rows], code)
         return scores

@@ -32,6 +32,7 @@ from ._init import init_weights
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
 from ._stacked import StackedDenoisingAutoencoder
 from ._training import (
+    draw_seed,
     effective_batch_size,
     fit_lbfgs,
     fit_stochastic,
@@ -96,26 +97,25 @@ class _NetworkObjective:
         return cost
 
 
-# Fine-tuning parameters that the pretraining stack shares, and the pretrain_* ones.
-_PRETRAIN_SHARED = [
-    "activation",
-    "corruption",
-    "corruption_level",
-    "tied_weights",
-    "learning_rate",
-    "power_t",
-    "shuffle",
-    "tol",
-    "verbose",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "rho",
-    "n_iter_no_change",
-    "max_fun",
-    "n_jobs",
-]
+# Pretraining gets a pretrain_* parameter of its own for these; for the ones below
+# it gets nothing (the stack keeps its default, or the SdA sets it); every other
+# parameter of the stack reaches it from the parameter of the same name.
 _PRETRAIN_OWN = ["solver", "learning_rate_init", "batch_size", "max_iter", "momentum"]
+_FINE_TUNING_ONLY = {
+    "alpha",
+    "early_stopping",
+    "validation_fraction",
+    "nesterovs_momentum",
+    "warm_start",
+    "random_state",
+    "hidden_layer_sizes",
+}
+_NOT_IN_SDA = ["loss", "sparsity_target", "sparsity_weight"]  # the head decides
+_PRETRAIN_SHARED = [
+    name
+    for name in StackedDenoisingAutoencoder._parameter_constraints
+    if name not in {*_PRETRAIN_OWN, *_FINE_TUNING_ONLY, *_NOT_IN_SDA}
+]
 
 
 class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -125,7 +125,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         **StackedDenoisingAutoencoder._parameter_constraints,
         "pretrain": ["boolean"],
     }
-    for name in ("loss", "sparsity_target", "sparsity_weight"):
+    for name in _NOT_IN_SDA:
         del _parameter_constraints[name]
     for name in _PRETRAIN_OWN:
         _parameter_constraints[f"pretrain_{name}"] = TRAINING_CONSTRAINTS[name]
@@ -232,7 +232,9 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             rows, validation = self._split_validation(X, Y)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            self._initialize(X if rows is None else X[rows], Y.shape[1])
+            self._stop_status = self._initialize(
+                X if rows is None else X[rows], Y.shape[1]
+            )
             if self._stop_status == "interrupted":
                 return self  # Ctrl-C during pretraining: no fine-tuning either
         if self.solver == "lbfgs":
@@ -254,21 +256,21 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self
 
     def _initialize(self, X, n_outputs):
-        """Pretrained (or random) encoders and a zero head."""
+        """Pretrained (or random) encoders and a zero head; "interrupted" if Ctrl-C
+        stopped pretraining, else "initialized"."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
-        self._stop_status = "initialized"
+        status = "initialized"
         if self.pretrain:
             stack = self.pretraining_stack()
-            stack.set_params(
-                random_state=int(self._rng.integers(np.iinfo(np.int32).max))
-            )
+            stack.set_params(random_state=int(draw_seed(self._rng)))
+            stack._validate_params()
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                self.stack_ = stack.fit(X)
-            if any(ae._stop_status == "interrupted" for ae in stack.autoencoders_):
-                self._stop_status = "interrupted"
+                if stack._fit(X, incremental=False) == "interrupted":
+                    status = "interrupted"
+            self.stack_ = stack
             self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
             self.intercepts_ = [
                 ae.intercept_hidden_.copy() for ae in stack.autoencoders_
@@ -288,6 +290,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.out_activation_ = OUTPUT_ACTIVATIONS[self._loss_name]
         self._optimizer_state = None
         reset_history(self, self.early_stopping)
+        return status
 
     def _split_validation(self, X, Y):
         """Training rows, and a scorer of the held-out rows (stratified for classes)."""
@@ -306,7 +309,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.arange(X.shape[0]),
             test_size=self.validation_fraction,
             stratify=stratify,
-            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+            random_state=int(draw_seed(self._rng)),
         )
         train, valid = np.sort(train), np.sort(valid)
         X_valid, Y_valid = X[valid], Y[valid]
