@@ -202,7 +202,8 @@ class DenoisingAutoencoder(
         ``layer 2/3 epoch 7/15 cost 81.23 (1.40 s)``; 2 shows a progress bar over
         the mini-batches instead, when tqdm is installed.
     warm_start : bool, default=False
-        Continue from the current weights when ``fit`` is called again.
+        Continue from the current weights when ``fit`` is called again (unless
+        ``n_components`` changed: then the fit starts over).
     momentum : float, default=0.0
         Momentum of "sgd".
     nesterovs_momentum : bool, default=True
@@ -404,7 +405,11 @@ class DenoisingAutoencoder(
     def _fit(self, X, incremental, label="", warm=None):
         """Train on X; how training stopped (see ``fit_stochastic``)."""
         warm = self.warm_start if warm is None else warm
-        fresh = not hasattr(self, "components_") or not (incremental or warm)
+        fresh = (
+            not hasattr(self, "components_")
+            or not (incremental or warm)
+            or self.components_.shape[0] != self.n_components  # a new code size
+        )
         check_integer_params(self)
         if incremental:
             check_partial_fit_allowed(self)

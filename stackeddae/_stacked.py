@@ -65,7 +65,9 @@ class StackedDenoisingAutoencoder(
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it).
     warm_start : bool, default=False
-        Continue training the existing layers when ``fit`` is called again.
+        Continue training the existing layers when ``fit`` is called again; if
+        ``hidden_layer_sizes`` changed, from the first changed layer up the layers
+        start afresh.
     activation, corruption, tied_weights, solver, alpha, sparsity_target, \
 sparsity_weight, batch_size, learning_rate, learning_rate_init, power_t, shuffle, \
 tol, verbose, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
@@ -270,8 +272,11 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
                 check_cross_entropy_range(X, type(self).__name__)
             self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
         else:  # continue: keep each layer's state, refresh its hyper-parameters
-            for ae, p in zip(self.autoencoders_, params, strict=True):
+            kept = self._continued_layers(params)
+            for ae, p in zip(self.autoencoders_[:kept], params, strict=False):
                 ae.set_params(**{k: v for k, v in p.items() if k != "random_state"})
+            new = [DenoisingAutoencoder(**p) for p in params[kept:]]
+            self.autoencoders_ = self.autoencoders_[:kept] + new
         self.n_layers_ = len(self.autoencoders_)
         codes = X
         status = "fitted"
@@ -289,6 +294,16 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
                 codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         return "interrupted" if status == "interrupted" else "fitted"
+
+    def _continued_layers(self, params):
+        """How many bottom layers a warm start continues: up to the first whose
+        size changed (the layers above it see new inputs, so start afresh too)."""
+        kept = 0
+        for ae, p in zip(self.autoencoders_, params, strict=False):
+            if ae.n_components != p["n_components"]:
+                break
+            kept += 1
+        return kept
 
     def _initialize_untrained(self, start, codes):
         """After an interruption, give the never-trained layers initial weights."""

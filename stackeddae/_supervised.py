@@ -223,7 +223,11 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if incremental:
             check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
-        fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        fresh = (
+            not hasattr(self, "coefs_")
+            or not (incremental or self.warm_start)
+            or self._sizes_changed()
+        )
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
         if fresh:
             self._rng = new_generator(self.random_state)
@@ -254,6 +258,11 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 rows=rows,
             )
         return self
+
+    def _sizes_changed(self):
+        """Whether hidden_layer_sizes changed since the network was built."""
+        built = [W.shape[1] for W in self.coefs_[:-1]]
+        return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _initialize(self, X, n_outputs):
         """Pretrained (or random) encoders and a zero head; "interrupted" if Ctrl-C
@@ -398,7 +407,8 @@ epsilon, rho, n_iter_no_change, max_fun
         (at least 2 samples), for ``fit`` only: ``partial_fit`` raises.  With
         ``solver="lbfgs"``, ``tol`` is the gradient tolerance and a fit stopped by
         ``max_iter``, ``max_fun`` or a failed line search warns.  A
-        ``warm_start`` fit needs the classes of the first fit.
+        ``warm_start`` fit needs the classes of the first fit; after a change of
+        ``hidden_layer_sizes`` it starts over, pretraining included.
     n_jobs : int, default=None
         Number of BLAS threads while pretraining and fine-tuning, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all processors).
