@@ -9,6 +9,7 @@ import pytest
 import threadpoolctl
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
+from support import fit_quiet, make_dae
 
 import stackeddae._training
 from stackeddae import (
@@ -26,14 +27,7 @@ def _data(n=60, d=8, seed=0):
 
 
 def _dae(**params):
-    defaults = dict(n_components=4, batch_size=10, random_state=0)
-    return DenoisingAutoencoder(**{**defaults, **params})
-
-
-def _fit_quietly(est, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X) if y is None else est.fit(X, y)
+    return make_dae(**{"max_iter": 15, **params})  # the DenoisingAutoencoder default
 
 
 # --------------------------------------------------------------- bookkeeping
@@ -59,8 +53,8 @@ def test_loss_curve_entry_is_the_epoch_mean_cost():
     # weights after k - 1 updates, i.e. minus the score of a (k - 1)-epoch fit.
     X = _data()
     params = dict(batch_size=60, corruption_level=0.0, shuffle=False)
-    one = _fit_quietly(_dae(max_iter=1, **params), X)
-    two = _fit_quietly(_dae(max_iter=2, **params), X)
+    one = fit_quiet(_dae(max_iter=1, **params), X)
+    two = fit_quiet(_dae(max_iter=2, **params), X)
     assert_allclose(two.loss_curve_[0], one.loss_curve_[0], rtol=1e-12)
     assert_allclose(two.loss_curve_[1], -one.score(X), rtol=1e-10)
 
@@ -75,13 +69,13 @@ def test_loss_curve_averages_the_mini_batch_costs(monkeypatch):
         return cost
 
     monkeypatch.setattr(_DAEObjective, "__call__", spy)
-    dae = _fit_quietly(_dae(max_iter=2), _data())
+    dae = fit_quiet(_dae(max_iter=2), _data())
     assert len(costs) == 12  # 6 mini-batches per epoch
     assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
-    _fit_quietly(_dae(max_iter=3, verbose=True), _data())
+    fit_quiet(_dae(max_iter=3, verbose=True), _data())
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3 cost")
@@ -137,7 +131,7 @@ def test_adaptive_schedule_divides_the_rate_until_it_is_tiny():
 
 def test_invscaling_schedule_during_fit():
     X = _data()
-    dae = _fit_quietly(
+    dae = fit_quiet(
         _dae(max_iter=2, learning_rate="invscaling", learning_rate_init=0.2), X
     )
     assert_allclose(dae._optimizer_state["learning_rate"], 0.2 / (120 + 1) ** 0.5)
@@ -245,7 +239,7 @@ def test_classifier_early_stopping_scores_accuracy():
         validation_fraction=0.25,
         random_state=0,
     )
-    _fit_quietly(clf, X, y)
+    fit_quiet(clf, X, y)
     assert len(clf.validation_scores_) == clf.n_iter_
     assert all(0 <= s <= 1 for s in clf.validation_scores_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
@@ -325,7 +319,7 @@ def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
     # reference: the weights at the start of the 9th mini-batch of a normal fit
     snapshots = []
     _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
-    _fit_quietly(_dae(max_iter=2), X)
+    fit_quiet(_dae(max_iter=2), X)
     expected = snapshots[8]
     monkeypatch.undo()
 
@@ -355,7 +349,7 @@ def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
     X = _data()
     snapshots = []
     _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
-    _fit_quietly(_dae(max_iter=2), X)
+    fit_quiet(_dae(max_iter=2), X)
     monkeypatch.undo()
 
     original = _DAEObjective.__call__
@@ -400,23 +394,23 @@ def test_interrupted_stack_initialises_the_untrained_layers(monkeypatch):
 
 def test_warm_start_continues_n_iter():
     X = _data()
-    dae = _fit_quietly(_dae(max_iter=3, warm_start=True), X)
+    dae = fit_quiet(_dae(max_iter=3, warm_start=True), X)
     assert dae.n_iter_ == 3
-    _fit_quietly(dae, X)
+    fit_quiet(dae, X)
     assert dae.n_iter_ == 6
     assert len(dae.loss_curve_) == 6
     assert dae.t_ == 6 * 60
     # plain SGD carries no optimizer state: 3 + 3 epochs equal 6 epochs
-    six = _fit_quietly(_dae(max_iter=6), X)
+    six = fit_quiet(_dae(max_iter=6), X)
     assert_allclose(dae.components_, six.components_, rtol=1e-12)
     assert_allclose(dae.loss_curve_, six.loss_curve_, rtol=1e-12)
 
 
 def test_without_warm_start_fit_starts_over():
     X = _data()
-    dae = _fit_quietly(_dae(max_iter=3), X)
+    dae = fit_quiet(_dae(max_iter=3), X)
     first = dae.components_.copy()
-    _fit_quietly(dae, X)
+    fit_quiet(dae, X)
     assert dae.n_iter_ == 3
     assert_array_equal(dae.components_, first)
 
@@ -434,7 +428,7 @@ def test_partial_fit_keeps_the_optimizer_state():
 def test_every_solver_reduces_the_loss(solver):
     X = _data()
     lr = {"sgd": 0.1, "adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0, "adam": 0.01}
-    dae = _fit_quietly(
+    dae = fit_quiet(
         _dae(solver=solver, learning_rate_init=lr[solver], max_iter=5, momentum=0.5),
         X,
     )
@@ -443,7 +437,7 @@ def test_every_solver_reduces_the_loss(solver):
 
 def test_lbfgs_fit():
     X = _data(n=30)
-    dae = _fit_quietly(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
+    dae = fit_quiet(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
     assert 1 <= dae.n_iter_ <= 10
     assert len(dae.loss_curve_) == dae.n_iter_
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
@@ -510,7 +504,7 @@ def test_n_jobs_sets_the_blas_threads_of_training_only(
     monkeypatch.setattr(stackeddae._training, "effective_n_jobs", _on_two_cpus)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
         outside = _blas_threads()
-        _fit_quietly(_dae(n_jobs=n_jobs, solver=solver, max_iter=2), _data())
+        fit_quiet(_dae(n_jobs=n_jobs, solver=solver, max_iter=2), _data())
         assert _blas_threads() == outside  # restored after the fit
     assert seen and set(seen) == {expected}
 
@@ -528,14 +522,14 @@ def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch):
     X, y = _data(), np.arange(60) % 2
     clf = SdAClassifier((4, 3), n_jobs=2, pretrain_max_iter=1, max_iter=2)
     with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        _fit_quietly(clf, X, y)
+        fit_quiet(clf, X, y)
     assert all(a.n_jobs == 2 for a in clf.stack_.autoencoders_)
     assert set(pretraining) == {2} and set(fine_tuning) == {2}
 
 
 def test_fits_with_the_same_n_jobs_are_identical():
     X = _data(200, 30)
-    fits = [_fit_quietly(_dae(n_jobs=2, max_iter=3), X) for _ in range(2)]
+    fits = [fit_quiet(_dae(n_jobs=2, max_iter=3), X) for _ in range(2)]
     assert_array_equal(fits[0].components_, fits[1].components_)
     assert fits[0].loss_curve_ == fits[1].loss_curve_
 
