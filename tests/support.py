@@ -244,3 +244,27 @@ def assert_same_state(a, b, where="est"):
         assert np.isnan(b), where
     else:
         assert a == b, where
+
+
+def numeric_gradient(cost, params, h=1e-5):
+    """Central differences of ``cost()`` with respect to every entry of ``params``."""
+    numeric = []
+    for p in params:
+        g = np.empty_like(p)
+        for idx in np.ndindex(p.shape):
+            saved = p[idx]
+            p[idx] = saved + h
+            plus = cost()
+            p[idx] = saved - h
+            minus = cost()
+            p[idx] = saved
+            g[idx] = (plus - minus) / (2 * h)
+        numeric.append(g)
+    return numeric
+
+
+def relative_error(analytic, numeric):
+    """|a - n| / (|a| + |n|) over all the arrays, flattened."""
+    a = np.concatenate([g.ravel() for g in analytic])
+    n = np.concatenate([g.ravel() for g in numeric])
+    return np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
-from support import fit_quiet
+from support import fit_quiet, numeric_gradient, relative_error
 from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder
@@ -39,34 +39,12 @@ def _evaluate(obj, X):
     return float(obj(X))
 
 
-def _numeric_gradient(obj, X, h=1e-5):
-    numeric = []
-    for p in obj.params:
-        g = np.empty_like(p)
-        for idx in np.ndindex(p.shape):
-            saved = p[idx]
-            p[idx] = saved + h
-            plus = _evaluate(obj, X)
-            p[idx] = saved - h
-            minus = _evaluate(obj, X)
-            p[idx] = saved
-            g[idx] = (plus - minus) / (2 * h)
-        numeric.append(g)
-    return numeric
-
-
-def _relative_error(analytic, numeric):
-    a = np.concatenate([g.ravel() for g in analytic])
-    n = np.concatenate([g.ravel() for g in numeric])
-    return np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))
-
-
 def _check_gradient(obj, X, tol=1e-6):
     _evaluate(obj, X)
     analytic = [g.copy() for g in obj.grads]
-    numeric = _numeric_gradient(obj, X)
+    numeric = numeric_gradient(lambda: _evaluate(obj, X), obj.params)
     assert all(np.any(g != 0) for g in analytic)
-    error = _relative_error(analytic, numeric)
+    error = relative_error(analytic, numeric)
     assert error < tol, error
     return error
 

@@ -87,6 +87,10 @@ def _continue(est, X, y):
 def test_round_trips_give_identical_outputs_and_training(case, tmp_path):
     X, y = _persisted_data(case)
     est = fit_quiet(PERSISTED[case](), X, y)
+    _assert_round_trips_continue_identically(est, X, y, tmp_path)
+
+
+def _assert_round_trips_continue_identically(est, X, y, tmp_path):
     expected = all_outputs(est, X, y)
     for how, loaded in _round_trips(est, tmp_path).items():
         assert type(loaded) is type(est), how
@@ -155,12 +159,4 @@ def test_estimators_stopped_by_a_fault_persist_and_resume(
     est, _ = record(fit_quiet, MAKERS[kind](), X, y)
     monkeypatch.undo()
     _check_plain_state(est, kind)
-    expected = all_outputs(est, X, y)
-    for how, loaded in _round_trips(est, tmp_path).items():
-        assert_same_state(loaded, est, how)
-        got = all_outputs(loaded, X, y)
-        for name in expected:
-            assert_array_equal(got[name], expected[name], err_msg=f"{how} {name}")
-        assert_same_state(
-            _continue(loaded, X, y), _continue(copy.deepcopy(est), X, y), how
-        )
+    _assert_round_trips_continue_identically(est, X, y, tmp_path)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from support import fit_quiet, make_network
+from support import fit_quiet, make_network, numeric_gradient, relative_error
 
 from stackeddae import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
 from stackeddae._supervised import _NetworkObjective
@@ -24,22 +24,6 @@ def _blobs(n=60, n_classes=3, n_features=6, seed=0):
 # ------------------------------------------------------ gradient check
 
 
-def _numeric_gradient(obj, X, Y, h=1e-5):
-    numeric = []
-    for p in obj.params:
-        g = np.empty_like(p)
-        for idx in np.ndindex(p.shape):
-            saved = p[idx]
-            p[idx] = saved + h
-            plus = float(obj(X, Y))
-            p[idx] = saved - h
-            minus = float(obj(X, Y))
-            p[idx] = saved
-            g[idx] = (plus - minus) / (2 * h)
-        numeric.append(g)
-    return numeric
-
-
 def _check_network_gradient(est, X, Y, seed=0):
     obj = _NetworkObjective(est, X.shape[0])
     assert len(obj.params) == 6  # 3 weight matrices, 3 bias vectors
@@ -48,11 +32,9 @@ def _check_network_gradient(est, X, Y, seed=0):
         p[...] = rng.uniform(-1, 1, p.shape)
     float(obj(X, Y))
     analytic = [g.copy() for g in obj.grads]
-    numeric = _numeric_gradient(obj, X, Y)
-    a = np.concatenate([g.ravel() for g in analytic])
-    n = np.concatenate([g.ravel() for g in numeric])
+    numeric = numeric_gradient(lambda: float(obj(X, Y)), obj.params)
     assert all(np.any(g != 0) for g in analytic)
-    error = np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))
+    error = relative_error(analytic, numeric)
     assert error < 1e-7, error
 
 

@@ -9,7 +9,7 @@ import pytest
 import threadpoolctl
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
-from support import fit_quiet, make_dae
+from support import fit_quiet, make_dae, raise_on
 
 import stackeddae._training
 from stackeddae import (
@@ -19,7 +19,7 @@ from stackeddae import (
     StackedDenoisingAutoencoder,
 )
 from stackeddae._autoencoder import _DAEObjective
-from stackeddae._training import fit_stochastic, reset_history
+from stackeddae._training import History, Settings, TrainingLoop
 
 
 def _data(n=60, d=8, seed=0):
@@ -59,16 +59,15 @@ def test_loss_curve_entry_is_the_epoch_mean_cost():
     assert_allclose(two.loss_curve_[1], -one.score(X), rtol=1e-10)
 
 
-def test_loss_curve_averages_the_mini_batch_costs(monkeypatch):
+def test_loss_curve_averages_the_mini_batch_costs(patch_objective):
     costs = []
-    original = _DAEObjective.__call__
 
-    def spy(self, X, Y=None):
+    def spy(i, self, X, Y, original):
         cost = original(self, X, Y)
         costs.append(float(cost))
         return cost
 
-    monkeypatch.setattr(_DAEObjective, "__call__", spy)
+    patch_objective(_DAEObjective, spy)
     dae = fit_quiet(_dae(max_iter=2), _data())
     assert len(costs) == 12  # 6 mini-batches per epoch
     assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
@@ -198,16 +197,24 @@ class _Quadratic:
 
 
 def test_early_stopping_restores_the_best_epochs_weights():
-    est = DenoisingAutoencoder(
+    # the loop alone: settings, a fresh record and an objective, no estimator
+    settings = Settings(
+        solver="sgd",
+        learning_rate_init=0.1,
+        learning_rate="constant",
+        power_t=0.5,
         max_iter=50,
+        max_fun=15000,
         tol=0.0,
         n_iter_no_change=2,
-        learning_rate_init=0.1,
         shuffle=False,
+        verbose=0,
+        n_jobs=None,
+        optimizer_params={"momentum": 0.0},
     )
-    est._rng = np.random.default_rng(0)
-    reset_history(est, early_stopping=True)
+    history = History.fresh(early_stopping=True)
     objective = _Quadratic(batch_size=1)
+    loop = TrainingLoop(objective, settings, history, np.random.default_rng(0))
     script = iter([1.0, 3.0, 2.0, 0.0, -1.0, 5.0])
     snapshots = []
 
@@ -217,11 +224,12 @@ def test_early_stopping_restores_the_best_epochs_weights():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        status = fit_stochastic(est, objective, np.zeros((2, 1)), validation=validation)
+        status = loop.run(np.zeros((2, 1)), validation=validation)
     assert status == "converged"
-    assert est.n_iter_ == 5  # 3 epochs without improvement after the best (2nd)
-    assert est.validation_scores_ == [1.0, 3.0, 2.0, 0.0, -1.0]
-    assert est.best_validation_score_ == 3.0
+    assert history.n_iter_ == 5  # 3 epochs without improvement after the best (2nd)
+    assert history.validation_scores_ == [1.0, 3.0, 2.0, 0.0, -1.0]
+    assert history.best_validation_score_ == 3.0
+    assert history.best_loss_ is None  # the validation score is what is tracked
     assert_array_equal(objective.params[0], snapshots[1])
     assert not np.array_equal(snapshots[1], snapshots[-1])
 
@@ -248,7 +256,7 @@ def test_classifier_early_stopping_scores_accuracy():
 # --------------------------------------------------------------- divergence
 
 
-def test_divergence_warns_and_keeps_the_last_finite_epoch(monkeypatch):
+def test_divergence_warns_and_keeps_the_last_finite_epoch(patch_objective):
     X = np.random.default_rng(0).standard_normal((60, 8))  # standardized data
     params = dict(loss="squared_error", learning_rate_init=1e3, max_iter=15)
     with pytest.warns(DivergenceWarning, match="training cost"):
@@ -264,8 +272,7 @@ def test_divergence_warns_and_keeps_the_last_finite_epoch(monkeypatch):
     assert np.all(np.isfinite(dae.transform(X)))
     # the weights are exactly those at the end of the last complete epoch: the
     # ones an identical fit has when it starts the next epoch (6 mini-batches each)
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    snapshots = patch_objective(_DAEObjective)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
@@ -297,33 +304,15 @@ def test_divergence_leaves_finite_weights(activation, dtype):
 # --------------------------------------------------------------- interruption
 
 
-def _interrupt_on_call(monkeypatch, n, snapshots=None):
-    """Patch the DAE objective to raise KeyboardInterrupt on its n-th call."""
-    original = _DAEObjective.__call__
-    calls = []
-
-    def patched(self, X, Y=None):
-        calls.append(1)
-        if snapshots is not None:
-            snapshots.append([p.copy() for p in self.params])
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return original(self, X, Y)
-
-    monkeypatch.setattr(_DAEObjective, "__call__", patched)
-    return calls
-
-
-def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
+def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch, patch_objective):
     X = _data()
     # reference: the weights at the start of the 9th mini-batch of a normal fit
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    snapshots = patch_objective(_DAEObjective)
     fit_quiet(_dae(max_iter=2), X)
     expected = snapshots[8]
     monkeypatch.undo()
 
-    calls = _interrupt_on_call(monkeypatch, n=9)
+    calls = patch_objective(_DAEObjective, raise_on(9))
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted") as record:
         dae.fit(X)
@@ -345,23 +334,18 @@ def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
     assert len(dae.loss_curve_) == 2
 
 
-def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
+def test_sigint_stops_after_the_current_mini_batch(monkeypatch, patch_objective):
     X = _data()
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    snapshots = patch_objective(_DAEObjective)
     fit_quiet(_dae(max_iter=2), X)
     monkeypatch.undo()
 
-    original = _DAEObjective.__call__
-    calls = []
-
-    def ctrl_c_on_third_call(self, X, Y=None):
-        calls.append(1)
-        if len(calls) == 3:
+    def ctrl_c_on_third_call(i, self, X, Y, original):
+        if i == 3:
             signal.raise_signal(signal.SIGINT)
         return original(self, X, Y)
 
-    monkeypatch.setattr(_DAEObjective, "__call__", ctrl_c_on_third_call)
+    calls = patch_objective(_DAEObjective, ctrl_c_on_third_call)
     handler = signal.getsignal(signal.SIGINT)
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted"):
@@ -373,9 +357,11 @@ def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
     assert_array_equal(dae.components_, snapshots[3][0])
 
 
-def test_interrupted_stack_initialises_the_untrained_layers(monkeypatch):
+def test_interrupted_stack_initialises_the_untrained_layers(
+    monkeypatch, patch_objective
+):
     X = _data()
-    _interrupt_on_call(monkeypatch, n=3)
+    patch_objective(_DAEObjective, raise_on(3))
     sda = StackedDenoisingAutoencoder(
         hidden_layer_sizes=(5, 3), max_iter=2, batch_size=10, random_state=0
     )
