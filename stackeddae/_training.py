@@ -135,6 +135,12 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     corruption at every evaluation of the cost, i.e. about once per iteration.  As in
     :func:`fit_stochastic`, a non-finite cost stops the fit with the last accepted
     iterate restored, and Ctrl-C stops it after the current iteration.
+
+    Returns
+    -------
+    status : {"converged", "max_iter", "max_fun", "stalled", "diverged", \
+"interrupted"}
+        "max_fun": stopped by ``max_fun``; "stalled": the line search failed.
     """
     settings = Settings.from_estimator(est, label)
     history = History.resume(est, early_stopping=False)

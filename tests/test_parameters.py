@@ -17,6 +17,7 @@ from stackeddae import (
     StackedDenoisingAutoencoder,
 )
 from stackeddae._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
+from stackeddae._supervised import _FINE_TUNING_ONLY
 from stackeddae._validation import TRAINING_CONSTRAINTS
 
 ESTIMATORS = [
@@ -98,14 +99,7 @@ def test_pretraining_gets_every_parameter_it_shares_with_the_sda(Estimator):
     assert stack["batch_size"] == 7 and stack["max_iter"] == 3
     assert stack["momentum"] == 0.5
     sda_params = sda.get_params()
-    fine_tuning_only = {
-        "alpha",
-        "early_stopping",
-        "validation_fraction",
-        "nesterovs_momentum",
-        "warm_start",
-        "random_state",
-    }
-    for name in set(stack) & set(sda_params) - fine_tuning_only:
+    assert stack["hidden_layer_sizes"] == sda_params["hidden_layer_sizes"]
+    for name in set(stack) & set(sda_params) - _FINE_TUNING_ONLY:
         if f"pretrain_{name}" not in sda_params:
             assert stack[name] == sda_params[name], name
