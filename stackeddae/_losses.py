@@ -107,6 +107,24 @@ def squared_error(A, Y, work, axis=None, scale=1.0):
     return cost
 
 
+def half_squared_error(A, Y, work, axis=None, scale=1.0):
+    """Half the squared error, averaged over outputs: MLPRegressor's loss.
+
+    ``sum (A - Y)**2 / (2 n_outputs)``, so that the mean over samples is
+    ``sklearn.neural_network._base.squared_loss`` and ``alpha`` and the step size
+    mean what they mean for ``MLPRegressor``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 2.0]])
+    >>> float(half_squared_error(A, np.array([[0.0, 0.0]]), None)), A
+    (1.25, array([[0.5, 1. ]]))
+    """
+    factor = 2 * A.shape[1]
+    return squared_error(A, Y, work, axis, scale / factor) / factor
+
+
 def softmax_cross_entropy(A, Y, work, axis=None, scale=1.0):
     """Multinomial cross-entropy -sum Y log softmax(A), Y one-hot (or probabilities).
 
@@ -168,6 +186,7 @@ def no_minimum_cost(Y):
 LOSSES = {
     "cross_entropy": cross_entropy,
     "squared_error": squared_error,
+    "half_squared_error": half_squared_error,
     "softmax_cross_entropy": softmax_cross_entropy,
 }
 
@@ -184,5 +203,6 @@ MINIMUM_COSTS = {
 OUTPUT_ACTIVATIONS = {
     "cross_entropy": "sigmoid",
     "squared_error": "identity",
+    "half_squared_error": "identity",
     "softmax_cross_entropy": "softmax",
 }

@@ -28,6 +28,10 @@ def _naive_squared_error(A, Y):
     return (A - Y) ** 2
 
 
+def _naive_half_squared_error(A, Y):
+    return (A - Y) ** 2 / (2 * A.shape[1])  # averaged over outputs, as scikit-learn
+
+
 def _naive_softmax_cross_entropy(A, Y):
     p = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
     return -Y * np.log(p)
@@ -36,6 +40,7 @@ def _naive_softmax_cross_entropy(A, Y):
 NAIVE = {
     "cross_entropy": _naive_cross_entropy,
     "squared_error": _naive_squared_error,
+    "half_squared_error": _naive_half_squared_error,
     "softmax_cross_entropy": _naive_softmax_cross_entropy,
 }
 
@@ -46,7 +51,7 @@ def _problem(name, shape=(5, 4), seed=0, dtype=np.float64):
     if name == "cross_entropy":
         Y = rng.random(shape)
         Y[0, :2] = [0.0, 1.0]
-    elif name == "squared_error":
+    elif name in ("squared_error", "half_squared_error"):
         Y = rng.standard_normal(shape)
     else:  # probabilities summing to one per row; one-hot rows too
         Y = rng.random(shape)
@@ -69,6 +74,7 @@ def test_delta_is_prediction_minus_target(name):
     expected = {
         "cross_entropy": 1.0 / (1.0 + np.exp(-A)) - Y,
         "squared_error": 2 * (A - Y),
+        "half_squared_error": (A - Y) / A.shape[1],
         "softmax_cross_entropy": np.exp(A) / np.exp(A).sum(axis=1, keepdims=True) - Y,
     }[name]
     delta = A.copy()
@@ -209,6 +215,7 @@ def test_output_activations_are_canonical_links():
     assert OUTPUT_ACTIVATIONS == {
         "cross_entropy": "sigmoid",
         "squared_error": "identity",
+        "half_squared_error": "identity",
         "softmax_cross_entropy": "softmax",
     }
 
