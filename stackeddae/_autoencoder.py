@@ -79,6 +79,7 @@ class _DAEObjective:
         # flat, so that a shorter last mini-batch gets contiguous (n_hidden, m) views
         self.hidden_t = np.empty((2, n_hidden * batch_size), dtype)
         self.gemm = get_blas_funcs("gemm", (self.visible,))
+        self._view_cache = {}
         self.work = np.empty((batch_size, n_visible), dtype)
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
         # Without noise x~ = x: gathered straight into place, the copy is saved.
@@ -99,20 +100,36 @@ class _DAEObjective:
     @property
     def hidden(self):
         """[dy; y] of the last mini-batch, one sample per row (a copy)."""
-        m, n = self.last_batch_size, self.params[0].shape[0]
-        return np.hstack([h[: n * m].reshape(n, m) for h in self.hidden_t]).T
+        views = self._views(self.last_batch_size)
+        return np.hstack(views[2:4]).T
+
+    def _views(self, m):
+        """The buffers' views for a mini-batch of m, made once per size."""
+        views = self._view_cache.get(m)
+        if views is None:
+            n_hidden = self.params[0].shape[0]
+            delta_hidden_t, code_t = (
+                h[: n_hidden * m].reshape(n_hidden, m) for h in self.hidden_t
+            )
+            views = self._view_cache[m] = (
+                self.visible[:m],
+                self.visible[m : 2 * m],
+                delta_hidden_t,
+                code_t,
+                delta_hidden_t.T,  # the usual (m, n_components) views, for the
+                code_t.T,  # element-wise work
+                self.work[:m],
+                self.ones[:m],
+            )
+        return views
 
     def __call__(self, X, Y=None):
         m = self.last_batch_size = X.shape[0]
         W, b_hidden, b_visible = self.params[:3]
         decoder = W if self.tied else self.params[3]
-        x_tilde, delta_out = self.visible[:m], self.visible[m : 2 * m]
-        n_hidden = W.shape[0]
-        delta_hidden_t, code_t = (
-            h[: n_hidden * m].reshape(n_hidden, m) for h in self.hidden_t
+        x_tilde, delta_out, delta_hidden_t, code_t, delta_hidden, hidden, work, ones = (
+            self._views(m)
         )
-        # the usual (m, n_components) views, for the element-wise work
-        delta_hidden, hidden = delta_hidden_t.T, code_t.T
 
         # forward: corrupt -> encode -> decode -> loss
         if self.level > 0:
@@ -122,19 +139,18 @@ class _DAEObjective:
                 np.copyto(x_tilde, X)
         np.matmul(W, x_tilde.T, out=code_t)
         hidden += b_hidden
-        self.activation(hidden)
+        self.activation(code_t)  # element-wise: the contiguous view is faster
         np.matmul(hidden, decoder, out=delta_out)
         delta_out += b_visible
-        cost = self.loss(delta_out, X, self.work[:m], scale=1.0 / m) / m
+        cost = self.loss(delta_out, X, work, scale=1.0 / m) / m
 
         # backward: delta_out holds d(mean cost)/d(pre-activation)
         grads = self.grads
-        ones = self.ones[:m]
         np.dot(ones, delta_out, out=grads[2])
         np.matmul(decoder, delta_out.T, out=delta_hidden_t)
         if self.sparsity_weight:
             cost += self._sparsity_penalty(hidden, delta_hidden, m)
-        self.derivative(hidden, delta_hidden)
+        self.derivative(code_t, delta_hidden_t)
         np.matmul(delta_hidden_t, ones, out=grads[1])
         np.matmul(delta_hidden_t, x_tilde, out=grads[0])
         if self.tied:  # dW += y^T da, written into dW's memory (c is dW^T)
