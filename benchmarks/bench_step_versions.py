@@ -8,9 +8,13 @@ the 5000 bundled digits, from the same initial weights, with one BLAS thread; th
 versions take turns (who goes first rotating) ``--repeats`` times.  Time is the
 process's CPU time, which waiting for a loaded core does not inflate.
 
-Printed: the median time per step of each version (and the 25th-75th percentiles),
-and the median over the turns of the ratio of each version's time to the next one's
-(> 1: the later version is faster).
+The GEMM floors of ``bench_throughput.py`` (the matrix products alone, in the current
+layout and in the layout before issue #14) take their turns too.
+
+Printed: the median time per step of each version and floor (and the 25th-75th
+percentiles), the median over the turns of the ratio of each version's time to the
+next one's (> 1: the later version is faster), and each version's efficiency (floor
+time / step time, median over the turns) against each floor.
 
 Usage::
 
@@ -24,6 +28,7 @@ import json
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +93,12 @@ def seconds_per_step(objective, optimizer, batches, n_steps):
     return (time.process_time() - start) / n_steps
 
 
+def seconds_per_floor(floor, n_steps):
+    start = time.process_time()
+    floor(n_steps)
+    return (time.process_time() - start) / n_steps
+
+
 def main():
     args = parse_args()
     versions = dict(v.split("=", 1) for v in args.versions)
@@ -96,7 +107,14 @@ def main():
     for i, (name, path) in enumerate(versions.items()):
         # the last version is imported as stackeddae itself, for the data loader
         packages[name] = load("stackeddae" if i == len(names) - 1 else f"v{i}", path)
+    # imported once the last version is stackeddae, which they import too
+    from bench_throughput import GemmFloor, SampleRowsFloor
+
     from stackeddae.datasets import load_mnist_5k
+
+    # bench_throughput.py's GEMM floors: the products of the current objective, and
+    # the four of the objective before issue #14 (hidden layer one sample per row)
+    floors = {"floor": GemmFloor, "floor, sample rows": SampleRowsFloor}
 
     X = np.ascontiguousarray(load_mnist_5k(return_X_y=True)[0])
     results = []
@@ -106,10 +124,21 @@ def main():
                 name: setup(package, X, n_components, m, level)
                 for name, package in packages.items()
             }
-            times = {n: [] for n in names}
+            timers = {
+                name: partial(seconds_per_step, *work) for name, work in works.items()
+            }
+            # the GEMM floors of bench_throughput.py, on the last version's buffers
+            # filled by a real step
+            seconds_per_step(*works[names[-1]], 1)
+            objective = works[names[-1]][0]
+            for label, floor in floors.items():
+                timers[label] = partial(seconds_per_floor, floor(objective))
+            labels = list(timers)
+            times = {label: [] for label in labels}
             for r in range(args.repeats):
-                for name in names[r % len(names) :] + names[: r % len(names)]:
-                    times[name].append(seconds_per_step(*works[name], STEPS[m]))
+                k = r % len(labels)
+                for label in labels[k:] + labels[:k]:
+                    times[label].append(timers[label](STEPS[m]))
             row = {
                 "config": f"784-{n_components}, batch {m}, masking {level}",
                 "median_us": {n: 1e6 * float(np.median(t)) for n, t in times.items()},
@@ -118,6 +147,14 @@ def main():
                     for n, t in times.items()
                 },
                 "ratios": {},
+                # floor time / step time, per turn, then the median
+                "efficiency": {
+                    f"{n} vs {label}": float(
+                        np.median(np.array(times[label]) / np.array(times[n]))
+                    )
+                    for n in names
+                    for label in floors
+                },
             }
             for a, b in zip(names, names[1:], strict=False):
                 ratio = np.array(times[a]) / np.array(times[b])
@@ -131,13 +168,17 @@ def main():
                 + ", ".join(
                     f"{n} {row['median_us'][n]:.0f} us "
                     f"[{row['quartiles_us'][n][0]:.0f}-{row['quartiles_us'][n][1]:.0f}]"
-                    for n in names
+                    for n in labels
                 )
                 + "".join(
                     f"; {k} {v[0]:.3f} [{v[1]:.3f}-{v[2]:.3f}]"
                     for k, v in row["ratios"].items()
                 ),
                 flush=True,
+            )
+            print(
+                "  efficiency (floor / step): "
+                + ", ".join(f"{k} {100 * v:.1f}%" for k, v in row["efficiency"].items())
             )
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"

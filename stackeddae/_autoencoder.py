@@ -80,6 +80,7 @@ class _DAEObjective:
         self.hidden_t = np.empty((2, n_hidden * batch_size), dtype)
         self.gemm = get_blas_funcs("gemm", (self.visible,))
         self._view_cache = {}
+        self.last_batch_size = batch_size
         self.work = np.empty((batch_size, n_visible), dtype)
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
         # Without noise x~ = x: gathered straight into place, the copy is saved.

@@ -246,3 +246,17 @@ def test_l2_penalty_zero_alpha_changes_nothing():
     g = np.full((2, 2), 3.0)
     assert l2_penalty([W], [g], 0.0, 4) == 0.0
     assert_array_equal(g, 3.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_by_blas_equal_numpy_sums(dtype):
+    # the cost's sums are BLAS products with ones: in total or per row, on
+    # contiguous arrays and on column blocks of them
+    from stackeddae._losses import _sum
+
+    A = np.random.default_rng(0).standard_normal((6, 12)).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for block in (A, A[:, 3:9]):
+        assert_allclose(_sum(block, None), block.sum(dtype=np.float64), rtol=rtol)
+        assert_allclose(_sum(block, 1), block.sum(axis=1, dtype=np.float64), rtol=rtol)
+        assert _sum(block, 1).dtype == dtype
