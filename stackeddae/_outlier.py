@@ -77,6 +77,7 @@ def _neighbourhood_code(estimator, X):
         code = estimator.transform(X)
     else:
         layers = getattr(estimator, "autoencoders_", [estimator])
+        X = X.astype(layers[0].components_.dtype, copy=False)  # as score_samples
         for layer in layers[:-1]:
             X = layer._encode(X)
         code = safe_sparse_dot(X, layers[-1].components_.T, dense_output=True)
@@ -128,6 +129,8 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         (benchmarks/DEFAULTS.md), trained for its 50 epochs without a
         ``ConvergenceWarning``; on data outside [0, 1] (squared-error loss) with
         ``corruption="gaussian"`` instead, as for real-valued data in general.
+        It trains in float32, the autoencoders' default ``dtype``: for float64,
+        pass ``DenoisingAutoencoder(..., dtype=np.float64)`` with these settings.
     n_neighbors : int or None, default=5
         Number of nearest training samples whose codes the distance term averages
         the cosine distance over (at most the number of training samples less

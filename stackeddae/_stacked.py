@@ -27,8 +27,10 @@ from ._validation import (
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
+    fit_dtype,
     loss_for_layer_above,
     per_layer,
+    preserved_dtypes,
 )
 
 # The DenoisingAutoencoder parameters that layer_params sets per layer (or that are
@@ -64,6 +66,9 @@ class StackedDenoisingAutoencoder(
         Epochs of pretraining per layer.
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it).
+    dtype : {np.float32, np.float64} or None, default=np.float32
+        Precision of training, of every layer's weights and of the outputs, as in
+        :class:`DenoisingAutoencoder` (None: the input's).
     warm_start : bool, default=False
         Continue training the existing layers when ``fit`` is called again; if
         ``hidden_layer_sizes`` changed, from the first changed layer up the layers
@@ -132,6 +137,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         max_iter=15,
         shuffle=True,
         random_state=None,
+        dtype=np.float32,
         tol=1e-4,
         verbose=False,
         warm_start=False,
@@ -164,6 +170,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
+        self.dtype = dtype
         self.tol = tol
         self.verbose = verbose
         self.warm_start = warm_start
@@ -260,8 +267,9 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         fresh = not hasattr(self, "autoencoders_") or not (
             incremental or self.warm_start
         )
+        dtype = fit_dtype(self, None if fresh else self.autoencoders_[0].components_)
         X = validate_data(
-            self, X, reset=fresh, accept_sparse="csr", dtype=X_DTYPES, order="C"
+            self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
         )
         check_integer_params(self)
         params = self.layer_params()
@@ -326,9 +334,13 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         -------
         code : ndarray of shape (n_samples, hidden_layer_sizes[-1])
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        X = self._validate_for_inference(X)
         return self._encode(X)
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        dtype = self.autoencoders_[0].components_.dtype
+        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=dtype)
 
     def _encode(self, X):
         for ae in self.autoencoders_:
@@ -373,10 +385,9 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         -------
         scores : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        X = self._validate_for_inference(X)
         bottom = self.autoencoders_[0]
-        scores = np.empty(X.shape[0])
+        scores = np.empty(X.shape[0], dtype=X.dtype)
         for rows in gen_batches(X.shape[0], CHUNK_ROWS):
             code = self._decode(self._encode(X[rows]))
             scores[rows] = -bottom._sample_divergences(X[rows], code)
@@ -404,5 +415,5 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.transformer_tags.preserves_dtype = preserved_dtypes(self.dtype)
         return tags

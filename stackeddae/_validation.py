@@ -38,6 +38,8 @@ TRAINING_CONSTRAINTS = {
         Options(Real, {np.inf}),
     ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
+    # the training precision, as KBinsDiscretizer's dtype (None: X's own)
+    "dtype": [Options(type, {np.float64, np.float32}), None],
     "n_jobs": [
         None,
         Interval(Integral, None, -1, closed="right"),
@@ -53,6 +55,24 @@ LAYER_CONSTRAINTS = {
 }
 
 X_DTYPES = [np.float64, np.float32]
+
+
+def fit_dtype(est, fitted_weights=None):
+    """The dtype(s) ``validate_data`` converts training X to (copying only then).
+
+    A continued fit (``warm_start``, ``partial_fit``) keeps the dtype of its
+    ``fitted_weights``; a fresh one trains in ``est.dtype``, or with None in X's
+    own float dtype (float64 for other inputs).
+    """
+    if fitted_weights is not None:
+        return fitted_weights.dtype
+    return X_DTYPES if est.dtype is None else est.dtype
+
+
+def preserved_dtypes(dtype):
+    """``transformer_tags.preserves_dtype``: outputs are in the training precision,
+    whatever the input's dtype, unless ``dtype`` is None (the input's own)."""
+    return ["float64", "float32"] if dtype is None else [np.dtype(dtype).name]
 
 
 def check_integer_params(est):

@@ -18,12 +18,14 @@ N_SAMPLES, N_FEATURES, N_HIDDEN = 6, 7, 5
 
 
 def _objective(X, seed=0, **params):
-    """A _DAEObjective of a DAE fitted for one epoch, with random biases."""
+    """A _DAEObjective of a float64 DAE fitted for one epoch, with random biases
+    (float64: finite differences and the references need its precision)."""
     dae = DenoisingAutoencoder(
         n_components=N_HIDDEN,
         max_iter=1,
         batch_size=X.shape[0],
         random_state=seed,
+        dtype=np.float64,
         **params,
     )
     fit_quiet(dae, X)
@@ -206,8 +208,8 @@ def test_first_epoch_matches_the_published_theano_costs(corruption_level, publis
 @pytest.fixture(scope="module")
 def fitted():
     X = np.random.default_rng(7).random((40, 8))
-    dae = DenoisingAutoencoder(
-        n_components=3, max_iter=3, batch_size=10, random_state=0
+    dae = DenoisingAutoencoder(  # float64: the tests compare with numpy by hand
+        n_components=3, max_iter=3, batch_size=10, random_state=0, dtype=np.float64
     )
     return fit_quiet(dae, X), X
 
@@ -254,7 +256,13 @@ def test_perfect_reconstruction_scores_zero_whatever_the_input(loss):
     rng = np.random.default_rng(9)
     X = rng.uniform(0.05, 0.95, (20, 6))
     dae = fit_quiet(
-        DenoisingAutoencoder(n_components=2, loss=loss, tied_weights=False, max_iter=1),
+        DenoisingAutoencoder(
+            n_components=2,
+            loss=loss,
+            tied_weights=False,
+            max_iter=1,
+            dtype=np.float64,  # a score of exactly 0 (up to 1e-12)
+        ),
         X,
     )
     dae.decoder_components_[...] = 0.0
@@ -290,6 +298,7 @@ def test_untied_squared_error_decoder_by_hand():
             batch_size=10,
             learning_rate_init=0.01,
             random_state=0,
+            dtype=np.float64,  # compared with numpy by hand
         ),
         X,
     )
@@ -312,7 +321,9 @@ def test_loss_auto_picks_by_data_range():
     dae = fit_quiet(DenoisingAutoencoder(n_components=2, max_iter=1), Xreal)
     assert dae.reconstruction_loss_ == "squared_error"
     assert dae.out_activation_ == "identity"
-    assert dae.input_range_ == (Xreal.min(), Xreal.max())
+    # the range of the data in the training precision (float32 by default)
+    low, high = Xreal.astype(np.float32).min(), Xreal.astype(np.float32).max()
+    assert dae.input_range_ == (low, high)
 
 
 @pytest.mark.parametrize("shift", [-0.5, 0.5])
@@ -357,7 +368,7 @@ def test_float32_in_float32_weights_and_outputs():
 
 def test_float64_in_float64_weights():
     X = np.random.default_rng(12).random((30, 5))
-    dae = fit_quiet(DenoisingAutoencoder(n_components=3, max_iter=1), X)
+    dae = fit_quiet(DenoisingAutoencoder(n_components=3, max_iter=1, dtype=None), X)
     assert dae.components_.dtype == np.float64
     assert dae.transform(X).dtype == np.float64
 
@@ -365,8 +376,9 @@ def test_float64_in_float64_weights():
 def test_float32_and_float64_fits_agree():
     X = np.random.default_rng(13).random((30, 5))
     params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
-    d64 = fit_quiet(DenoisingAutoencoder(**params), X)
+    d64 = fit_quiet(DenoisingAutoencoder(**params, dtype=np.float64), X)
     d32 = fit_quiet(DenoisingAutoencoder(**params), X.astype(np.float32))
+    assert (d64.components_.dtype, d32.components_.dtype) == (np.float64, np.float32)
     assert_allclose(d32.components_, d64.components_, rtol=1e-4, atol=1e-5)
 
 
@@ -430,6 +442,7 @@ def test_transform_is_deterministic_and_uncorrupted():
             max_iter=1,
             batch_size=10,
             random_state=0,
+            dtype=np.float64,  # compared with numpy's float64 by hand
         ),
         X,
     )
@@ -457,7 +470,9 @@ def test_sparse_input_matches_dense():
 
     X = np.random.default_rng(19).random((30, 6))
     X[X < 0.5] = 0
+    # float64: a sparse product sums in another order than BLAS (rtol 1e-12)
     params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
+    params["dtype"] = np.float64
     dense = fit_quiet(DenoisingAutoencoder(**params), X)
     sparse = fit_quiet(DenoisingAutoencoder(**params), sp.csr_matrix(X))
     assert_allclose(sparse.components_, dense.components_, rtol=1e-12)

@@ -202,10 +202,12 @@ def test_cross_entropy_range_checked_when_training_continues(maker, how):
 @pytest.mark.parametrize("maker", [_dae, _stack], ids=["dae", "stack"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_cross_entropy_range_check_does_not_copy_X(maker, sparse):
-    # 4 MB of data: the check must read it in place, allocating next to nothing
-    X = np.random.default_rng(0).random((5000, 100)) * 2.0
+    # 2 MB of data in the training precision (float32, the default): the check must
+    # read it in place, allocating next to nothing
+    X = np.random.default_rng(0).random((5000, 100), dtype=np.float32) * 2
     if sparse:
         X = sp.random(5000, 100, density=0.5, format="csr", random_state=0) * 2.0
+        X = X.astype(np.float32)
         nbytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     else:
         nbytes = X.nbytes
@@ -287,11 +289,14 @@ def test_unconvertible_data(kind, X, message):
         fit_quiet(MAKERS[kind](), X, _target(kind))
 
 
-def test_non_float_dtypes_are_converted_not_rejected():
+@pytest.mark.parametrize(
+    "dtype, expected", [(np.float32, np.float32), (None, np.float64)]
+)
+def test_non_float_dtypes_are_converted_not_rejected(dtype, expected):
     X = _X()
     for Xc in [(X > 0.5), (X > 0.5).astype(np.int64), X.astype(np.float16)]:
-        dae = fit_quiet(_dae(), Xc)
-        assert dae.components_.dtype == np.float64
+        dae = fit_quiet(_dae(dtype=dtype), Xc)
+        assert dae.components_.dtype == expected
         assert np.all(np.isfinite(dae.transform(Xc)))
 
 

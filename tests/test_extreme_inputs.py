@@ -53,7 +53,9 @@ def test_saturating_pre_activations_give_finite_costs_and_gradients(
     dtype, activation, loss, tied
 ):
     X = _extreme_X(dtype)
-    dae = fit_quiet(make_dae(activation=activation, loss=loss, tied_weights=tied), X)
+    dae = fit_quiet(
+        make_dae(activation=activation, loss=loss, tied_weights=tied, dtype=dtype), X
+    )
     for p in objective_arrays(dae):
         p *= 1e4  # every unit far into saturation (or huge, for relu)
     objective = _DAEObjective(dae, N)
@@ -66,17 +68,20 @@ def test_saturating_pre_activations_give_finite_costs_and_gradients(
     assert np.all(np.isfinite(dae.score_samples(X)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-def test_saturated_network_gives_finite_costs_and_gradients(kind, activation):
-    X, y = _extreme_X(), make_target(kind)
+def test_saturated_network_gives_finite_costs_and_gradients(kind, activation, dtype):
+    X, y = _extreme_X(dtype), make_target(kind)
     est = fit_quiet(
-        MAKERS[kind](activation=activation, pretrain=False, max_iter=1), X, y
+        MAKERS[kind](activation=activation, pretrain=False, max_iter=1, dtype=dtype),
+        X,
+        y,
     )
     for p in [*est.coefs_, *est.intercepts_]:
         p[...] = np.where(np.arange(p.size).reshape(p.shape) % 2, 1e4, -1e4)
     objective = _NetworkObjective(est, N)
-    Y = np.eye(3)[y] if kind == "classifier" else y[:, None]
+    Y = (np.eye(3)[y] if kind == "classifier" else y[:, None]).astype(dtype)
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise"):
         warnings.simplefilter("error")
         cost = objective(X, Y)
@@ -125,7 +130,7 @@ def test_cross_entropy_at_reconstructions_of_exactly_zero_and_one(dtype, logit):
     # the sigmoid's floor, the smallest normal number): the naive
     # -[x log p + (1 - x) log(1 - p)] is inf or NaN there, the stable form is not
     X = (make_X(seed=4) > 0.5).astype(dtype)
-    dae = fit_quiet(make_dae(loss="cross_entropy", tied_weights=False), X)
+    dae = fit_quiet(make_dae(loss="cross_entropy", tied_weights=False, dtype=dtype), X)
     assert dae.reconstruction_loss_ == "cross_entropy"
     pattern = X[0]
     dae.decoder_components_[...] = 0.0
@@ -147,7 +152,8 @@ def test_cross_entropy_at_reconstructions_of_exactly_zero_and_one(dtype, logit):
 
 def test_softmax_head_at_probabilities_exactly_zero_and_one():
     X, y = make_X(), make_y()
-    clf = fit_quiet(make_clf(max_iter=1, alpha=0.0), X, y)
+    # float64: the costs of +-800 logits are checked to 1e-9
+    clf = fit_quiet(make_clf(max_iter=1, alpha=0.0, dtype=np.float64), X, y)
     clf.coefs_[-1][...] = 0.0
     clf.intercepts_[-1][...] = [800.0, -800.0, 0.0]
     proba = clf.predict_proba(X)

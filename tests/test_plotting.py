@@ -35,22 +35,29 @@ def data():
     return X, y
 
 
+# float64 weights: the tests compare the plots with products computed here
 @pytest.fixture(scope="module")
 def dae(data):
-    return DenoisingAutoencoder(n_components=6, max_iter=2, random_state=0).fit(data[0])
+    return DenoisingAutoencoder(
+        n_components=6, max_iter=2, random_state=0, dtype=np.float64
+    ).fit(data[0])
 
 
 @pytest.fixture(scope="module")
 def stack(data):
     return StackedDenoisingAutoencoder(
-        hidden_layer_sizes=(6, 4), max_iter=2, random_state=0
+        hidden_layer_sizes=(6, 4), max_iter=2, random_state=0, dtype=np.float64
     ).fit(data[0])
 
 
 @pytest.fixture(scope="module")
 def clf(data):
     return SdAClassifier(
-        hidden_layer_sizes=(6, 4), pretrain_max_iter=2, max_iter=3, random_state=0
+        hidden_layer_sizes=(6, 4),
+        pretrain_max_iter=2,
+        max_iter=3,
+        random_state=0,
+        dtype=np.float64,
     ).fit(*data)
 
 

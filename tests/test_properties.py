@@ -125,7 +125,13 @@ def _fit_or_error(fit):
     return est
 
 
-def _expected_dtype(X):
+# The training precision: float32, float64, or None (the input's own)
+DTYPES = st.sampled_from([np.float32, np.float64, None])
+
+
+def _expected_dtype(X, dtype):
+    if dtype is not None:
+        return dtype
     return np.float32 if X.dtype == np.float32 else np.float64
 
 
@@ -187,10 +193,15 @@ def _dae_from(p, **extra):
 
 
 @SETTINGS
-@given(X=data(), p=layer_params(max_layers=1), loss=st.sampled_from(["auto", "sq"]))
-def test_autoencoder_fits_or_fails_cleanly(X, p, loss):
+@given(
+    X=data(),
+    p=layer_params(max_layers=1),
+    loss=st.sampled_from(["auto", "sq"]),
+    dtype=DTYPES,
+)
+def test_autoencoder_fits_or_fails_cleanly(X, p, loss, dtype):
     loss = "squared_error" if loss == "sq" else "auto"
-    dae = _fit_or_error(lambda: _dae_from(p, loss=loss).fit(X))
+    dae = _fit_or_error(lambda: _dae_from(p, loss=loss, dtype=dtype).fit(X))
     valid = _is_valid_level(p["corruption"], p["corruption_level"])
     if dae is None:
         assert not valid or (p["early_stopping"] and X.shape[0] < 2)
@@ -198,7 +209,7 @@ def test_autoencoder_fits_or_fails_cleanly(X, p, loss):
     assert valid
     n, d = X.shape
     k = p["sizes"][0]
-    dtype = _expected_dtype(X)
+    dtype = _expected_dtype(X, dtype)
     _assert_finite_state(dae)
     assert dae.components_.shape == (k, d) and dae.components_.dtype == dtype
     code = dae.transform(X)
@@ -214,8 +225,8 @@ def test_autoencoder_fits_or_fails_cleanly(X, p, loss):
 
 
 @SETTINGS
-@given(X=data(), p=layer_params())
-def test_stack_fits_or_fails_cleanly(X, p):
+@given(X=data(), p=layer_params(), dtype=DTYPES)
+def test_stack_fits_or_fails_cleanly(X, p, dtype):
     stack = StackedDenoisingAutoencoder(
         hidden_layer_sizes=p["sizes"],
         corruption=p["corruption"],
@@ -228,6 +239,7 @@ def test_stack_fits_or_fails_cleanly(X, p):
         learning_rate_init=p["learning_rate_init"],
         max_iter=2,
         random_state=0,
+        dtype=dtype,
     )
     fitted = _fit_or_error(lambda: stack.fit(X))
     valid = _is_valid_level(p["corruption"], p["corruption_level"])
@@ -236,7 +248,7 @@ def test_stack_fits_or_fails_cleanly(X, p):
         return
     assert valid
     n, d = X.shape
-    dtype = _expected_dtype(X)
+    dtype = _expected_dtype(X, dtype)
     _assert_finite_state(stack)
     assert len(stack.autoencoders_) == len(p["sizes"])
     assert stack.n_iter_ == sum(ae.n_iter_ for ae in stack.autoencoders_)

@@ -198,7 +198,12 @@ def test_regressor_loss_is_half_the_mean_squared_error_as_in_sklearn():
     rng = np.random.default_rng(2)
     X, Y = rng.random((9, 4)), rng.standard_normal((9, 3))
     reg = SdARegressor(
-        hidden_layer_sizes=5, pretrain=False, max_iter=2, alpha=0.3, random_state=0
+        hidden_layer_sizes=5,
+        pretrain=False,
+        max_iter=2,
+        alpha=0.3,
+        random_state=0,
+        dtype=np.float64,  # against scikit-learn's float64 loss
     )
     _quietly(reg.fit, X, Y)
     penalty = 0.5 * 0.3 * sum(np.vdot(W, W) for W in reg.coefs_) / 9

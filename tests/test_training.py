@@ -60,7 +60,7 @@ def test_loss_curve_entry_is_the_epoch_mean_cost():
     # One mini-batch per epoch and no noise: epoch k's cost is the cost of the
     # weights after k - 1 updates, i.e. the clean cost of a (k - 1)-epoch fit.
     X = _data()
-    params = dict(batch_size=60, corruption_level=0.0, shuffle=False)
+    params = dict(batch_size=60, corruption_level=0.0, shuffle=False, dtype=np.float64)
     one = fit_quiet(_dae(max_iter=1, **params), X)
     two = fit_quiet(_dae(max_iter=2, **params), X)
     assert_allclose(two.loss_curve_[0], one.loss_curve_[0], rtol=1e-12)
@@ -296,7 +296,11 @@ def test_divergence_warns_and_keeps_the_last_finite_epoch(patch_objective):
 def test_divergence_leaves_finite_weights(activation, dtype):
     X = np.random.default_rng(3).standard_normal((60, 8)).astype(dtype)
     dae = _dae(
-        max_iter=15, activation=activation, loss="squared_error", learning_rate_init=1e3
+        max_iter=15,
+        activation=activation,
+        loss="squared_error",
+        learning_rate_init=1e3,
+        dtype=dtype,
     )
     with pytest.warns(DivergenceWarning):
         with np.errstate(all="ignore"):
@@ -431,7 +435,9 @@ def test_every_solver_reduces_the_loss(solver):
 
 def test_lbfgs_fit():
     X = _data(n=30)
-    dae = fit_quiet(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
+    dae = fit_quiet(
+        _dae(solver="lbfgs", max_iter=10, corruption_level=0.0, dtype=np.float64), X
+    )
     assert 1 <= dae.n_iter_ <= 10
     assert len(dae.loss_curve_) == dae.n_iter_
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]

@@ -1,0 +1,152 @@
+"""The training precision (``dtype``): float32 by default, float64 or the input's."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+from sklearn.utils._param_validation import InvalidParameterError
+from support import MAKERS, all_outputs, fit_quiet, make_target, make_X, trained_arrays
+
+import stackeddae._training as training
+from stackeddae import ReconstructionOutlierDetector, StackedDenoisingAutoencoder
+
+KINDS = list(MAKERS)
+
+
+def _outputs(est, X):
+    """The float arrays of every inference method (not labels, not scores)."""
+    outputs = all_outputs(est, X, make_target(_kind(est)))
+    return {k: v for k, v in outputs.items() if k != "score" and v.dtype.kind == "f"}
+
+
+def _kind(est):
+    return {"SdAClassifier": "classifier", "SdARegressor": "regressor"}.get(
+        type(est).__name__
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "dtype, X_dtype, expected",
+    [
+        ("default", np.float64, np.float32),
+        ("default", np.float32, np.float32),
+        (np.float64, np.float32, np.float64),
+        (np.float64, np.float64, np.float64),
+        (None, np.float32, np.float32),
+        (None, np.float64, np.float64),
+        (None, np.int64, np.float64),
+    ],
+)
+def test_weights_and_outputs_are_in_the_training_precision(
+    kind, dtype, X_dtype, expected
+):
+    params = {} if dtype == "default" else {"dtype": dtype}
+    X = (make_X() > 0.5 if X_dtype == np.int64 else make_X()).astype(X_dtype)
+    est = fit_quiet(MAKERS[kind](**params), X, make_target(kind))
+    assert all(w.dtype == expected for w in trained_arrays(est))
+    for name, out in _outputs(est, X).items():
+        assert out.dtype == expected, name
+    # whatever the input's dtype at inference
+    for name, out in _outputs(est, X.astype(np.float64)).items():
+        assert out.dtype == expected, name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float64_input_trains_as_its_float32_copy(kind):
+    # the default casts once, and the rest of the fit is the float32 fit
+    X, y = make_X(), make_target(kind)
+    a = fit_quiet(MAKERS[kind](), X, y)
+    b = fit_quiet(MAKERS[kind](), X.astype(np.float32), y)
+    for wa, wb in zip(trained_arrays(a), trained_arrays(b), strict=True):
+        assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_the_callers_X_is_never_modified(kind, sparse):
+    X = make_X()
+    X[X < 0.3] = 0.0
+    X = sp.csr_matrix(X) if sparse else X
+    before = X.copy()
+    est = fit_quiet(MAKERS[kind](), X, make_target(kind))
+    _outputs(est, X)
+    if sparse:
+        assert X.dtype == np.float64 and (X != before).nnz == 0
+    else:
+        assert X.dtype == np.float64 and np.array_equal(X, before)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_in_the_training_precision_is_not_copied(monkeypatch, kind, dtype):
+    seen = []
+    original = training.TrainingLoop.run
+
+    def run(self, X, *args, **kwargs):
+        seen.append(X)
+        return original(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(training.TrainingLoop, "run", run)
+    X = make_X().astype(dtype)
+    fit_quiet(MAKERS[kind](dtype=dtype), X, make_target(kind))
+    # the first loop (the first layer, or fine-tuning without a stack) reads X itself
+    assert seen and seen[0] is X
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_continued_fits_keep_the_fitted_precision(kind, how):
+    X, y = make_X(), make_target(kind)
+    est = fit_quiet(MAKERS[kind](dtype=np.float64), X, y)
+    # neither a new dtype nor float32 data changes the precision of a continued fit
+    est.set_params(dtype=np.float32, warm_start=True)
+    if how == "partial_fit":
+        est.partial_fit(X.astype(np.float32), y)
+    else:
+        fit_quiet(est, X.astype(np.float32), y)
+    assert all(w.dtype == np.float64 for w in trained_arrays(est))
+    # a fresh fit takes the new one
+    fit_quiet(est.set_params(warm_start=False), X, y)
+    assert all(w.dtype == np.float32 for w in trained_arrays(est))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_pretraining_trains_in_the_same_precision(kind):
+    est = fit_quiet(MAKERS[kind](dtype=np.float64), make_X(), make_target(kind))
+    assert est.pretraining_stack().dtype == np.float64
+    for ae in est.stack_.autoencoders_:
+        assert ae.components_.dtype == np.float64
+
+
+def test_each_layer_trains_in_the_stack_precision():
+    stack = StackedDenoisingAutoencoder(hidden_layer_sizes=(3, 2), dtype=None)
+    assert [p["dtype"] for p in stack.layer_params()] == [None, None]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "dtype, preserved",
+    [(np.float32, ["float32"]), (np.float64, ["float64"]), (None, None)],
+)
+def test_tags_say_which_dtypes_transform_preserves(kind, dtype, preserved):
+    tags = MAKERS[kind](dtype=dtype).__sklearn_tags__()
+    if preserved is None:
+        assert set(tags.transformer_tags.preserves_dtype) == {"float32", "float64"}
+    else:
+        assert tags.transformer_tags.preserves_dtype == preserved
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [np.float16, "float32", np.int32])
+def test_other_dtypes_are_refused(kind, dtype):
+    with pytest.raises(InvalidParameterError, match="'dtype' parameter"):
+        MAKERS[kind](dtype=dtype).fit(make_X(), make_target(kind))
+
+
+def test_detector_default_autoencoder_trains_in_float32():
+    X = make_X(n=40)
+    detector = ReconstructionOutlierDetector(random_state=0).fit(X)
+    assert detector.estimator_.dtype == np.float32
+    assert detector.estimator_.components_.dtype == np.float32
+    assert detector.score_samples(X).dtype == np.float64  # its own sums
