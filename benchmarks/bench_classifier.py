@@ -7,12 +7,22 @@ method is fitted on the 4000 for every seed and scored on the 1000:
 * ``sda_random_init``: the same network and fine-tuning budget, ``pretrain=False``;
 * ``logistic``: LogisticRegression on the raw pixels;
 * ``sda_defaults``: ``SdAClassifier()`` with every default (but ``random_state``);
-* ``mlp_defaults``: ``MLPClassifier()`` with every default (but ``random_state``).
+* ``sda_float64``: ``SdAClassifier(dtype=np.float64)``, the defaults trained in float64
+  (the default trains in float32 whatever the input);
+* ``mlp_defaults``: ``MLPClassifier()`` with every default (but ``random_state``);
+* ``svc_defaults``: ``SVC()`` (RBF kernel) with every default.
+
+Each method runs on the digits as float64 (``X.astype(np.float64)``, what a user
+passes after ``X / 255.0`` or a scaler) and as float32 (as bundled), ``--dtypes``;
+the runs are interleaved (seed, then method, then input dtype), so that the load of
+a shared machine falls on all of them alike.
 
 Usage::
 
     python benchmarks/bench_classifier.py                       # 3 seeds, ~2-3 min
     python benchmarks/bench_classifier.py --seeds 0 --methods sda_pretrained
+    python benchmarks/bench_classifier.py --dtypes float64 --methods sda_defaults \
+        mlp_defaults svc_defaults
     python benchmarks/bench_classifier.py --methods sda_pretrained sda_random_init \\
         --set max_iter=10 --set hidden_layer_sizes=500,500
 
@@ -35,6 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
 from stackeddae import SdAClassifier
@@ -68,8 +79,12 @@ METHODS = (
     "sda_random_init",
     "logistic",
     "sda_defaults",
+    "sda_float64",
     "mlp_defaults",
+    "svc_defaults",
 )
+INPUT_DTYPES = ("float64", "float32")
+PLAIN = (int, float, str, bool, type(None))  # parameters JSON keeps as they are
 # BLAS threads: mini-batches of 32 rows gain nothing from threads, and on a busy
 # machine two OpenBLAS threads were measured 3-20x slower than one.  0 leaves the
 # library default (all cores).
@@ -87,17 +102,21 @@ def make_estimator(method, seed, sda_params):
         return LogisticRegression(**LOGISTIC_PARAMS, random_state=seed)
     if method == "sda_defaults":
         return SdAClassifier(random_state=seed)
+    if method == "sda_float64":
+        return SdAClassifier(dtype=np.float64, random_state=seed)
     if method == "mlp_defaults":
         return MLPClassifier(random_state=seed)
+    if method == "svc_defaults":
+        return SVC(random_state=seed)
     raise ValueError(method)
 
 
-def same_model(est, runs, seeds, sda_params):
-    """The method already run whose estimators equal ``est`` (same seeds), if any."""
+def same_model(est, done, seed, sda_params):
+    """The method already run on this seed whose estimator equals ``est``, if any."""
     params = est.get_params()
     for method in ("sda_pretrained", "sda_random_init"):
-        if method in runs and len(runs[method]) == len(seeds):
-            other = make_estimator(method, params.get("random_state"), sda_params)
+        if (method, seed) in done:
+            other = make_estimator(method, seed, sda_params)
             if type(other) is type(est) and other.get_params() == params:
                 return method
     return None
@@ -124,6 +143,9 @@ def parse_args():
         default=[],
         metavar="NAME=VALUE",
         help="override a parameter of the sda_pretrained / sda_random_init models",
+    )
+    parser.add_argument(
+        "--dtypes", nargs="+", choices=INPUT_DTYPES, default=list(INPUT_DTYPES)
     )
     parser.add_argument("--blas-threads", type=int, default=BLAS_THREADS)
     parser.add_argument(
@@ -160,14 +182,15 @@ def summarize(runs):
 
 def print_table(summary, seeds):
     header = (
-        f"{'method':<16} {'accuracy':>8} {'std':>7} {'fit time (s)':>12} {'epochs':>7}"
+        f"{'method (input)':<26} {'accuracy':>8} {'std':>7} "
+        f"{'fit time (s)':>12} {'epochs':>7}"
     )
     print(f"test accuracy on {TEST_SIZE} held-out digits, seeds {seeds}")
     print(header)
     print("-" * len(header))
     for method, s in summary.items():
         print(
-            f"{method:<16} {s['accuracy_mean']:>8.4f} {s['accuracy_std']:>7.4f} "
+            f"{method:<26} {s['accuracy_mean']:>8.4f} {s['accuracy_std']:>7.4f} "
             f"{s['fit_time_mean_s']:>12.1f} {s['n_iter_mean']:>7.1f}"
             + (f"  (= {s['same_as']})" if "same_as" in s else "")
         )
@@ -191,33 +214,52 @@ def run(args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=SPLIT_SEED
     )
-    runs, summary, params = {}, {}, {}
-    for method in args.methods:
-        runs[method] = []
-        for seed in args.seeds:
-            est = make_estimator(method, seed, sda_params)
-            same = same_model(est, runs, args.seeds, sda_params)
-            if same:  # e.g. sda_defaults == sda_pretrained: don't fit it twice
-                result = dict(runs[same][args.seeds.index(seed)], same_as=same)
-            else:
-                result = fit_score(est, X_train, y_train, X_test, y_test)
-            result["seed"] = seed
-            print(
-                f"{method:<16} seed {seed}: accuracy {result['accuracy']:.4f} "
-                f"in {result['fit_time_s']:.1f} s ({result.get('n_iter', '-')} "
-                "epochs)" + (f", same model as {same}" if same else ""),
-                flush=True,
-            )
-            runs[method].append(result)
-        params[method] = {
-            k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
-            for k, v in est.get_params().items()
-        }
-        summary[method] = summarize(runs[method])
-        if runs[method] and "same_as" in runs[method][0]:
-            summary[method]["same_as"] = runs[method][0]["same_as"]
+    data = {
+        dtype: (X_train.astype(dtype), X_test.astype(dtype)) for dtype in args.dtypes
+    }
+    keys = [f"{m} ({d})" for m in args.methods for d in args.dtypes]
+    runs, summary, params = {k: [] for k in keys}, {}, {}
+    done = {d: {} for d in args.dtypes}  # (method, seed) -> result, per input dtype
+    for seed in args.seeds:
+        for method in args.methods:
+            for dtype in args.dtypes:
+                key = f"{method} ({dtype})"
+                est = make_estimator(method, seed, sda_params)
+                same = same_model(est, done[dtype], seed, sda_params)
+                if same:  # e.g. sda_defaults == sda_pretrained: don't fit it twice
+                    result = dict(done[dtype][same, seed], same_as=f"{same} ({dtype})")
+                else:
+                    X_tr, X_te = data[dtype]
+                    result = fit_score(est, X_tr, y_train, X_te, y_test)
+                result["seed"] = seed
+                done[dtype][method, seed] = result
+                print(
+                    f"{key:<26} seed {seed}: accuracy {result['accuracy']:.4f} "
+                    f"in {result['fit_time_s']:.1f} s ({result.get('n_iter', '-')} "
+                    "epochs)" + (f", same model as {same}" if same else ""),
+                    flush=True,
+                )
+                runs[key].append(result)
+                params[key] = {
+                    k: v
+                    if isinstance(v, (int, float, str, bool, type(None)))
+                    else repr(v)
+                    for k, v in est.get_params().items()
+                }
+    for key in keys:
+        summary[key] = summarize(runs[key])
+        if runs[key] and "same_as" in runs[key][0]:
+            summary[key]["same_as"] = runs[key][0]["same_as"]
+    ratio_keys = [(f"sda_defaults ({d})", f"mlp_defaults ({d})") for d in args.dtypes]
+    for sda, mlp in ratio_keys:
+        if sda in summary and mlp in summary:
+            ratio = summary[sda]["fit_time_mean_s"] / summary[mlp]["fit_time_mean_s"]
+            summary[sda]["fit_time_over_mlp"] = ratio
     print()
     print_table(summary, args.seeds)
+    for key, s in summary.items():
+        if "fit_time_over_mlp" in s:
+            print(f"{key}: fit time / MLPClassifier()'s = {s['fit_time_over_mlp']:.2f}")
 
     RESULTS.mkdir(exist_ok=True)
     out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
@@ -228,6 +270,7 @@ def run(args):
             "seeds": args.seeds,
             "sda_params": {k: repr(v) for k, v in sda_params.items()},
             "blas_threads": args.blas_threads,
+            "input_dtypes": args.dtypes,
         },
         "summary": summary,
         "params": params,
