@@ -19,7 +19,7 @@ a shared machine falls on all of them alike.
 
 Usage::
 
-    python benchmarks/bench_classifier.py                       # 3 seeds, ~2-3 min
+    python benchmarks/bench_classifier.py                       # 3 seeds, ~4-5 min
     python benchmarks/bench_classifier.py --seeds 0 --methods sda_pretrained
     python benchmarks/bench_classifier.py --dtypes float64 --methods sda_defaults \
         mlp_defaults svc_defaults
@@ -64,11 +64,11 @@ SDA_PARAMS = {
     "pretrain_solver": "adam",
     "pretrain_learning_rate_init": 0.001,
     "pretrain_batch_size": 20,
-    "pretrain_max_iter": 10,
+    "pretrain_max_iter": 5,
     "solver": "adam",
-    "learning_rate_init": 0.001,
-    "batch_size": 32,
-    "alpha": 1e-4,
+    "learning_rate_init": 0.004,
+    "batch_size": 128,
+    "alpha": 1e-3,
     "max_iter": 200,
     "tol": 1e-4,
     "n_iter_no_change": 20,

@@ -144,13 +144,13 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         pretrain_solver="adam",
         pretrain_learning_rate_init=0.001,
         pretrain_batch_size=20,
-        pretrain_max_iter=10,
+        pretrain_max_iter=5,
         pretrain_momentum=0.0,
         solver="adam",
-        alpha=0.0001,
-        batch_size=32,
+        alpha=0.001,
+        batch_size=128,
         learning_rate="constant",
-        learning_rate_init=0.001,
+        learning_rate_init=0.004,
         power_t=0.5,
         max_iter=200,
         shuffle=True,
@@ -404,13 +404,13 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size, \
 pretrain_max_iter, pretrain_momentum
         Optimizer, step size, mini-batch size, epochs per layer and momentum of
-        pretraining (defaults "adam", 0.001, 20, 10, 0.0).
+        pretraining (defaults "adam", 0.001, 20, 5, 0.0).
     solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
 max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, \
 nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
 epsilon, rho, n_iter_no_change, max_fun
         Fine-tuning, as in ``MLPClassifier`` and :class:`DenoisingAutoencoder`
-        (defaults "adam", 1e-4, 32, "constant", 0.001, 0.5, 200, True, None, 1e-4,
+        (defaults "adam", 1e-3, 128, "constant", 0.004, 0.5, 200, True, None, 1e-4,
         False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 20, 15000).
         ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
@@ -712,7 +712,9 @@ n_features_in_, feature_names_in_
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            float64, as scikit-learn expects of a regressor's predictions; computed
+            in the training precision (``dtype``).
         """
         X = self._validate_for_inference(X)
-        out = self._forward(X)
+        out = self._forward(X).astype(np.float64, copy=False)
         return out.ravel() if out.shape[1] == 1 else out
