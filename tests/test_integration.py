@@ -57,8 +57,8 @@ def test_grid_search_pipeline_over_per_layer_corruption(digits):
 
 def test_grid_search_sda_classifier(digits):
     X, y = digits
-    clf = SdAClassifier(
-        hidden_layer_sizes=(32,), pretrain_max_iter=2, max_iter=5, random_state=0
+    clf = SdAClassifier(  # 20 epochs: mini-batches of 128 make few steps each
+        hidden_layer_sizes=(32,), pretrain_max_iter=2, max_iter=20, random_state=0
     )
     search = GridSearchCV(
         clf, {"corruption_level": [0.1, 0.3], "pretrain": [True, False]}, cv=2
