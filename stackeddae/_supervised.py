@@ -28,9 +28,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._autoencoder import _is_stochastic
+from ._cache import cache_memory
 from ._init import init_weights
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
 from ._stacked import StackedDenoisingAutoencoder
+from ._threads import under_thread_rule
 from ._training import (
     effective_batch_size,
     fit_lbfgs,
@@ -167,6 +169,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_iter_no_change=20,
         max_fun=15000,
         n_jobs=None,
+        memory=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -202,6 +205,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.memory = memory
 
     # ---------------------------------------------------------------- fitting
     def pretraining_stack(self):
@@ -215,6 +219,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             hidden_layer_sizes=self.hidden_layer_sizes,
             **{name: getattr(self, name) for name in _PRETRAIN_SHARED},
             **{name: getattr(self, f"pretrain_{name}") for name in _PRETRAIN_OWN},
+            memory=self.memory,
         )
 
     def _fit(self, X, y, incremental, classes=None):
@@ -258,7 +263,8 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if self.pretrain:
             stack = self.pretraining_stack()
             stack.set_params(
-                random_state=int(self._rng.integers(np.iinfo(np.int32).max))
+                random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+                memory=cache_memory(self),
             )
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
@@ -319,6 +325,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         check_is_fitted(self)
         return validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
 
+    @under_thread_rule
     def transform(self, X):
         """Top hidden code of the fine-tuned network.
 
@@ -382,8 +389,15 @@ epsilon, rho, n_iter_no_change, max_fun
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
         pretraining too.  Early stopping scores accuracy on the held-out fraction.
     n_jobs : int, default=None
-        Number of BLAS threads while pretraining and fine-tuning, as in
-        :class:`DenoisingAutoencoder` (None: 1; -1: all processors).
+        Number of BLAS threads of pretraining, fine-tuning and prediction, as in
+        :class:`DenoisingAutoencoder` (None: 1; -1: all cores; at most half the
+        cores).
+    memory : None, str or joblib.Memory, default=None
+        Cache of the pretrained layers, as in
+        :class:`StackedDenoisingAutoencoder` (needs an int ``random_state``).
+        Fine-tuning parameters (``solver``, ``alpha``, ``learning_rate_init``,
+        ``max_iter``, ...) are not part of a layer's key: a grid search over them
+        pretrains once per fold.
 
     Attributes
     ----------
@@ -499,6 +513,7 @@ epsilon, rho, n_iter_no_change, max_fun
     def _validation_score(self, X, Y):
         return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
 
+    @under_thread_rule
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -513,6 +528,7 @@ epsilon, rho, n_iter_no_change, max_fun
         X = self._validate_for_inference(X)
         return ACTIVATIONS["softmax"](self._forward(X))
 
+    @under_thread_rule
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably.
 
@@ -530,6 +546,7 @@ epsilon, rho, n_iter_no_change, max_fun
         A -= np.log(np.exp(A).sum(axis=1, keepdims=True))
         return A
 
+    @under_thread_rule
     def predict(self, X):
         """Predicted class labels.
 
@@ -560,7 +577,7 @@ tied_weights, pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size,
 pretrain_max_iter, pretrain_momentum, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
+beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs, memory
         As in :class:`SdAClassifier`, except that early stopping scores R^2.
 
     Attributes
@@ -653,6 +670,7 @@ n_features_in_, feature_names_in_
         total = ((Y - Y.mean(axis=0)) ** 2).sum()
         return float(1 - residual / total) if total > 0 else 0.0
 
+    @under_thread_rule
     def predict(self, X):
         """Predicted targets.
 
