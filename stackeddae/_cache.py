@@ -15,6 +15,7 @@ but is not the layer asked for (another version of stackeddae, a damaged array) 
 recomputed here.
 """
 
+import os
 import threading
 import warnings
 from numbers import Integral
@@ -59,7 +60,9 @@ def cache_memory(est):
     """
     if est.memory is None:
         return None
-    memory = check_memory(est.memory)
+    memory = check_memory(
+        os.fspath(est.memory) if isinstance(est.memory, os.PathLike) else est.memory
+    )
     seed = est.random_state
     if not isinstance(seed, Integral) or isinstance(seed, bool):
         warnings.warn(

@@ -4,6 +4,7 @@ Layer k is a :class:`DenoisingAutoencoder` trained on the clean codes of layers
 1..k-1 (Vincent et al. 2010, section 3.5), each with its own corruption level.
 """
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -73,7 +74,7 @@ class StackedDenoisingAutoencoder(
         Seeds every layer (each gets its own seed drawn from it).
     warm_start : bool, default=False
         Continue training the existing layers when ``fit`` is called again.
-    memory : None, str or joblib.Memory, default=None
+    memory : None, str, path or joblib.Memory, default=None
         Cache of pretrained layers, as in scikit-learn's ``Pipeline``: a directory
         or a ``joblib.Memory``.  Layer k of a fresh ``fit`` is looked up by the rows
         of X, the parameters of layers 1..k and its seed, so fits that share their
@@ -123,7 +124,7 @@ class StackedDenoisingAutoencoder(
             Interval(Integral, 1, None, closed="left"),
         ],
         "corruption_level": ["array-like", Interval(Real, 0, None, closed="left")],
-        "memory": [None, str, HasMethods(["cache"])],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
     }
     del _parameter_constraints["n_components"]
 

@@ -392,7 +392,7 @@ epsilon, rho, n_iter_no_change, max_fun
         Number of BLAS threads of pretraining, fine-tuning and prediction, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all cores; at most half the
         cores).
-    memory : None, str or joblib.Memory, default=None
+    memory : None, str, path or joblib.Memory, default=None
         Cache of the pretrained layers, as in
         :class:`StackedDenoisingAutoencoder` (needs an int ``random_state``).
         Fine-tuning parameters (``solver``, ``alpha``, ``learning_rate_init``,
