@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 import stackeddae._threads
@@ -276,3 +279,48 @@ def test_inference_beside_a_background_fit_is_exact(monkeypatch):
         stop.set()
         background.join()
     assert_array_equal(np.concatenate(answers), np.concatenate(expected))
+
+
+# ------------------------------------------------------------ grid search
+
+
+def _cv_scores(est, grid, X, y, n_jobs):
+    search = GridSearchCV(est, grid, cv=2, n_jobs=n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    return [search.cv_results_[f"split{i}_test_score"] for i in range(2)]
+
+
+SEARCHES = {
+    # Pipeline.fit calls the stack's fit_transform: its codes feed the classifier
+    "pipeline": (
+        lambda: Pipeline(
+            [
+                (
+                    "sda",
+                    StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0),
+                ),
+                ("clf", LogisticRegression(max_iter=300)),
+            ]
+        ),
+        {"sda__corruption_level": [[0.1, 0.2], [0.3, 0.3]]},
+    ),
+    "classifier": (
+        lambda: SdAClassifier(
+            (300, 100), pretrain_max_iter=1, max_iter=3, random_state=0
+        ),
+        {"corruption_level": [0.1, 0.3]},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(SEARCHES))
+def test_grid_search_scores_do_not_depend_on_n_jobs(kind):
+    # the main process runs under the ambient limit, loky's workers under 1 thread
+    X = _features()
+    y = (X[:, :250].sum(axis=1) > X[:, 250:].sum(axis=1)).astype(int)
+    make, grid = SEARCHES[kind]
+    one, two = (_cv_scores(make(), grid, X, y, n_jobs) for n_jobs in (1, 2))
+    for a, b in zip(one, two, strict=True):
+        assert_array_equal(a, b)
