@@ -2,6 +2,7 @@
 scikit-learn estimators."""
 
 from ._autoencoder import DenoisingAutoencoder
+from ._outlier import ReconstructionOutlierDetector
 from ._stacked import StackedDenoisingAutoencoder
 from ._supervised import SdAClassifier, SdARegressor
 from ._training import DivergenceWarning
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DenoisingAutoencoder",
     "DivergenceWarning",
+    "ReconstructionOutlierDetector",
     "SdAClassifier",
     "SdARegressor",
     "StackedDenoisingAutoencoder",

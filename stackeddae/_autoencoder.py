@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._init import init_weights
-from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
 from ._threads import under_thread_rule
 from ._training import (
     effective_batch_size,
@@ -44,12 +44,13 @@ from ._validation import (
     check_corruption_level,
     check_cross_entropy_range,
     check_integer_params,
+    check_partial_fit_allowed,
     data_range,
     resolve_loss,
 )
 
 # Rows per chunk when scoring, so that memory stays bounded on large (or sparse) X.
-_CHUNK = 1024
+CHUNK_ROWS = 1024
 
 
 class _DAEObjective:
@@ -202,14 +203,16 @@ class DenoisingAutoencoder(
         ``layer 2/3 epoch 7/15 cost 81.23 (1.40 s)``; 2 shows a progress bar over
         the mini-batches instead, when tqdm is installed.
     warm_start : bool, default=False
-        Continue from the current weights when ``fit`` is called again.
+        Continue from the current weights when ``fit`` is called again (unless
+        ``n_components`` changed: then the fit starts over).
     momentum : float, default=0.0
         Momentum of "sgd".
     nesterovs_momentum : bool, default=True
         Whether "sgd" with momentum uses Nesterov's momentum.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its reconstruction
-        score stops improving, and keep the best weights.
+        score stops improving, and keep the best weights.  ``fit`` only:
+        ``partial_fit`` raises, as in ``MLPClassifier``.
     validation_fraction : float, default=0.1
         Fraction of the data held out for early stopping.
     beta_1, beta_2 : float, default=0.9, 0.999
@@ -218,8 +221,8 @@ class DenoisingAutoencoder(
         Numerical stability term of "adagrad", "rmsprop", "adadelta" and "adam".
     rho : float, default=0.95
         Decay rate of the squared-gradient averages of "rmsprop" and "adadelta".
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping (``np.inf``: never stop early).
     max_fun : int, default=15000
         Maximum number of cost evaluations of "lbfgs".
     n_jobs : int, default=None
@@ -252,15 +255,18 @@ class DenoisingAutoencoder(
     loss_curve_ : list of float
         Cost of each epoch: the mean over its mini-batches of the mean over samples of
         the summed per-feature loss (plus the penalties).
-    best_loss_ : float
-        Lowest epoch cost.
+    best_loss_ : float or None
+        Lowest epoch cost; None with early stopping, which tracks
+        ``best_validation_score_`` instead (as ``MLPClassifier``).
     validation_scores_ : list of float or None
-        Validation score (mean negative reconstruction cost) after each epoch, with
-        early stopping.
+        Validation score (``score`` of the held-out data: minus the mean
+        reconstruction divergence) after each epoch, with early stopping.
     best_validation_score_ : float or None
         Best validation score, with early stopping.
     n_iter_ : int
-        Number of epochs trained.
+        Number of epochs trained since the last fresh fit: ``warm_start`` fits
+        and ``partial_fit`` add to it, as they add to ``loss_curve_`` and ``t_``
+        (scikit-learn's MLP counts the last call's epochs only).
     t_ : int
         Number of training samples seen.
     n_features_in_ : int
@@ -372,7 +378,8 @@ class DenoisingAutoencoder(
         -------
         self : DenoisingAutoencoder
         """
-        return self._fit(X, incremental=False)
+        self._fit(X, incremental=False)
+        return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -392,12 +399,20 @@ class DenoisingAutoencoder(
         -------
         self : DenoisingAutoencoder
         """
-        return self._fit(X, incremental=True)
+        self._fit(X, incremental=True)
+        return self
 
     def _fit(self, X, incremental, label="", warm=None):
+        """Train on X; how training stopped (see ``fit_stochastic``)."""
         warm = self.warm_start if warm is None else warm
-        fresh = not hasattr(self, "components_") or not (incremental or warm)
+        fresh = (
+            not hasattr(self, "components_")
+            or not (incremental or warm)
+            or self.components_.shape[0] != self.n_components  # a new code size
+        )
         check_integer_params(self)
+        if incremental:
+            check_partial_fit_allowed(self)
         X = validate_data(
             self,
             X,
@@ -418,13 +433,13 @@ class DenoisingAutoencoder(
             rows, validation = self._split_validation(X)
         if self.solver == "lbfgs":
             objective = _DAEObjective(self, X.shape[0])
-            self._stop_status = fit_lbfgs(self, objective, X, label=label)
+            status = fit_lbfgs(self, objective, X, label=label)
         else:
             n_train = X.shape[0] if rows is None else len(rows)
             objective = _DAEObjective(
                 self, effective_batch_size(self.batch_size, n_train)
             )
-            self._stop_status = fit_stochastic(
+            status = fit_stochastic(
                 self,
                 objective,
                 X,
@@ -433,7 +448,8 @@ class DenoisingAutoencoder(
                 label=label,
                 rows=rows,
             )
-        return self
+        self._stop_status = status  # kept for inspection
+        return status
 
     def _initialize(self, X):
         self._rng = new_generator(self.random_state)
@@ -484,15 +500,18 @@ class DenoisingAutoencoder(
         out += self.intercept_visible_
         return out
 
-    def _sample_costs(self, X, code=None):
-        """Per-sample reconstruction cost of validated X (from ``code`` if given)."""
+    def _sample_divergences(self, X, code=None):
+        """Per-sample reconstruction cost of validated X less its lowest possible
+        value (from ``code`` if given): 0 for a perfect reconstruction."""
         loss = LOSSES[self.reconstruction_loss_]
+        minimum_cost = MINIMUM_COSTS[self.reconstruction_loss_]
         costs = np.empty(X.shape[0], dtype=np.float64)
-        for rows in gen_batches(X.shape[0], _CHUNK):
+        for rows in gen_batches(X.shape[0], CHUNK_ROWS):
             chunk = X[rows].toarray() if sp.issparse(X) else X[rows]
             c = self._encode(chunk) if code is None else code[rows]
             a = self._decode_preactivation(c).astype(chunk.dtype, copy=False)
             costs[rows] = loss(a, chunk, np.empty_like(a), axis=1)
+            costs[rows] -= minimum_cost(chunk)
         return costs
 
     def _validate_for_inference(self, X):
@@ -542,9 +561,19 @@ class DenoisingAutoencoder(
 
     @under_thread_rule
     def score_samples(self, X):
-        """Negative reconstruction cost of each clean sample (higher is better).
+        """Minus the reconstruction divergence of each clean sample (higher is better).
 
-        Usable as an anomaly score: poorly reconstructed samples score low.
+        The reconstruction z of x is scored by how far it is from x, 0 for a perfect
+        reconstruction whatever x is: with the cross-entropy loss, minus the KL
+        divergence sum_j KL(x_j || z_j) between the Bernoulli distributions of input
+        and reconstruction, i.e. minus (the cross-entropy less the input's own
+        entropy, with 0 log 0 = 0); with squared error, minus sum_j (x_j - z_j)^2.
+        The training cost (``loss_curve_``) is the cross-entropy itself: it differs
+        from ``-score`` by the data's mean entropy, which no weights change.
+
+        A good anomaly score: poorly reconstructed samples score low, and, unlike
+        the cross-entropy, it does not rank images with more ink as more unusual.
+        ``ReconstructionOutlierDetector`` builds an outlier detector on it.
 
         Parameters
         ----------
@@ -554,10 +583,12 @@ class DenoisingAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
         """
-        return -self._sample_costs(self._validate_for_inference(X))
+        return -self._sample_divergences(self._validate_for_inference(X))
 
     def score(self, X, y=None):
-        """Mean negative reconstruction cost of clean X (higher is better).
+        """Mean of ``score_samples``: minus the mean reconstruction divergence.
+
+        The criterion of a grid search and of early stopping (higher is better).
 
         Parameters
         ----------

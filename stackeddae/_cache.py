@@ -45,11 +45,11 @@ class _Interrupted(Exception):
 def _pretrain_entry(key, codes, params, label):
     # Only `key` is hashed by joblib: it stands for codes and params.
     _call.trained = True
-    layer = pretrain_layer(codes, params, label)
-    if layer._stop_status == "interrupted":
+    layer, status = pretrain_layer(codes, params, label)
+    if status == "interrupted":
         raise _Interrupted(layer)
     layer._cache_key = key
-    return layer
+    return layer, status
 
 
 def cache_memory(est):
@@ -97,7 +97,8 @@ class LayerCache:
         self.verbose = verbose
 
     def pretrain(self, codes, params, label=""):
-        """Layer ``params`` fitted to ``codes``: from the cache, or trained and stored.
+        """Layer ``params`` fitted to ``codes``, from the cache or trained and stored,
+        and how its training ended (as :func:`._pretraining.pretrain_layer`).
 
         ``codes`` must be what the layers whose parameters this cache has already
         been given produce from X (their outputs, in order).
@@ -106,11 +107,12 @@ class LayerCache:
         args = (self._key, codes, params, label)
         _call.trained = False
         try:
-            layer = self._entry(*args)
-            if not _call.trained and not _is_entry_for(layer, self._key, codes):
-                layer = self._entry.call(*args)[0]
+            entry = self._entry(*args)
+            if not _call.trained and not _is_entry_for(entry, self._key, codes):
+                entry = self._entry.call(*args)[0]
         except _Interrupted as interrupted:
-            return interrupted.layer
+            return interrupted.layer, "interrupted"
+        layer, status = entry
         del layer._cache_key
         if not _call.trained:
             # verbose and n_jobs are not in the key: the caller's values apply
@@ -121,7 +123,7 @@ class LayerCache:
                     f"trained, last cost {layer.loss_})",
                     flush=True,
                 )
-        return layer
+        return layer, status
 
 
 def layer_key(previous, params):
@@ -140,8 +142,11 @@ def layer_key(previous, params):
     )
 
 
-def _is_entry_for(layer, key, codes):
+def _is_entry_for(entry, key, codes):
     """Whether a loaded entry is the fitted layer of ``key`` for ``codes``."""
+    if not (isinstance(entry, tuple) and len(entry) == 2):
+        return False
+    layer = entry[0]
     weights = getattr(layer, "components_", None)
     return (
         getattr(layer, "_cache_key", None) == key

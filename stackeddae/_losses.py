@@ -16,6 +16,7 @@ row vector.
 
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
+from scipy.special import entr
 
 from ._activations import constant_row
 
@@ -106,6 +107,24 @@ def squared_error(A, Y, work, axis=None, scale=1.0):
     return cost
 
 
+def half_squared_error(A, Y, work, axis=None, scale=1.0):
+    """Half the squared error, averaged over outputs: MLPRegressor's loss.
+
+    ``sum (A - Y)**2 / (2 n_outputs)``, so that the mean over samples is
+    ``sklearn.neural_network._base.squared_loss`` and ``alpha`` and the step size
+    mean what they mean for ``MLPRegressor``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 2.0]])
+    >>> float(half_squared_error(A, np.array([[0.0, 0.0]]), None)), A
+    (1.25, array([[0.5, 1. ]]))
+    """
+    factor = 2 * A.shape[1]
+    return squared_error(A, Y, work, axis, scale / factor) / factor
+
+
 def softmax_cross_entropy(A, Y, work, axis=None, scale=1.0):
     """Multinomial cross-entropy -sum Y log softmax(A), Y one-hot (or probabilities).
 
@@ -140,15 +159,50 @@ def l2_penalty(weights, grads, alpha, m):
     return 0.5 * alpha * cost / m
 
 
+def bernoulli_entropy(Y):
+    """Per-sample entropy of Bernoulli targets, -sum_j [y log y + (1 - y) log(1 - y)].
+
+    The lowest cross-entropy any prediction reaches on the row (at z = y), with
+    0 log 0 = 0.  Targets outside [0, 1], which only new data can hold (fitting
+    refuses them), count as clipped into it, so the score of such data stays finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bernoulli_entropy(np.array([[0.5, 0.0, 1.0], [0.5, 0.5, 2.0]])).round(6)
+    array([0.693147, 1.386294])
+    """
+    P = np.clip(np.asarray(Y, dtype=np.float64), 0.0, 1.0)
+    H = entr(P)
+    H += entr(np.subtract(1.0, P, out=P))
+    return H.sum(axis=1)
+
+
+def no_minimum_cost(Y):
+    """Per-sample lowest squared error: 0, reached by z = y."""
+    return np.zeros(Y.shape[0])
+
+
 LOSSES = {
     "cross_entropy": cross_entropy,
     "squared_error": squared_error,
+    "half_squared_error": half_squared_error,
     "softmax_cross_entropy": softmax_cross_entropy,
+}
+
+# The lowest per-sample cost a reconstruction loss can reach on targets Y (a perfect
+# reconstruction): a cost less it is a divergence, 0 for a perfect reconstruction of
+# any input.  For cross-entropy it is the input's own entropy, which would otherwise
+# make inky images look unusual whatever the model learned.
+MINIMUM_COSTS = {
+    "cross_entropy": bernoulli_entropy,
+    "squared_error": no_minimum_cost,
 }
 
 # The output activation that each loss is the canonical partner of.
 OUTPUT_ACTIVATIONS = {
     "cross_entropy": "sigmoid",
     "squared_error": "identity",
+    "half_squared_error": "identity",
     "softmax_cross_entropy": "softmax",
 }

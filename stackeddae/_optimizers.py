@@ -8,6 +8,8 @@ step allocates nothing), and everything an optimizer must remember between calls
 so a fitted model pickles to plain data and ``partial_fit`` resumes where it stopped.
 """
 
+import inspect
+
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
@@ -110,11 +112,11 @@ class SGDOptimizer(BaseOptimizer):
         lr_schedule="constant",
         power_t=0.5,
         momentum=0.9,
-        nesterov=True,
+        nesterovs_momentum=True,
         state=None,
     ):
         self.momentum = momentum
-        self.nesterov = nesterov
+        self.nesterovs_momentum = nesterovs_momentum
         super().__init__(params, learning_rate_init, lr_schedule, power_t, state)
         self._flat = [(_axpy(p), p.ravel()) for p in params]
 
@@ -137,7 +139,7 @@ class SGDOptimizer(BaseOptimizer):
             g1, v1 = g.ravel(), v.ravel()
             v *= mu
             axpy(g1, v1, a=-lr)  # v = mu v - lr g
-            if self.nesterov:  # p += mu v - lr g
+            if self.nesterovs_momentum:  # p += mu v - lr g
                 axpy(v1, p1, a=mu)
                 axpy(g1, p1, a=-lr)
             else:
@@ -320,11 +322,13 @@ OPTIMIZERS = {
     "adam": AdamOptimizer,
 }
 
-# The hyper-parameters each optimizer takes from an estimator, beyond the common ones.
+# The hyper-parameters each optimizer takes from an estimator, beyond the common ones:
+# its own keyword arguments, which bear the estimators' parameter names.
 OPTIMIZER_PARAMS = {
-    "sgd": {"momentum": "momentum", "nesterov": "nesterovs_momentum"},
-    "adagrad": {"epsilon": "epsilon"},
-    "rmsprop": {"rho": "rho", "epsilon": "epsilon"},
-    "adadelta": {"rho": "rho", "epsilon": "epsilon"},
-    "adam": {"beta_1": "beta_1", "beta_2": "beta_2", "epsilon": "epsilon"},
+    name: [
+        p
+        for p in inspect.signature(cls.__init__).parameters
+        if p not in inspect.signature(BaseOptimizer.__init__).parameters
+    ]
+    for name, cls in OPTIMIZERS.items()
 }

@@ -13,8 +13,9 @@ from ._autoencoder import DenoisingAutoencoder
 def pretrain_layer(codes, params, label=""):
     """A :class:`DenoisingAutoencoder` with ``params`` fitted afresh to ``codes``.
 
-    Returns the fitted layer; its ``_stop_status`` says how training ended.
+    Returns the fitted layer and how its training ended (``"converged"``,
+    ``"max_iter"``, ``"diverged"``, ``"interrupted"``, ...).
     """
     layer = DenoisingAutoencoder(**params)
-    layer._fit(codes, incremental=False, label=label, warm=False)
-    return layer
+    status = layer._fit(codes, incremental=False, label=label, warm=False)
+    return layer, status

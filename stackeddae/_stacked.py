@@ -19,34 +19,30 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._autoencoder import DenoisingAutoencoder, _is_stochastic
+from ._autoencoder import CHUNK_ROWS, DenoisingAutoencoder, _is_stochastic
 from ._cache import LayerCache, cache_memory
 from ._pretraining import pretrain_layer
 from ._threads import blas_threads, under_thread_rule
+from ._training import draw_seed
 from ._validation import (
-    TRAINING_CONSTRAINTS,
     X_DTYPES,
     check_corruption_level,
     check_cross_entropy_range,
     check_hidden_layer_sizes,
     check_integer_params,
+    check_partial_fit_allowed,
     loss_for_layer_above,
     per_layer,
 )
 
-# The DenoisingAutoencoder parameters that a stack passes on unchanged to its layers.
+# The DenoisingAutoencoder parameters that layer_params sets per layer (or that are
+# the stack's own business); it passes every other one on unchanged to its layers.
+_PER_LAYER = {"n_components", "corruption_level", "loss", "random_state", "warm_start"}
 _SHARED = [
-    "activation",
-    "corruption",
-    "tied_weights",
-    "solver",
-    "alpha",
-    "sparsity_target",
-    "sparsity_weight",
-    *TRAINING_CONSTRAINTS,
+    name
+    for name in DenoisingAutoencoder._parameter_constraints
+    if name not in _PER_LAYER
 ]
-_SHARED.remove("random_state")
-_SHARED.remove("warm_start")
 
 
 class StackedDenoisingAutoencoder(
@@ -73,21 +69,20 @@ class StackedDenoisingAutoencoder(
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it).
     warm_start : bool, default=False
-        Continue training the existing layers when ``fit`` is called again.
+        Continue training the existing layers when ``fit`` is called again; if
+        ``hidden_layer_sizes`` changed, from the first changed layer up the layers
+        start afresh.
     memory : None, str, path or joblib.Memory, default=None
         Cache of pretrained layers, as in scikit-learn's ``Pipeline``: a directory
         or a ``joblib.Memory``.  Layer k of a fresh ``fit`` is looked up by the rows
         of X, the parameters of layers 1..k and its seed, so fits that share their
         first layers (grid-search candidates on one fold) train them once.  Needs an
         int ``random_state``; results are bit-identical to a fit without cache.
-    **other parameters
-        ``activation``, ``corruption``, ``tied_weights``, ``solver``, ``alpha``,
-        ``sparsity_target``, ``sparsity_weight``, ``batch_size``, ``learning_rate``,
-        ``learning_rate_init``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
-        ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
-        ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``rho``,
-        ``n_iter_no_change``, ``max_fun``, ``n_jobs``: as in
-        :class:`DenoisingAutoencoder`, applied to every layer.
+    activation, corruption, tied_weights, solver, alpha, sparsity_target, \
+sparsity_weight, batch_size, learning_rate, learning_rate_init, power_t, shuffle, \
+tol, verbose, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
+beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
+        As in :class:`DenoisingAutoencoder`, applied to every layer.
 
     Attributes
     ----------
@@ -212,7 +207,8 @@ class StackedDenoisingAutoencoder(
         -------
         self : StackedDenoisingAutoencoder
         """
-        return self._fit(X, incremental=False)
+        self._fit(X, incremental=False)
+        return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -233,7 +229,8 @@ class StackedDenoisingAutoencoder(
         -------
         self : StackedDenoisingAutoencoder
         """
-        return self._fit(X, incremental=True)
+        self._fit(X, incremental=True)
+        return self
 
     def layer_params(self):
         """The parameters of each layer's :class:`DenoisingAutoencoder`.
@@ -245,9 +242,7 @@ class StackedDenoisingAutoencoder(
             estimator's ``random_state``.
         """
         sizes, levels = self._check_layers()
-        seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=len(sizes)
-        )
+        seeds = draw_seed(check_random_state(self.random_state), size=len(sizes))
         shared = {name: getattr(self, name) for name in _SHARED}
         upper_loss = loss_for_layer_above(self.activation)
         return [
@@ -272,6 +267,9 @@ class StackedDenoisingAutoencoder(
         return sizes, levels
 
     def _fit(self, X, incremental):
+        """Train the layers bottom-up; "interrupted" if Ctrl-C stopped one."""
+        if incremental:
+            check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
             incremental or self.warm_start
         )
@@ -287,28 +285,44 @@ class StackedDenoisingAutoencoder(
                 check_cross_entropy_range(X, type(self).__name__)
             self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
         else:  # continue: keep each layer's state, refresh its hyper-parameters
-            for ae, p in zip(self.autoencoders_, params, strict=True):
+            kept = self._continued_layers(params)
+            for ae, p in zip(self.autoencoders_[:kept], params, strict=False):
                 ae.set_params(**{k: v for k, v in p.items() if k != "random_state"})
+            new = [DenoisingAutoencoder(**p) for p in params[kept:]]
+            self.autoencoders_ = self.autoencoders_[:kept] + new
         self.n_layers_ = len(self.autoencoders_)
         memory = cache_memory(self) if fresh and not incremental else None
         cache = None if memory is None else LayerCache(memory, X, self.verbose)
+        status = "fitted"
         with blas_threads(self.n_jobs):  # the codes handed up too
             codes = X
             for k, ae in enumerate(self.autoencoders_):
                 label = f"layer {k + 1}/{self.n_layers_} "
                 if cache is not None:
-                    ae = self.autoencoders_[k] = cache.pretrain(codes, params[k], label)
+                    ae, status = cache.pretrain(codes, params[k], label)
+                    self.autoencoders_[k] = ae
                 elif fresh and not incremental:
-                    ae = self.autoencoders_[k] = pretrain_layer(codes, params[k], label)
+                    ae, status = pretrain_layer(codes, params[k], label)
+                    self.autoencoders_[k] = ae
                 else:
-                    ae._fit(codes, incremental, label=label, warm=not fresh)
-                if ae._stop_status == "interrupted":
+                    status = ae._fit(codes, incremental, label=label, warm=not fresh)
+                if status == "interrupted":
                     self._initialize_untrained(k + 1, codes)
                     break
                 if k + 1 < self.n_layers_:
                     codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
-        return self
+        return "interrupted" if status == "interrupted" else "fitted"
+
+    def _continued_layers(self, params):
+        """How many bottom layers a warm start continues: up to the first whose
+        size changed (the layers above it see new inputs, so start afresh too)."""
+        kept = 0
+        for ae, p in zip(self.autoencoders_, params, strict=False):
+            if ae.n_components != p["n_components"]:
+                break
+            kept += 1
+        return kept
 
     def _initialize_untrained(self, start, codes):
         """After an interruption, give the never-trained layers initial weights."""
@@ -365,7 +379,13 @@ class StackedDenoisingAutoencoder(
 
     @under_thread_rule
     def score_samples(self, X):
-        """Negative cost of reconstructing each clean sample through the whole stack.
+        """Minus the divergence of each clean sample's reconstruction through the stack.
+
+        The input is encoded by every layer and decoded back through all of them;
+        the reconstruction is scored as in :meth:`DenoisingAutoencoder.score_samples`
+        with the first layer's loss (minus the KL divergence for cross-entropy, minus
+        the squared error otherwise): 0 for a perfect reconstruction, higher is
+        better, usable as an anomaly score.
 
         Parameters
         ----------
@@ -379,13 +399,13 @@ class StackedDenoisingAutoencoder(
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
         bottom = self.autoencoders_[0]
         scores = np.empty(X.shape[0])
-        for rows in gen_batches(X.shape[0], 1024):
+        for rows in gen_batches(X.shape[0], CHUNK_ROWS):
             code = self._decode(self._encode(X[rows]))
-            scores[rows] = -bottom._sample_costs(X[rows], code)
+            scores[rows] = -bottom._sample_divergences(X[rows], code)
         return scores
 
     def score(self, X, y=None):
-        """Mean negative reconstruction cost of clean X through the stack.
+        """Mean of ``score_samples``: minus the mean reconstruction divergence.
 
         Parameters
         ----------

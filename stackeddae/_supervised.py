@@ -34,6 +34,7 @@ from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import (
+    draw_seed,
     effective_batch_size,
     fit_lbfgs,
     fit_stochastic,
@@ -45,6 +46,7 @@ from ._validation import (
     X_DTYPES,
     check_hidden_layer_sizes,
     check_integer_params,
+    check_partial_fit_allowed,
 )
 
 
@@ -97,26 +99,25 @@ class _NetworkObjective:
         return cost
 
 
-# Fine-tuning parameters that the pretraining stack shares, and the pretrain_* ones.
-_PRETRAIN_SHARED = [
-    "activation",
-    "corruption",
-    "corruption_level",
-    "tied_weights",
-    "learning_rate",
-    "power_t",
-    "shuffle",
-    "tol",
-    "verbose",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "rho",
-    "n_iter_no_change",
-    "max_fun",
-    "n_jobs",
-]
+# Pretraining gets a pretrain_* parameter of its own for these; for the ones below
+# it gets nothing (the stack keeps its default, or the SdA sets it); every other
+# parameter of the stack reaches it from the parameter of the same name.
 _PRETRAIN_OWN = ["solver", "learning_rate_init", "batch_size", "max_iter", "momentum"]
+_FINE_TUNING_ONLY = {
+    "alpha",
+    "early_stopping",
+    "validation_fraction",
+    "nesterovs_momentum",
+    "warm_start",
+    "random_state",
+    "hidden_layer_sizes",
+}
+_NOT_IN_SDA = ["loss", "sparsity_target", "sparsity_weight"]  # the head decides
+_PRETRAIN_SHARED = [
+    name
+    for name in StackedDenoisingAutoencoder._parameter_constraints
+    if name not in {*_PRETRAIN_OWN, *_FINE_TUNING_ONLY, *_NOT_IN_SDA}
+]
 
 
 class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -126,7 +127,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         **StackedDenoisingAutoencoder._parameter_constraints,
         "pretrain": ["boolean"],
     }
-    for name in ("loss", "sparsity_target", "sparsity_weight"):
+    for name in _NOT_IN_SDA:
         del _parameter_constraints[name]
     for name in _PRETRAIN_OWN:
         _parameter_constraints[f"pretrain_{name}"] = TRAINING_CONSTRAINTS[name]
@@ -219,13 +220,18 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             hidden_layer_sizes=self.hidden_layer_sizes,
             **{name: getattr(self, name) for name in _PRETRAIN_SHARED},
             **{name: getattr(self, f"pretrain_{name}") for name in _PRETRAIN_OWN},
-            memory=self.memory,
         )
 
     def _fit(self, X, y, incremental, classes=None):
         check_integer_params(self)
+        if incremental:
+            check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
-        fresh = not hasattr(self, "coefs_") or not (incremental or self.warm_start)
+        fresh = (
+            not hasattr(self, "coefs_")
+            or not (incremental or self.warm_start)
+            or self._sizes_changed()
+        )
         X, Y = self._validate_training_data(X, y, fresh, incremental, classes)
         if fresh:
             self._rng = new_generator(self.random_state)
@@ -234,7 +240,9 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             rows, validation = self._split_validation(X, Y)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            self._initialize(X if rows is None else X[rows], Y.shape[1])
+            self._stop_status = self._initialize(
+                X if rows is None else X[rows], Y.shape[1]
+            )
             if self._stop_status == "interrupted":
                 return self  # Ctrl-C during pretraining: no fine-tuning either
         if self.solver == "lbfgs":
@@ -255,23 +263,29 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             )
         return self
 
+    def _sizes_changed(self):
+        """Whether hidden_layer_sizes changed since the network was built."""
+        built = [W.shape[1] for W in self.coefs_[:-1]]
+        return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
+
     def _initialize(self, X, n_outputs):
-        """Pretrained (or random) encoders and a zero head."""
+        """Pretrained (or random) encoders and a zero head; "interrupted" if Ctrl-C
+        stopped pretraining, else "initialized"."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
-        self._stop_status = "initialized"
+        status = "initialized"
         if self.pretrain:
             stack = self.pretraining_stack()
             stack.set_params(
-                random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
-                memory=cache_memory(self),
+                random_state=int(draw_seed(self._rng)), memory=cache_memory(self)
             )
+            stack._validate_params()
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                self.stack_ = stack.fit(X)
-            if any(ae._stop_status == "interrupted" for ae in stack.autoencoders_):
-                self._stop_status = "interrupted"
+                if stack._fit(X, incremental=False) == "interrupted":
+                    status = "interrupted"
+            self.stack_ = stack
             self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
             self.intercepts_ = [
                 ae.intercept_hidden_.copy() for ae in stack.autoencoders_
@@ -291,9 +305,18 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.out_activation_ = OUTPUT_ACTIVATIONS[self._loss_name]
         self._optimizer_state = None
         reset_history(self, self.early_stopping)
+        return status
 
     def _split_validation(self, X, Y):
         """Training rows, and a scorer of the held-out rows (stratified for classes)."""
+        n_valid = int(np.ceil(self.validation_fraction * X.shape[0]))
+        if n_valid < 2:  # accuracy or R^2 of one sample says nothing
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                f"or the size of your dataset (validation_fraction="
+                f"{self.validation_fraction} of {X.shape[0]} samples holds out "
+                f"{n_valid}; early stopping needs at least 2)."
+            )
         stratify = (
             Y.argmax(axis=1) if self._loss_name == "softmax_cross_entropy" else None
         )
@@ -301,7 +324,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             np.arange(X.shape[0]),
             test_size=self.validation_fraction,
             stratify=stratify,
-            random_state=int(self._rng.integers(np.iinfo(np.int32).max)),
+            random_state=int(draw_seed(self._rng)),
         )
         train, valid = np.sort(train), np.sort(valid)
         X_valid, Y_valid = X[valid], Y[valid]
@@ -387,7 +410,12 @@ epsilon, rho, n_iter_no_change, max_fun
         False, False, 0.9, True, False, 0.1, 0.9, 0.999, 1e-8, 0.95, 20, 15000).
         ``learning_rate``, ``power_t``, ``shuffle``, ``tol``, ``verbose``,
         ``n_iter_no_change`` and the adaptive solvers' constants apply to
-        pretraining too.  Early stopping scores accuracy on the held-out fraction.
+        pretraining too.  Early stopping scores accuracy on the held-out fraction
+        (at least 2 samples), for ``fit`` only: ``partial_fit`` raises.  With
+        ``solver="lbfgs"``, ``tol`` is the gradient tolerance and a fit stopped by
+        ``max_iter``, ``max_fun`` or a failed line search warns.  A
+        ``warm_start`` fit needs the classes of the first fit; after a change of
+        ``hidden_layer_sizes`` it starts over, pretraining included.
     n_jobs : int, default=None
         Number of BLAS threads of pretraining, fine-tuning and prediction, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all cores; at most half the
@@ -413,8 +441,13 @@ epsilon, rho, n_iter_no_change, max_fun
         None with ``pretrain=False``.
     loss_curve_ : list of float
         Fine-tuning cost per epoch (mean cross-entropy per sample).
-    loss_, best_loss_, validation_scores_, best_validation_score_, n_iter_, t_
-        As in ``MLPClassifier``, for fine-tuning.
+    loss_, best_loss_, validation_scores_, best_validation_score_, t_
+        As in ``MLPClassifier``, for fine-tuning (``best_loss_`` is None with
+        early stopping).
+    n_iter_ : int
+        Fine-tuning epochs since the last fresh fit, counting those of
+        ``warm_start`` fits and ``partial_fit`` (as ``loss_curve_`` and ``t_``
+        do; ``MLPClassifier`` counts the last call's only).
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
@@ -494,6 +527,12 @@ epsilon, rho, n_iter_no_change, max_fun
             _check_partial_fit_first_call(self, classes)
         elif fresh:
             self.classes_ = np.unique(y)
+        elif not np.array_equal(np.unique(y), self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in "
+                f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                f"{np.unique(y)}. Set warm_start=False to fit new classes."
+            )
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
@@ -585,8 +624,9 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs, memory
     coefs_, intercepts_, stack_, loss_curve_, loss_, best_loss_, \
 validation_scores_, best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, \
 n_features_in_, feature_names_in_
-        As in :class:`SdAClassifier`; the loss is the squared error summed over
-        outputs, averaged over samples.
+        As in :class:`SdAClassifier`; the loss is ``MLPRegressor``'s: half the
+        squared error, averaged over samples and outputs (the pretraining
+        autoencoders keep their summed reconstruction cost).
     out_activation_ : str
         "identity".
 
@@ -604,7 +644,7 @@ n_features_in_, feature_names_in_
     True
     """
 
-    _loss_name = "squared_error"
+    _loss_name = "half_squared_error"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,11 +12,20 @@ scikit-learn's MLP, early stopping with the best weights restored, and the two w
 fit can end early without losing work: a diverging cost (the weights of the last
 finite epoch are restored) and Ctrl-C (training stops after the current mini-batch).
 
-The estimator passed in provides the hyper-parameters under scikit-learn's MLP names
-(``solver``, ``max_iter``, ``tol``, ...) and receives the fitted bookkeeping
-attributes (``loss_curve_``, ``n_iter_``, ``t_``, ...).
+The entry points read the estimator's hyper-parameters once into a :class:`Settings`
+and continue its record in a :class:`History` (``loss_curve_``, ``n_iter_``, ...),
+which they copy back onto the estimator at the end; the loop in between touches no
+estimator.  In call order::
+
+    fit_stochastic(est, objective, X, Y)    settings, history, optimizer; report
+      TrainingLoop.run                      epochs; divergence and Ctrl-C end them
+        run_epoch                           the mini-batch loop: cost, check, update
+        end_epoch                           counters, loss_curve_, validation, verbose
+        should_stop                         scikit-learn's tol / n_iter_no_change rule
+    fit_lbfgs(est, objective, X, Y)         the same record, full batch with scipy
 """
 
+import dataclasses
 import signal
 import threading
 import time
@@ -37,121 +46,7 @@ class DivergenceWarning(UserWarning):
     """Training stopped because the cost diverged (exploded, or became NaN)."""
 
 
-def new_generator(random_state):
-    """A numpy Generator seeded from a scikit-learn ``random_state``.
-
-    The Generator drives initialisation, shuffling and corruption; an int
-    ``random_state`` makes the whole fit bit-for-bit repeatable.
-    """
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return np.random.default_rng(seed)
-
-
-def make_optimizer(est, params, state=None):
-    """The optimizer named by ``est.solver``, configured from ``est``'s parameters."""
-    extra = {
-        name: getattr(est, attr) for name, attr in OPTIMIZER_PARAMS[est.solver].items()
-    }
-    return OPTIMIZERS[est.solver](
-        params,
-        learning_rate_init=est.learning_rate_init,
-        lr_schedule=est.learning_rate,
-        power_t=est.power_t,
-        state=state,
-        **extra,
-    )
-
-
-def effective_batch_size(batch_size, n_samples):
-    """``batch_size`` clipped to [1, n_samples] with a warning, as scikit-learn does."""
-    if batch_size == "auto":
-        return min(200, n_samples)
-    if batch_size > n_samples:
-        warnings.warn(
-            f"Got `batch_size` larger than the sample size ({n_samples}). "
-            "It is going to be clipped.",
-            stacklevel=3,
-        )
-    return int(np.clip(batch_size, 1, n_samples))
-
-
-def reset_history(est, early_stopping):
-    """Start the bookkeeping attributes of a fresh (not incremental) fit."""
-    est.n_iter_ = 0
-    est.t_ = 0
-    est.loss_ = None  # until an epoch completes
-    est.loss_curve_ = []
-    est.best_loss_ = np.inf
-    est._no_improvement_count = 0
-    if early_stopping:
-        est.validation_scores_ = []
-        est.best_validation_score_ = -np.inf
-    else:
-        est.validation_scores_ = None
-        est.best_validation_score_ = None
-
-
-@contextmanager
-def _deferred_interrupt():
-    """Turn Ctrl-C into a flag that the loop checks after each mini-batch.
-
-    Signal handlers can only be installed from the main thread; elsewhere (fits run
-    by threads) a KeyboardInterrupt propagates as usual and is caught by the loop.
-    """
-    flag = []
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class _Diverged(Exception):
-    pass
-
-
-# A cost this many times larger than where the fit started (or than 1, if it started
-# below 1) is divergence even while still finite: weights grown by orders of
-# magnitude saturate every unit, and training never comes back from there.
-_DIVERGENCE_FACTOR = 1e6
-
-
-def _progress_bar(est, label, n_updates):
-    """A tqdm bar over the fit's mini-batches when ``verbose >= 2`` and tqdm exists."""
-    if est.verbose < 2:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        warnings.warn(
-            "verbose >= 2 asks for a progress bar, which needs tqdm "
-            "(pip install tqdm); printing one line per epoch instead.",
-            stacklevel=4,
-        )
-        return None
-    return tqdm(total=n_updates, desc=label.strip() or type(est).__name__, leave=False)
-
-
-def _batch(X, index, buffer):
-    """Rows ``index`` (a slice or an index array) of X as a dense C array."""
-    if sp.issparse(X):
-        rows = X[index]
-        return rows.toarray(out=buffer[: rows.shape[0]])
-    if isinstance(index, slice):
-        return X[index]
-    return np.take(X, index, axis=0, out=buffer[: len(index)])
-
-
-def _restore(params, saved):
-    for p, s in zip(params, saved, strict=True):
-        np.copyto(p, s)
-
-
-def _is_finite(params):
-    return all(np.isfinite(np.sum(p)) for p in params)
+# ------------------------------------------------------------- entry points
 
 
 def fit_stochastic(
@@ -172,7 +67,7 @@ def fit_stochastic(
     est : estimator
         Supplies the hyper-parameters and receives ``loss_curve_``, ``n_iter_``,
         ``t_``, ``best_loss_``, ``validation_scores_``, ``best_validation_score_``,
-        ``loss_`` and ``_optimizer_state``.
+        ``loss_`` and ``_optimizer_state``; its ``_rng`` shuffles.
     objective : callable
         See the module docstring.
     X : ndarray or sparse matrix of shape (n_samples, n_features)
@@ -194,174 +89,18 @@ def fit_stochastic(
     -------
     status : {"max_iter", "converged", "diverged", "interrupted"}
     """
-    params = objective.params
-    n_samples = X.shape[0] if rows is None else len(rows)
-    batch_size = objective.batch_size
+    settings = Settings.from_estimator(est, label)
+    history = History.resume(est, early_stopping=validation is not None)
     state = getattr(est, "_optimizer_state", None) if incremental else None
-    optimizer = make_optimizer(est, params, state)
-    if validation is not None and est.validation_scores_ is None:
-        est.validation_scores_ = []
-        est.best_validation_score_ = -np.inf
-    rng = est._rng
-    max_iter = 1 if incremental else est.max_iter
-    last_epoch = est.n_iter_ + max_iter
-    needs_buffer = est.shuffle or sp.issparse(X) or rows is not None
-    x_buffer = getattr(objective, "input_buffer", None)  # rows land where it reads them
-    if x_buffer is None and needs_buffer:
-        x_buffer = np.empty((batch_size, X.shape[1]), X.dtype)
-    y_buffer = None
-    if Y is not None and (est.shuffle or rows is not None):
-        y_buffer = np.empty((batch_size, Y.shape[1]), Y.dtype)
-    last_good = [p.copy() for p in params]
-    best = None
-    status = "max_iter"
-    updating = False
-    cost_limit = None
-    bar = _progress_bar(est, label, max_iter * -(-n_samples // batch_size))
-    with _deferred_interrupt() as interrupted, training_threads(est.n_jobs):
-        try:
-            for _ in range(max_iter):
-                start_time = time.perf_counter()
-                order = rows
-                if est.shuffle:
-                    order = rng.permutation(n_samples)
-                    order = order if rows is None else rows[order]
-                total = 0.0
-                n_batches = 0
-                for start in range(0, n_samples, batch_size):
-                    stop = min(start + batch_size, n_samples)
-                    index = slice(start, stop) if order is None else order[start:stop]
-                    Xb = _batch(X, index, x_buffer)
-                    Yb = None if Y is None else _batch(Y, index, y_buffer)
-                    cost = objective(Xb, Yb)
-                    if cost_limit is None:
-                        cost_limit = _DIVERGENCE_FACTOR * max(float(cost), 1.0)
-                    if not cost <= cost_limit:  # also catches NaN
-                        raise _Diverged
-                    updating = True
-                    optimizer.update(objective.grads)
-                    updating = False
-                    total += float(cost)
-                    n_batches += 1
-                    if bar is not None:
-                        bar.update()
-                    if interrupted:
-                        raise KeyboardInterrupt
-                if not _is_finite(params):
-                    raise _Diverged
-                epoch_cost = total / n_batches
-                est.n_iter_ += 1
-                est.t_ += n_samples
-                est.loss_curve_.append(epoch_cost)
-                est.loss_ = epoch_cost
-                optimizer.iteration_ends(est.t_)
-                for p, saved in zip(params, last_good, strict=True):
-                    np.copyto(saved, p)
-                if validation is not None:
-                    est.validation_scores_.append(float(validation()))
-                if bar is not None:
-                    bar.set_postfix(epoch=est.n_iter_, cost=f"{epoch_cost:.4g}")
-                elif est.verbose:
-                    _print_epoch(
-                        est,
-                        label,
-                        epoch_cost,
-                        last_epoch,
-                        incremental,
-                        time.perf_counter() - start_time,
-                    )
-                if incremental:
-                    break
-                _count_no_improvement(est, validation is not None)
-                if validation is not None and (
-                    est.validation_scores_[-1] > est.best_validation_score_
-                ):
-                    est.best_validation_score_ = est.validation_scores_[-1]
-                    best = [p.copy() for p in params]
-                if est._no_improvement_count > est.n_iter_no_change:
-                    what = (
-                        "Validation score"
-                        if validation is not None
-                        else "Training loss"
-                    )
-                    msg = (
-                        f"{label}{what} did not improve more than tol={est.tol} for "
-                        f"{est.n_iter_no_change} consecutive epochs."
-                    )
-                    if optimizer.trigger_stopping(msg, est.verbose):
-                        status = "converged"
-                        break
-                    est._no_improvement_count = 0
-        except _Diverged:
-            _restore(params, last_good)
-            status = "diverged"
-        except KeyboardInterrupt:
-            if updating:  # a half-applied step: back to the end of the last epoch
-                _restore(params, last_good)
-                optimizer.state = None  # its moments ran ahead of the weights
-            status = "interrupted"
-    if bar is not None:
-        bar.close()
-    if validation is not None and best is not None:
-        _restore(params, best)
+    loop = TrainingLoop(objective, settings, history, est._rng, state)
+    try:
+        status = loop.run(X, Y, rows, validation, incremental)
+    finally:
+        history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
-    est._optimizer_state = None if status == "diverged" else optimizer.state
-    _report(est, status, label, incremental)
+    est._optimizer_state = None if status == "diverged" else loop.optimizer.state
+    report(status, settings, history, incremental)
     return status
-
-
-def _print_epoch(est, label, cost, last_epoch, incremental, seconds):
-    epoch = f"{est.n_iter_}" if incremental else f"{est.n_iter_}/{last_epoch}"
-    line = f"{label}epoch {epoch} cost {cost:.4g}"
-    if est.validation_scores_:
-        line += f" validation score {est.validation_scores_[-1]:.4g}"
-    print(f"{line} ({seconds:.2f} s)", flush=True)
-
-
-def _count_no_improvement(est, early_stopping):
-    """Update the no-improvement counter as scikit-learn's MLP does."""
-    if early_stopping:
-        improved = est.validation_scores_[-1] >= est.best_validation_score_ + est.tol
-    else:
-        improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
-        est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
-    est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
-
-
-def _report(est, status, label, incremental, solver="stochastic"):
-    name = type(est).__name__
-    if status == "diverged":
-        remedy = (
-            "Rescale the data (e.g. StandardScaler) or raise alpha."
-            if solver == "lbfgs"
-            else "Lower the learning rate (learning_rate_init) or choose an adaptive "
-            "solver such as 'adam'."
-        )
-        warnings.warn(
-            f"{name}: {label}the training cost diverged (grew past a million times "
-            f"its initial value, or became infinite or NaN) after "
-            f"{est.n_iter_} complete epochs; training stopped and the weights of the "
-            f"last finite epoch were kept. {remedy}",
-            DivergenceWarning,
-            stacklevel=4,
-        )
-    elif status == "interrupted":
-        warnings.warn(
-            f"{name}: {label}training interrupted by the user after {est.n_iter_} "
-            "complete epochs; the weights of the completed mini-batches were kept. "
-            "The estimator can be used, or trained further with partial_fit "
-            "(or fit with warm_start=True).",
-            UserWarning,
-            stacklevel=4,
-        )
-    elif status == "max_iter" and not incremental:
-        what = "lbfgs" if solver == "lbfgs" else "stochastic optimizer"
-        warnings.warn(
-            f"{name}: {label}{what} reached the maximum number of "
-            f"epochs ({est.max_iter}) and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
 
 
 def fit_lbfgs(est, objective, X, Y=None, label=""):
@@ -371,7 +110,178 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     corruption at every evaluation of the cost, i.e. about once per iteration.  As in
     :func:`fit_stochastic`, a non-finite cost stops the fit with the last accepted
     iterate restored, and Ctrl-C stops it after the current iteration.
+
+    Returns
+    -------
+    status : {"converged", "max_iter", "max_fun", "stalled", "diverged", \
+"interrupted"}
+        "max_fun": stopped by ``max_fun``; "stalled": the line search failed.
     """
+    settings = Settings.from_estimator(est, label)
+    history = History.resume(est, early_stopping=False)
+    try:
+        status = _minimize_lbfgs(objective, X, Y, settings, history)
+    finally:
+        history.copy_to(est)
+    est._optimizer_state = None
+    report(status, settings, history, incremental=False, solver="lbfgs")
+    return status
+
+
+# ------------------------------------------------------------- the loop
+
+
+class TrainingLoop:
+    """Epochs of mini-batch updates of ``objective.params``, recorded in a History."""
+
+    def __init__(self, objective, settings, history, rng, optimizer_state=None):
+        self.objective = objective
+        self.settings = settings
+        self.history = history
+        self.rng = rng
+        self.optimizer = settings.optimizer(objective.params, optimizer_state)
+        self.last_good = [p.copy() for p in objective.params]  # end of last epoch
+        self.best = None  # early stopping's best weights
+        self.cost_limit = None  # set by the first cost: see _DIVERGENCE_FACTOR
+        self.bar = None
+
+    def run(self, X, Y=None, rows=None, validation=None, incremental=False):
+        """Train until max_iter, convergence, divergence or Ctrl-C; the status."""
+        batches = _Batches(self.objective, X, Y, rows, self.settings.shuffle, self.rng)
+        max_iter = 1 if incremental else self.settings.max_iter
+        last_epoch = self.history.n_iter_ + max_iter
+        self.bar = _progress_bar(self.settings, max_iter * batches.per_epoch)
+        status = "max_iter"
+        with (
+            _deferred_interrupt() as interrupted,
+            training_threads(self.settings.n_jobs),
+        ):
+            try:
+                for _ in range(max_iter):
+                    start_time = time.perf_counter()
+                    cost = self.run_epoch(batches, interrupted)
+                    self.end_epoch(cost, batches.n_samples, validation)
+                    self.print_epoch(cost, last_epoch, incremental, start_time)
+                    if not incremental and self.should_stop(validation is not None):
+                        status = "converged"
+                        break
+            except _Diverged:
+                _restore(self.objective.params, self.last_good)
+                status = "diverged"
+            except _StepInterrupted:  # back to the end of the last epoch
+                _restore(self.objective.params, self.last_good)
+                self.optimizer.state = None  # its moments ran ahead of the weights
+                status = "interrupted"
+            except KeyboardInterrupt:
+                status = "interrupted"
+        if self.bar is not None:
+            self.bar.close()
+        if self.best is not None:
+            _restore(self.objective.params, self.best)
+        return status
+
+    def run_epoch(self, batches, interrupted):
+        """One pass over the mini-batches; the epoch's mean cost.
+
+        The hot loop: everything it reads is a local, and per mini-batch it runs
+        the objective and the optimizer's BLAS calls and little else.
+        """
+        objective, grads = self.objective, self.objective.grads
+        update = self.optimizer.update
+        X, Y, x_buffer, y_buffer = (
+            batches.X,
+            batches.Y,
+            batches.x_buffer,
+            batches.y_buffer,
+        )
+        n_samples, size, bar = batches.n_samples, batches.size, self.bar
+        order = batches.order()
+        limit = self.cost_limit
+        total = 0.0
+        for start in range(0, n_samples, size):
+            stop = min(start + size, n_samples)
+            index = slice(start, stop) if order is None else order[start:stop]
+            Xb = _batch(X, index, x_buffer)
+            Yb = None if Y is None else _batch(Y, index, y_buffer)
+            cost = objective(Xb, Yb)
+            if limit is None:
+                limit = self.cost_limit = _DIVERGENCE_FACTOR * max(float(cost), 1.0)
+            if not cost <= limit:  # also catches NaN
+                raise _Diverged
+            try:
+                update(grads)
+            except KeyboardInterrupt:
+                raise _StepInterrupted from None
+            total += float(cost)
+            if bar is not None:
+                bar.update()
+            if interrupted:
+                raise KeyboardInterrupt
+        if not _is_finite(objective.params):
+            raise _Diverged
+        return total / batches.per_epoch
+
+    def end_epoch(self, cost, n_samples, validation):
+        """Record a completed epoch: counters, loss_curve_, validation score."""
+        history = self.history
+        history.n_iter_ += 1
+        history.t_ += n_samples
+        history.loss_curve_.append(cost)
+        history.loss_ = cost
+        self.optimizer.iteration_ends(history.t_)
+        _restore(self.last_good, self.objective.params)
+        if validation is not None:
+            history.validation_scores_.append(float(validation()))
+
+    def print_epoch(self, cost, last_epoch, incremental, start_time):
+        history, settings = self.history, self.settings
+        if self.bar is not None:
+            self.bar.set_postfix(epoch=history.n_iter_, cost=f"{cost:.4g}")
+        elif settings.verbose:
+            epoch = f"{history.n_iter_}" + ("" if incremental else f"/{last_epoch}")
+            line = f"{settings.label}epoch {epoch} cost {cost:.4g}"
+            if history.validation_scores_:
+                line += f" validation score {history.validation_scores_[-1]:.4g}"
+            seconds = time.perf_counter() - start_time
+            print(f"{line} ({seconds:.2f} s)", flush=True)
+
+    def should_stop(self, early_stopping):
+        """scikit-learn's MLP rule: ``n_iter_no_change`` epochs without a ``tol``
+        improvement stop the fit (or, for "adaptive", divide the step by 5)."""
+        history, settings = self.history, self.settings
+        _count_no_improvement(history, settings.tol, early_stopping)
+        if early_stopping and (
+            history.validation_scores_[-1] > history.best_validation_score_
+        ):
+            history.best_validation_score_ = history.validation_scores_[-1]
+            self.best = [p.copy() for p in self.objective.params]
+        if history._no_improvement_count <= settings.n_iter_no_change:
+            return False
+        what = "Validation score" if early_stopping else "Training loss"
+        msg = (
+            f"{settings.label}{what} did not improve more than tol={settings.tol} "
+            f"for {settings.n_iter_no_change} consecutive epochs."
+        )
+        if self.optimizer.trigger_stopping(msg, settings.verbose):
+            return True
+        history._no_improvement_count = 0
+        return False
+
+
+def _count_no_improvement(history, tol, early_stopping):
+    """Update the no-improvement counter as scikit-learn's MLP does."""
+    if early_stopping:
+        improved = (
+            history.validation_scores_[-1] >= history.best_validation_score_ + tol
+        )
+    else:
+        improved = history.loss_curve_[-1] <= history.best_loss_ - tol
+        history.best_loss_ = min(history.best_loss_, history.loss_curve_[-1])
+    history._no_improvement_count = 0 if improved else history._no_improvement_count + 1
+
+
+def _minimize_lbfgs(objective, X, Y, settings, history):
+    """scipy's L-BFGS-B over the flattened parameters; the status."""
     params = objective.params
     shapes = [p.shape for p in params]
     splits = np.cumsum([p.size for p in params])[:-1]
@@ -395,23 +305,21 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     def callback(intermediate_result):
         accepted["theta"] = intermediate_result.x.copy()
         cost = float(intermediate_result.fun)
-        est.loss_curve_.append(cost)
-        est.loss_ = cost
-        est.n_iter_ += 1
-        est.t_ += X.shape[0]
-        if est.verbose:
-            print(f"{label}iteration {est.n_iter_} cost {cost:.4g}", flush=True)
+        history.loss_curve_.append(cost)
+        history.loss_ = cost
+        history.n_iter_ += 1
+        history.t_ += X.shape[0]
+        if settings.verbose:
+            line = f"{settings.label}iteration {history.n_iter_} cost {cost:.4g}"
+            print(line, flush=True)
         if interrupted:
             raise KeyboardInterrupt
 
-    options = {
-        "maxiter": est.max_iter,
-        "maxfun": est.max_fun,
-        "gtol": est.tol,
-        "ftol": est.tol,
-    }
+    # tol is the projected-gradient tolerance only, as in scikit-learn's MLP: as
+    # ftol too, it stopped fits on a small relative change of the cost, "converged".
+    options = {"maxiter": settings.max_iter, "maxfun": settings.max_fun}
     status = "max_iter"
-    with _deferred_interrupt() as interrupted, training_threads(est.n_jobs):
+    with _deferred_interrupt() as interrupted, training_threads(settings.n_jobs):
         try:
             result = scipy.optimize.minimize(
                 cost_grad,
@@ -419,10 +327,9 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
                 method="L-BFGS-B",
                 jac=True,
                 callback=callback,
-                options=options,
+                options={**options, "gtol": settings.tol},
             )
-            if result.success or result.nit < est.max_iter:
-                status = "converged"  # or stalled in a line search: no progress left
+            status = _lbfgs_status(result, settings.max_iter)
             if result.success:
                 accepted["theta"] = result.x
         except _Diverged:
@@ -430,7 +337,293 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
         except KeyboardInterrupt:
             status = "interrupted"
     unpack(accepted["theta"])
-    est.best_loss_ = min(est.loss_curve_, default=np.inf)
-    est._optimizer_state = None
-    _report(est, status, label, False, solver="lbfgs")
+    history.best_loss_ = min(history.loss_curve_, default=np.inf)
     return status
+
+
+def _lbfgs_status(result, max_iter):
+    """How scipy's L-BFGS-B stopped: scikit-learn warns unless ``status == 0``."""
+    if result.status == 0:
+        return "converged"
+    if result.nit >= max_iter:
+        return "max_iter"
+    if result.status == 1:
+        return "max_fun"
+    return "stalled"  # abnormal termination in the line search
+
+
+# ------------------------------------------------------------- divergence, Ctrl-C
+
+
+class _Diverged(Exception):
+    pass
+
+
+class _StepInterrupted(Exception):
+    """Ctrl-C inside an optimizer step, which may have updated some arrays only."""
+
+
+# A cost this many times larger than where the fit started (or than 1, if it started
+# below 1) is divergence even while still finite: weights grown by orders of
+# magnitude saturate every unit, and training never comes back from there.
+_DIVERGENCE_FACTOR = 1e6
+
+
+@contextmanager
+def _deferred_interrupt():
+    """Turn Ctrl-C into a flag that the loop checks after each mini-batch.
+
+    Signal handlers can only be installed from the main thread; elsewhere (fits run
+    by threads) a KeyboardInterrupt propagates as usual and is caught by the loop.
+    """
+    flag = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _restore(params, saved):
+    for p, s in zip(params, saved, strict=True):
+        np.copyto(p, s)
+
+
+def _is_finite(params):
+    return all(np.isfinite(np.sum(p)) for p in params)
+
+
+def report(status, settings, history, incremental, solver="stochastic"):
+    """Warn about a fit that diverged, was interrupted or did not converge."""
+    name, label = settings.name, settings.label
+    if status == "diverged":
+        remedy = (
+            "Rescale the data (e.g. StandardScaler) or raise alpha."
+            if solver == "lbfgs"
+            else "Lower the learning rate (learning_rate_init) or choose an adaptive "
+            "solver such as 'adam'."
+        )
+        warnings.warn(
+            f"{name}: {label}the training cost diverged (grew past a million times "
+            f"its initial value, or became infinite or NaN) after "
+            f"{history.n_iter_} complete epochs; training stopped and the weights of "
+            f"the last finite epoch were kept. {remedy}",
+            DivergenceWarning,
+            stacklevel=4,
+        )
+    elif status == "interrupted":
+        warnings.warn(
+            f"{name}: {label}training interrupted by the user after "
+            f"{history.n_iter_} complete epochs; the weights of the completed "
+            "mini-batches were kept. The estimator can be used, or trained further "
+            "with partial_fit (or fit with warm_start=True).",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif status in _NOT_CONVERGED and not (incremental and status == "max_iter"):
+        what = "lbfgs" if solver == "lbfgs" else "stochastic optimizer"
+        reason = _NOT_CONVERGED[status].format(settings=settings)
+        warnings.warn(
+            f"{name}: {label}{what} {reason}", ConvergenceWarning, stacklevel=4
+        )
+
+
+# Why a fit that ran to its end did not converge, for the ConvergenceWarning.
+_NOT_CONVERGED = {
+    "max_iter": "reached the maximum number of epochs ({settings.max_iter}) and "
+    "the optimization hasn't converged yet.",
+    "max_fun": "reached the maximum number of cost evaluations (max_fun="
+    "{settings.max_fun}) and the optimization hasn't converged yet. Increase max_fun.",
+    "stalled": "stopped: the line search found no step that lowers the cost, "
+    "though the gradient is above tol={settings.tol}. Rescale the data (e.g. "
+    "StandardScaler) or raise tol.",
+}
+
+
+# ------------------------------------------------------------- helpers
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The hyper-parameters the loop reads, taken once from an estimator."""
+
+    solver: str
+    learning_rate_init: float
+    learning_rate: str
+    power_t: float
+    max_iter: int
+    max_fun: int
+    tol: float
+    n_iter_no_change: float
+    shuffle: bool
+    verbose: int
+    n_jobs: int | None
+    optimizer_params: dict = dataclasses.field(default_factory=dict)
+    name: str = ""  # the estimator's class, for messages
+    label: str = ""  # prefix of messages, e.g. "layer 2/3 "
+
+    @classmethod
+    def from_estimator(cls, est, label=""):
+        own = ("optimizer_params", "name", "label")
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in own]
+        return cls(
+            **{name: getattr(est, name) for name in names},
+            optimizer_params={
+                name: getattr(est, name)
+                for name in OPTIMIZER_PARAMS.get(est.solver, ())
+            },
+            name=type(est).__name__,
+            label=label,
+        )
+
+    def optimizer(self, params, state=None):
+        """The optimizer named by ``solver`` over ``params`` (continuing ``state``)."""
+        return OPTIMIZERS[self.solver](
+            params,
+            learning_rate_init=self.learning_rate_init,
+            lr_schedule=self.learning_rate,
+            power_t=self.power_t,
+            state=state,
+            **self.optimizer_params,
+        )
+
+
+@dataclasses.dataclass
+class History:
+    """The record of training: the fitted attributes of the same names."""
+
+    n_iter_: int = 0
+    t_: int = 0
+    loss_: float | None = None  # until an epoch completes
+    loss_curve_: list = dataclasses.field(default_factory=list)
+    best_loss_: float | None = np.inf
+    validation_scores_: list | None = None
+    best_validation_score_: float | None = None
+    _no_improvement_count: int = 0
+
+    @classmethod
+    def fresh(cls, early_stopping):
+        """The record of a fit about to start (not incremental)."""
+        if early_stopping:  # the validation score is tracked, not the training loss
+            return cls(
+                best_loss_=None, validation_scores_=[], best_validation_score_=-np.inf
+            )
+        return cls()
+
+    @classmethod
+    def resume(cls, est, early_stopping):
+        """A copy of ``est``'s record, to continue with or without early stopping."""
+        history = cls(**{f.name: getattr(est, f.name) for f in dataclasses.fields(cls)})
+        history.loss_curve_ = list(history.loss_curve_)
+        if early_stopping:
+            history.best_loss_ = None
+            if history.validation_scores_ is None:  # a warm start turned it on
+                history.validation_scores_ = []
+                history.best_validation_score_ = -np.inf
+            history.validation_scores_ = list(history.validation_scores_)
+        elif history.best_loss_ is None:  # a warm start turned it off
+            history.best_loss_ = np.inf
+        return history
+
+    def copy_to(self, est):
+        for field in dataclasses.fields(self):
+            setattr(est, field.name, getattr(self, field.name))
+
+
+def reset_history(est, early_stopping):
+    """Start the bookkeeping attributes of a fresh (not incremental) fit."""
+    History.fresh(early_stopping).copy_to(est)
+
+
+def make_optimizer(est, params, state=None):
+    """The optimizer named by ``est.solver``, configured from ``est``'s parameters."""
+    return Settings.from_estimator(est).optimizer(params, state)
+
+
+class _Batches:
+    """Where the mini-batches of an epoch come from, and the buffers they land in."""
+
+    def __init__(self, objective, X, Y, rows, shuffle, rng):
+        self.X, self.Y, self.rows, self.shuffle, self.rng = X, Y, rows, shuffle, rng
+        self.size = objective.batch_size
+        self.n_samples = X.shape[0] if rows is None else len(rows)
+        self.per_epoch = -(-self.n_samples // self.size)
+        gathered = shuffle or rows is not None
+        # rows land where the objective reads them, when it says where
+        self.x_buffer = getattr(objective, "input_buffer", None)
+        if self.x_buffer is None and (gathered or sp.issparse(X)):
+            self.x_buffer = np.empty((self.size, X.shape[1]), X.dtype)
+        self.y_buffer = None
+        if Y is not None and gathered:
+            self.y_buffer = np.empty((self.size, Y.shape[1]), Y.dtype)
+
+    def order(self):
+        """This epoch's order of the training rows (None: X's own order)."""
+        if not self.shuffle:
+            return self.rows
+        order = self.rng.permutation(self.n_samples)
+        return order if self.rows is None else self.rows[order]
+
+
+def _batch(X, index, buffer):
+    """Rows ``index`` (a slice or an index array) of X as a dense C array."""
+    if sp.issparse(X):
+        rows = X[index]
+        return rows.toarray(out=buffer[: rows.shape[0]])
+    if isinstance(index, slice):
+        return X[index]
+    return np.take(X, index, axis=0, out=buffer[: len(index)])
+
+
+def _progress_bar(settings, n_updates):
+    """A tqdm bar over the fit's mini-batches when ``verbose >= 2`` and tqdm exists."""
+    if settings.verbose < 2:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        warnings.warn(
+            "verbose >= 2 asks for a progress bar, which needs tqdm "
+            "(pip install tqdm); printing one line per epoch instead.",
+            stacklevel=5,
+        )
+        return None
+    return tqdm(
+        total=n_updates, desc=settings.label.strip() or settings.name, leave=False
+    )
+
+
+def effective_batch_size(batch_size, n_samples):
+    """``batch_size`` clipped to [1, n_samples] with a warning, as scikit-learn does."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            f"Got `batch_size` larger than the sample size ({n_samples}). "
+            "It is going to be clipped.",
+            stacklevel=3,
+        )
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+# Seeds drawn for nested estimators and generators: valid for every numpy API.
+_SEED_BOUND = np.iinfo(np.int32).max
+
+
+def draw_seed(rng, size=None):
+    """A seed (or ``size`` seeds) from a numpy ``Generator`` or ``RandomState``."""
+    if isinstance(rng, np.random.Generator):
+        return rng.integers(_SEED_BOUND, size=size)
+    return rng.randint(_SEED_BOUND, size=size)
+
+
+def new_generator(random_state):
+    """A numpy Generator seeded from a scikit-learn ``random_state``.
+
+    The Generator drives initialisation, shuffling and corruption; an int
+    ``random_state`` makes the whole fit bit-for-bit repeatable.
+    """
+    return np.random.default_rng(draw_seed(check_random_state(random_state)))

@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS, OUTPUT_RANGES
 from ._corruption import CORRUPTIONS, LEVEL_RANGES
@@ -32,7 +32,11 @@ TRAINING_CONSTRAINTS = {
     "beta_2": [Interval(Real, 0, 1, closed="left")],
     "epsilon": [Interval(Real, 0, None, closed="neither")],
     "rho": [Interval(Real, 0, 1, closed="neither")],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    # np.inf: never stop early, as in scikit-learn's MLP
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
     "n_jobs": [
         None,
@@ -64,6 +68,20 @@ def check_integer_params(est):
                 f"The '{name}' parameter of {type(est).__name__} must be an int, "
                 f"got {value!r}."
             )
+
+
+def check_partial_fit_allowed(est):
+    """Refuse ``partial_fit`` with early stopping, as scikit-learn's MLP does.
+
+    One epoch over a chunk has no held-out rows to score, so the parameter could
+    only be ignored.
+    """
+    if est.early_stopping:
+        raise ValueError(
+            f"partial_fit does not support early_stopping=True ({type(est).__name__}"
+            " holds out no validation rows from a chunk). Set early_stopping=False "
+            "for incremental training, or use fit."
+        )
 
 
 def data_range(X):

@@ -6,8 +6,8 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit
-from sklearn.exceptions import ConvergenceWarning
+from scipy.special import expit, xlogy
+from support import fit_quiet, numeric_gradient, relative_error
 from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder
@@ -15,12 +15,6 @@ from stackeddae._autoencoder import _DAEObjective
 from stackeddae.datasets import load_mnist_5k
 
 N_SAMPLES, N_FEATURES, N_HIDDEN = 6, 7, 5
-
-
-def _fit_quietly(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X)
 
 
 def _objective(X, seed=0, **params):
@@ -32,7 +26,7 @@ def _objective(X, seed=0, **params):
         random_state=seed,
         **params,
     )
-    _fit_quietly(dae, X)
+    fit_quiet(dae, X)
     obj = _DAEObjective(dae, X.shape[0])
     rng = np.random.default_rng(seed + 100)
     for p in obj.params[1:3]:  # make the biases non-trivial
@@ -45,34 +39,12 @@ def _evaluate(obj, X):
     return float(obj(X))
 
 
-def _numeric_gradient(obj, X, h=1e-5):
-    numeric = []
-    for p in obj.params:
-        g = np.empty_like(p)
-        for idx in np.ndindex(p.shape):
-            saved = p[idx]
-            p[idx] = saved + h
-            plus = _evaluate(obj, X)
-            p[idx] = saved - h
-            minus = _evaluate(obj, X)
-            p[idx] = saved
-            g[idx] = (plus - minus) / (2 * h)
-        numeric.append(g)
-    return numeric
-
-
-def _relative_error(analytic, numeric):
-    a = np.concatenate([g.ravel() for g in analytic])
-    n = np.concatenate([g.ravel() for g in numeric])
-    return np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n))
-
-
 def _check_gradient(obj, X, tol=1e-6):
     _evaluate(obj, X)
     analytic = [g.copy() for g in obj.grads]
-    numeric = _numeric_gradient(obj, X)
+    numeric = numeric_gradient(lambda: _evaluate(obj, X), obj.params)
     assert all(np.any(g != 0) for g in analytic)
-    error = _relative_error(analytic, numeric)
+    error = relative_error(analytic, numeric)
     assert error < tol, error
     return error
 
@@ -87,6 +59,11 @@ def _kink_margin(obj, X):
 
 def _data(seed=0):
     return np.random.default_rng(seed).random((N_SAMPLES, N_FEATURES))
+
+
+def _entropy(X):
+    """Per-row Bernoulli entropy of X in [0, 1], 0 log 0 = 0, by hand."""
+    return -(xlogy(X, X) + xlogy(1 - X, 1 - X)).sum(axis=1)
 
 
 @pytest.mark.parametrize(
@@ -176,12 +153,14 @@ def test_objective_gradient_on_a_partial_mini_batch():
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
 @pytest.mark.parametrize("tied", [True, False])
 def test_objective_is_the_mean_reconstruction_cost(loss, tied):
-    # Without corruption, the objective is the mean per-sample cost of clean X,
-    # which score() reports with the opposite sign.
+    # Without corruption, the objective is the mean per-sample cost of clean X;
+    # score() reports minus that cost less its floor, the inputs' own entropy for
+    # cross-entropy (0 for squared error).
     X = _data(5)
     dae, obj = _objective(X, loss=loss, tied_weights=tied, corruption_level=0.0)
-    assert_allclose(obj(X), -dae.score(X), rtol=1e-12)
-    assert_allclose(obj(X[:3]), -dae.score(X[:3]), rtol=1e-12)
+    floor = _entropy(X) if loss == "cross_entropy" else np.zeros(len(X))
+    assert_allclose(obj(X), floor.mean() - dae.score(X), rtol=1e-12)
+    assert_allclose(obj(X[:3]), floor[:3].mean() - dae.score(X[:3]), rtol=1e-12)
 
 
 @pytest.mark.parametrize("tied", [True, False])
@@ -215,7 +194,7 @@ def test_first_epoch_matches_the_published_theano_costs(corruption_level, publis
         random_state=0,
     )
     with threadpool_limits(1):
-        _fit_quietly(dae, X)
+        fit_quiet(dae, X)
     assert dae.reconstruction_loss_ == "cross_entropy"
     assert len(dae.loss_curve_) == 1
     assert abs(dae.loss_curve_[0] - published) / published < 0.03
@@ -230,7 +209,7 @@ def fitted():
     dae = DenoisingAutoencoder(
         n_components=3, max_iter=3, batch_size=10, random_state=0
     )
-    return _fit_quietly(dae, X), X
+    return fit_quiet(dae, X), X
 
 
 def test_output_shapes(fitted):
@@ -262,12 +241,47 @@ def test_transform_inverse_transform_and_score_by_hand(fitted):
     recon = expit(code @ dae.components_ + dae.intercept_visible_)
     assert_allclose(dae.inverse_transform(code), recon, rtol=1e-12)
     ce = -(X * np.log(recon) + (1 - X) * np.log(1 - recon)).sum(axis=1)
-    assert_allclose(dae.score_samples(X), -ce, rtol=1e-10)
+    kl = (xlogy(X, X / recon) + xlogy(1 - X, (1 - X) / (1 - recon))).sum(axis=1)
+    assert_allclose(ce - _entropy(X), kl, rtol=1e-10)  # the two forms agree
+    assert_allclose(dae.score_samples(X), -kl, rtol=1e-10)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+def test_perfect_reconstruction_scores_zero_whatever_the_input(loss):
+    # A decoder that outputs a fixed grey pattern reconstructs it perfectly: its
+    # score is 0 although its cross-entropy is the pattern's entropy, and an
+    # inkier (greyer) pattern reconstructed as well scores the same.
+    rng = np.random.default_rng(9)
+    X = rng.uniform(0.05, 0.95, (20, 6))
+    dae = fit_quiet(
+        DenoisingAutoencoder(n_components=2, loss=loss, tied_weights=False, max_iter=1),
+        X,
+    )
+    dae.decoder_components_[...] = 0.0
+    scores = {}
+    for grey in (0.1, 0.5):
+        pattern = np.full((1, 6), grey)
+        logit = np.log(pattern / (1 - pattern))
+        dae.intercept_visible_[...] = logit if loss == "cross_entropy" else pattern
+        scores[grey] = dae.score_samples(pattern)
+    assert_allclose(scores[0.1], 0.0, atol=1e-12)
+    assert_allclose(scores[0.5], 0.0, atol=1e-12)
+    # an imperfect one scores below 0
+    assert dae.score_samples(np.full((1, 6), 0.7))[0] < -1e-3
+
+
+def test_score_of_new_data_outside_the_unit_interval_is_finite(fitted):
+    # only fitting checks the cross-entropy range; new data may leave it (a
+    # MinMaxScaler fitted on training data), and it then scores low, not NaN
+    dae, X = fitted
+    scores = dae.score_samples(np.vstack([X[:2], X[:2] * 3 - 1]))
+    assert np.all(np.isfinite(scores))
+    assert np.all(scores[2:] < scores[:2])
 
 
 def test_untied_squared_error_decoder_by_hand():
     X = np.random.default_rng(8).standard_normal((30, 6))
-    dae = _fit_quietly(
+    dae = fit_quiet(
         DenoisingAutoencoder(
             n_components=4,
             activation="tanh",
@@ -290,12 +304,12 @@ def test_untied_squared_error_decoder_by_hand():
 def test_loss_auto_picks_by_data_range():
     rng = np.random.default_rng(9)
     X01 = rng.random((20, 4))
-    dae = _fit_quietly(DenoisingAutoencoder(n_components=2, max_iter=1), X01)
+    dae = fit_quiet(DenoisingAutoencoder(n_components=2, max_iter=1), X01)
     assert dae.reconstruction_loss_ == "cross_entropy"
     assert dae.out_activation_ == "sigmoid"
     assert dae.input_range_ == (0.0, 1.0)
     Xreal = X01 * 3 - 1
-    dae = _fit_quietly(DenoisingAutoencoder(n_components=2, max_iter=1), Xreal)
+    dae = fit_quiet(DenoisingAutoencoder(n_components=2, max_iter=1), Xreal)
     assert dae.reconstruction_loss_ == "squared_error"
     assert dae.out_activation_ == "identity"
     assert dae.input_range_ == (Xreal.min(), Xreal.max())
@@ -318,7 +332,7 @@ def test_cross_entropy_range_checked_on_partial_fit_too():
 
 def test_float32_in_float32_weights_and_outputs():
     X = np.random.default_rng(12).random((30, 5)).astype(np.float32)
-    dae = _fit_quietly(
+    dae = fit_quiet(
         DenoisingAutoencoder(
             n_components=3,
             tied_weights=False,
@@ -343,7 +357,7 @@ def test_float32_in_float32_weights_and_outputs():
 
 def test_float64_in_float64_weights():
     X = np.random.default_rng(12).random((30, 5))
-    dae = _fit_quietly(DenoisingAutoencoder(n_components=3, max_iter=1), X)
+    dae = fit_quiet(DenoisingAutoencoder(n_components=3, max_iter=1), X)
     assert dae.components_.dtype == np.float64
     assert dae.transform(X).dtype == np.float64
 
@@ -351,8 +365,8 @@ def test_float64_in_float64_weights():
 def test_float32_and_float64_fits_agree():
     X = np.random.default_rng(13).random((30, 5))
     params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
-    d64 = _fit_quietly(DenoisingAutoencoder(**params), X)
-    d32 = _fit_quietly(DenoisingAutoencoder(**params), X.astype(np.float32))
+    d64 = fit_quiet(DenoisingAutoencoder(**params), X)
+    d32 = fit_quiet(DenoisingAutoencoder(**params), X.astype(np.float32))
     assert_allclose(d32.components_, d64.components_, rtol=1e-4, atol=1e-5)
 
 
@@ -376,7 +390,7 @@ def test_partial_fit_continues_from_current_weights():
     dae.partial_fit(X)
     assert not np.array_equal(before, dae.components_)
     # and two partial_fit calls equal a two-epoch fit with the same seed
-    fit2 = _fit_quietly(
+    fit2 = fit_quiet(
         DenoisingAutoencoder(n_components=3, batch_size=10, random_state=0, max_iter=2),
         X,
     )
@@ -386,9 +400,9 @@ def test_partial_fit_continues_from_current_weights():
 def test_random_state_makes_fits_bit_identical():
     X = np.random.default_rng(16).random((30, 5))
     params = dict(n_components=3, max_iter=2, batch_size=10, corruption_level=0.4)
-    a = _fit_quietly(DenoisingAutoencoder(random_state=0, **params), X)
-    b = _fit_quietly(DenoisingAutoencoder(random_state=0, **params), X)
-    c = _fit_quietly(DenoisingAutoencoder(random_state=1, **params), X)
+    a = fit_quiet(DenoisingAutoencoder(random_state=0, **params), X)
+    b = fit_quiet(DenoisingAutoencoder(random_state=0, **params), X)
+    c = fit_quiet(DenoisingAutoencoder(random_state=1, **params), X)
     for name in ("components_", "intercept_hidden_", "intercept_visible_"):
         assert_array_equal(getattr(a, name), getattr(b, name))
         assert not np.array_equal(getattr(a, name), getattr(c, name))
@@ -401,15 +415,15 @@ def test_refit_without_warm_start_starts_over():
     dae = DenoisingAutoencoder(
         n_components=3, max_iter=2, batch_size=10, random_state=0
     )
-    first = _fit_quietly(dae, X).components_.copy()
-    _fit_quietly(dae, X)
+    first = fit_quiet(dae, X).components_.copy()
+    fit_quiet(dae, X)
     assert dae.n_iter_ == 2
     assert_array_equal(dae.components_, first)
 
 
 def test_transform_is_deterministic_and_uncorrupted():
     X = np.random.default_rng(18).random((30, 5))
-    dae = _fit_quietly(
+    dae = fit_quiet(
         DenoisingAutoencoder(
             n_components=3,
             corruption_level=0.9,
@@ -444,8 +458,8 @@ def test_sparse_input_matches_dense():
     X = np.random.default_rng(19).random((30, 6))
     X[X < 0.5] = 0
     params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
-    dense = _fit_quietly(DenoisingAutoencoder(**params), X)
-    sparse = _fit_quietly(DenoisingAutoencoder(**params), sp.csr_matrix(X))
+    dense = fit_quiet(DenoisingAutoencoder(**params), X)
+    sparse = fit_quiet(DenoisingAutoencoder(**params), sp.csr_matrix(X))
     assert_allclose(sparse.components_, dense.components_, rtol=1e-12)
     assert_allclose(sparse.transform(sp.csr_matrix(X)), dense.transform(X), rtol=1e-12)
     assert_allclose(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))

@@ -15,45 +15,35 @@ import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+from support import fit_quiet, make_dae, make_network, make_stack, make_X
 
 from stackeddae import (
-    DenoisingAutoencoder,
     SdAClassifier,
     SdARegressor,
-    StackedDenoisingAutoencoder,
 )
 
 N_SAMPLES, N_FEATURES = 30, 5
-
-
-def _X(seed=0, n=N_SAMPLES, d=N_FEATURES):
-    return np.random.default_rng(seed).random((n, d))
 
 
 def _y(n=N_SAMPLES):
     return np.arange(n) % 2
 
 
+def _X(seed=0, n=N_SAMPLES, d=N_FEATURES):
+    return make_X(seed, n, d)
+
+
 def _dae(**params):
-    defaults = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
-    return DenoisingAutoencoder(**{**defaults, **params})
+    return make_dae(**{"n_components": 3, **params})
 
 
 def _stack(**params):
-    defaults = dict(hidden_layer_sizes=(4, 3), max_iter=2, batch_size=10)
-    return StackedDenoisingAutoencoder(**{**defaults, "random_state": 0, **params})
+    return make_stack(**{"hidden_layer_sizes": (4, 3), **params})
 
 
 def _network(cls, **params):
-    defaults = dict(
-        hidden_layer_sizes=(4, 3),
-        pretrain_max_iter=1,
-        pretrain_batch_size=10,
-        max_iter=2,
-        batch_size=10,
-        random_state=0,
-    )
-    return cls(**{**defaults, **params})
+    defaults = {"hidden_layer_sizes": (4, 3), "pretrain_max_iter": 1, "max_iter": 2}
+    return make_network(cls, **{**defaults, **params})
 
 
 MAKERS = {
@@ -73,12 +63,6 @@ def _target(kind, n=N_SAMPLES):
     return None
 
 
-def _fit(est, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X) if y is None else est.fit(X, y)
-
-
 def _partial_fit(kind, est, X, y=None):
     if kind == "classifier":
         return est.partial_fit(X, y, classes=np.unique(_y()))
@@ -86,13 +70,13 @@ def _partial_fit(kind, est, X, y=None):
 
 
 def _fitted(kind, **params):
-    return _fit(MAKERS[kind](**params), _X(), _target(kind))
+    return fit_quiet(MAKERS[kind](**params), _X(), _target(kind))
 
 
 def _calls(kind, est, X, y):
     """Every public method that takes X, as zero-argument callables."""
     calls = {
-        "fit": lambda: _fit(MAKERS[kind](), X, y),
+        "fit": lambda: fit_quiet(MAKERS[kind](), X, y),
         "partial_fit": lambda: _partial_fit(kind, MAKERS[kind](), X, y),
         "partial_fit_fitted": lambda: _partial_fit(kind, est, X, y),
         "transform": lambda: est.transform(X),
@@ -142,7 +126,7 @@ def test_non_finite_sparse_X_is_rejected(kind):
     X = sp.csr_matrix(_X())
     X.data[4] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
-        _fit(MAKERS[kind](), X, _target(kind))
+        fit_quiet(MAKERS[kind](), X, _target(kind))
     est = _fitted(kind)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         est.transform(X)
@@ -154,7 +138,7 @@ def test_non_finite_y_is_rejected(kind, value):
     y = _target(kind).astype(float)
     y[5] = value
     with pytest.raises(ValueError, match=r"Input y contains (NaN|infinity)"):
-        _fit(MAKERS[kind](), _X(), y)
+        fit_quiet(MAKERS[kind](), _X(), y)
 
 
 def test_nan_code_in_inverse_transform_is_rejected():
@@ -194,10 +178,10 @@ def test_cross_entropy_outside_unit_interval_names_the_remedy(maker, sparse, shi
         low, high = min(X.min(), 0.0), X.max()
         X = sp.csr_matrix(X)
     with pytest.raises(ValueError) as excinfo:
-        _fit(maker(loss="cross_entropy"), X)
+        fit_quiet(maker(loss="cross_entropy"), X)
     _check_range_message(str(excinfo.value), low, high)
     # "auto" picks the squared error for such data instead of failing
-    est = _fit(maker(loss="auto"), X)
+    est = fit_quiet(maker(loss="auto"), X)
     first = est if maker is _dae else est.autoencoders_[0]
     assert first.reconstruction_loss_ == "squared_error"
 
@@ -205,13 +189,13 @@ def test_cross_entropy_outside_unit_interval_names_the_remedy(maker, sparse, shi
 @pytest.mark.parametrize("maker", [_dae, _stack], ids=["dae", "stack"])
 @pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
 def test_cross_entropy_range_checked_when_training_continues(maker, how):
-    est = _fit(maker(loss="auto"), _X())  # data in [0, 1]: cross-entropy
+    est = fit_quiet(maker(loss="auto"), _X())  # data in [0, 1]: cross-entropy
     X = _X(seed=2) * 3.0
     with pytest.raises(ValueError) as excinfo:
         if how == "partial_fit":
             est.partial_fit(X)
         else:
-            _fit(est.set_params(warm_start=True), X)
+            fit_quiet(est.set_params(warm_start=True), X)
     _check_range_message(str(excinfo.value), X.min(), X.max())
 
 
@@ -253,9 +237,9 @@ def test_wrong_number_of_features_after_fitting(kind):
         with pytest.raises(ValueError, match=re.escape(expected)):
             calls[method]()
     with pytest.raises(ValueError, match=re.escape(expected)):
-        _fit(est.set_params(warm_start=True), X, y)
+        fit_quiet(est.set_params(warm_start=True), X, y)
     # a fresh fit (no warm start) may change the number of features
-    _fit(est.set_params(warm_start=False), X, y)
+    fit_quiet(est.set_params(warm_start=False), X, y)
     assert est.n_features_in_ == N_FEATURES - 1
 
 
@@ -279,7 +263,7 @@ def test_empty_X(kind, shape, what):
     X = np.empty(shape)
     y = _target(kind, shape[0])
     with pytest.raises(ValueError, match=f"Found array with {what}.*minimum of 1"):
-        _fit(MAKERS[kind](), X, y)
+        fit_quiet(MAKERS[kind](), X, y)
     if shape[0] == 0:  # inference on no samples is refused too
         est = _fitted(kind)
         with pytest.raises(ValueError, match="0 sample"):
@@ -300,13 +284,13 @@ def test_empty_X(kind, shape, what):
 )
 def test_unconvertible_data(kind, X, message):
     with pytest.raises((ValueError, TypeError), match=message):
-        _fit(MAKERS[kind](), X, _target(kind))
+        fit_quiet(MAKERS[kind](), X, _target(kind))
 
 
 def test_non_float_dtypes_are_converted_not_rejected():
     X = _X()
     for Xc in [(X > 0.5), (X > 0.5).astype(np.int64), X.astype(np.float16)]:
-        dae = _fit(_dae(), Xc)
+        dae = fit_quiet(_dae(), Xc)
         assert dae.components_.dtype == np.float64
         assert np.all(np.isfinite(dae.transform(Xc)))
 
@@ -338,7 +322,7 @@ def test_labels_rejected_by_sklearn_classifiers_are_rejected(y):
     assert expected is not None  # scikit-learn's own MLPClassifier refuses them
     clf = MAKERS["classifier"]()
     with pytest.raises(expected) as excinfo:
-        _fit(clf, _X(), y)
+        fit_quiet(clf, _X(), y)
     assert str(excinfo.value)
     with pytest.raises((ValueError, TypeError)):
         clf.partial_fit(_X(), y, classes=np.unique(_y()))
@@ -346,7 +330,7 @@ def test_labels_rejected_by_sklearn_classifiers_are_rejected(y):
 
 def test_string_labels_are_accepted_as_sklearn_does():
     y = np.array(["cat", "dog", "emu"])[np.arange(N_SAMPLES) % 3]
-    clf = _fit(MAKERS["classifier"](), _X(), y)
+    clf = fit_quiet(MAKERS["classifier"](), _X(), y)
     assert clf.classes_.tolist() == ["cat", "dog", "emu"]
     assert set(clf.predict(_X())) <= {"cat", "dog", "emu"}
     assert 0.0 <= clf.score(_X(), y) <= 1.0
@@ -356,7 +340,7 @@ def test_string_labels_are_accepted_as_sklearn_does():
 def test_single_class_is_rejected(label):
     y = np.full(N_SAMPLES, label)
     with pytest.raises(ValueError, match=r"at least 2 classes.*only one class"):
-        _fit(MAKERS["classifier"](), _X(), y)
+        fit_quiet(MAKERS["classifier"](), _X(), y)
     with pytest.raises(ValueError, match=r"at least 2 classes"):
         MAKERS["classifier"]().partial_fit(_X(), y, classes=[label])
 
@@ -373,7 +357,7 @@ def test_y_of_the_wrong_length(kind, delta):
     X, y = _X(), _target(kind, N_SAMPLES + delta)
     message = r"inconsistent numbers of samples: \[30, " + str(N_SAMPLES + delta)
     with pytest.raises(ValueError, match=message):
-        _fit(MAKERS[kind](), X, y)
+        fit_quiet(MAKERS[kind](), X, y)
     with pytest.raises(ValueError, match=message):
         _partial_fit(kind, MAKERS[kind](), X, y)
     est = _fitted(kind)
@@ -389,7 +373,7 @@ def test_missing_y(kind):
 
 def test_regressor_rejects_string_targets():
     with pytest.raises(ValueError, match="could not convert string to float"):
-        _fit(MAKERS["regressor"](), _X(), np.array(["a", "b"] * (N_SAMPLES // 2)))
+        fit_quiet(MAKERS["regressor"](), _X(), np.array(["a", "b"] * (N_SAMPLES // 2)))
 
 
 # ------------------------------------------------------------ invalid parameters
@@ -504,7 +488,7 @@ def test_invalid_parameters_are_reported_at_fit_time(kind, params, message):
     est = MAKERS[kind](**params)  # constructing never validates (sklearn rule)
     # (sklearn's InvalidParameterError is both a ValueError and a TypeError)
     with pytest.raises((ValueError, TypeError), match=message):
-        _fit(est, _X(), _target(kind))
+        fit_quiet(est, _X(), _target(kind))
     if params.get("solver") != "lbfgs":
         with pytest.raises((ValueError, TypeError), match=message):
             _partial_fit(kind, MAKERS[kind](**params), _X(), _target(kind))
@@ -518,14 +502,14 @@ def test_per_layer_list_of_the_wrong_length(kind, levels):
         r"\(2 layers from hidden_layer_sizes\)"
     )
     with pytest.raises(ValueError, match=message):
-        _fit(MAKERS[kind](corruption_level=levels), _X(), _target(kind))
+        fit_quiet(MAKERS[kind](corruption_level=levels), _X(), _target(kind))
 
 
 @pytest.mark.parametrize("kind", ["stack", "classifier", "regressor"])
 @pytest.mark.parametrize("levels", [[0.1, 1.0], [-0.2, 0.1], [0.1, np.nan]])
 def test_per_layer_entry_out_of_range(kind, levels):
     with pytest.raises(ValueError, match=r"'corruption_level'.*\[0, 1\)"):
-        _fit(MAKERS[kind](corruption_level=levels), _X(), _target(kind))
+        fit_quiet(MAKERS[kind](corruption_level=levels), _X(), _target(kind))
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
@@ -535,11 +519,13 @@ def test_invalid_per_layer_corruption_is_reported_without_pretraining(kind, leve
     # an invalid value must not pass silently only to fail after
     # set_params(pretrain=True).
     with pytest.raises(ValueError, match="'corruption_level'"):
-        _fit(MAKERS[kind](corruption_level=levels, pretrain=False), _X(), _target(kind))
+        fit_quiet(
+            MAKERS[kind](corruption_level=levels, pretrain=False), _X(), _target(kind)
+        )
 
 
 def test_gaussian_corruption_level_above_one_is_valid():
-    dae = _fit(_dae(corruption="gaussian", corruption_level=2.0), _X())
+    dae = fit_quiet(_dae(corruption="gaussian", corruption_level=2.0), _X())
     assert np.all(np.isfinite(dae.components_))
 
 
@@ -554,9 +540,9 @@ def _read_only(a):
 
 def _exercise(kind, X, y, code_dtype=None):
     """Fit, continue and use an estimator on X (and y), touching every method."""
-    est = _fit(MAKERS[kind](shuffle=False), X, y)  # views of X reach the objective
+    est = fit_quiet(MAKERS[kind](shuffle=False), X, y)  # views of X reach the objective
     _partial_fit(kind, est, X, y)
-    _fit(est.set_params(warm_start=True), X, y)
+    fit_quiet(est.set_params(warm_start=True), X, y)
     est.transform(X)
     if kind in SUPERVISED:
         est.predict(X)
@@ -628,5 +614,5 @@ def test_writable_2d_float_targets_are_untouched(kind):
         y = np.ascontiguousarray(np.c_[y, -y])
     expected = y.copy()
     for shuffle in (False, True):
-        _fit(MAKERS[kind](shuffle=shuffle), X, y)
+        fit_quiet(MAKERS[kind](shuffle=shuffle), X, y)
         assert_array_equal(y, expected)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
+from support import assert_same_state, quietly
 
 import stackeddae._cache
 from stackeddae import (
@@ -49,27 +49,6 @@ def _stack(**params):
     return StackedDenoisingAutoencoder(**{**defaults, **params})
 
 
-def _quiet(fit, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args)
-
-
-def _assert_same_layer(a, b):
-    assert type(a) is type(b) and sorted(vars(a)) == sorted(vars(b))
-    for name, value in vars(a).items():
-        other = getattr(b, name)
-        if isinstance(value, np.ndarray):
-            assert_array_equal(value, other, err_msg=name)
-        elif isinstance(value, np.random.Generator):
-            assert value.bit_generator.state == other.bit_generator.state
-        elif name == "_optimizer_state" and value is not None:
-            for x, y in zip(value, other, strict=True):
-                assert_array_equal(np.asarray(x), np.asarray(y))
-        else:
-            assert value == other, name
-
-
 def _entries(location):
     return sorted(glob.glob(os.path.join(location, "**", "output.pkl"), recursive=True))
 
@@ -80,23 +59,23 @@ def _entries(location):
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_cold_and_warm_cache_give_the_fit_without_cache(tmp_path, digits, solver):
     X, _ = digits
-    plain = _quiet(_stack(solver=solver, early_stopping=solver != "lbfgs").fit, X)
+    plain = quietly(_stack(solver=solver, early_stopping=solver != "lbfgs").fit, X)
     for _ in ("cold", "warm"):
         cached = _stack(
             solver=solver, early_stopping=solver != "lbfgs", memory=tmp_path
         )
-        codes = _quiet(cached.fit_transform, X)
+        codes = quietly(cached.fit_transform, X)
         for a, b in zip(plain.autoencoders_, cached.autoencoders_, strict=True):
-            _assert_same_layer(a, b)
+            assert_same_state(a, b)
         assert_array_equal(codes, plain.transform(X))
         assert cached.n_iter_ == plain.n_iter_
 
 
 def test_a_warm_cache_trains_no_layer_and_says_so(tmp_path, digits, trainings, capsys):
     X, _ = digits
-    _quiet(_stack(memory=str(tmp_path)).fit, X)
+    quietly(_stack(memory=str(tmp_path)).fit, X)
     assert len(trainings) == 2
-    _quiet(_stack(memory=joblib.Memory(str(tmp_path), verbose=0), verbose=1).fit, X)
+    quietly(_stack(memory=joblib.Memory(str(tmp_path), verbose=0), verbose=1).fit, X)
     assert len(trainings) == 2
     out = capsys.readouterr().out
     assert "layer 1/2 loaded from the cache" in out
@@ -105,21 +84,21 @@ def test_a_warm_cache_trains_no_layer_and_says_so(tmp_path, digits, trainings, c
 
 def test_a_changed_upper_layer_reuses_the_layers_below(tmp_path, digits, trainings):
     X, _ = digits
-    _quiet(_stack(corruption_level=[0.1, 0.2], memory=tmp_path).fit, X)
-    _quiet(_stack(corruption_level=[0.1, 0.4], memory=tmp_path).fit, X)
+    quietly(_stack(corruption_level=[0.1, 0.2], memory=tmp_path).fit, X)
+    quietly(_stack(corruption_level=[0.1, 0.4], memory=tmp_path).fit, X)
     assert trainings == [0.1, 0.2, 0.4]
     # a changed lower layer changes every key above it
-    _quiet(_stack(corruption_level=[0.3, 0.2], memory=tmp_path).fit, X)
+    quietly(_stack(corruption_level=[0.3, 0.2], memory=tmp_path).fit, X)
     assert trainings[3:] == [0.3, 0.2]
     # other rows: another fingerprint
-    _quiet(_stack(corruption_level=[0.1, 0.2], memory=tmp_path).fit, X[:-1])
+    quietly(_stack(corruption_level=[0.1, 0.2], memory=tmp_path).fit, X[:-1])
     assert trainings[5:] == [0.1, 0.2]
 
 
 def test_verbose_and_an_equivalent_n_jobs_share_entries(tmp_path, digits, trainings):
     X, _ = digits
-    _quiet(_stack(memory=tmp_path).fit, X)
-    loaded = _quiet(_stack(memory=tmp_path, n_jobs=1, verbose=True).fit, X)
+    quietly(_stack(memory=tmp_path).fit, X)
+    loaded = quietly(_stack(memory=tmp_path, n_jobs=1, verbose=True).fit, X)
     assert len(trainings) == 2
     assert all(ae.verbose is True for ae in loaded.autoencoders_)
 
@@ -134,13 +113,13 @@ def test_grid_search_trains_each_layer_prefix_once_per_fold(
     grid = {"corruption_level": CORRUPTIONS}
     plain = GridSearchCV(_stack(), grid, cv=2, refit=False)
     cold = GridSearchCV(_stack(memory=tmp_path), grid, cv=2, refit=False)
-    _quiet(plain.fit, X)
+    quietly(plain.fit, X)
     assert len(trainings) == 2 * 4 * 2
-    _quiet(cold.fit, X)
+    quietly(cold.fit, X)
     # 2 distinct first layers + 4 distinct pairs, per fold
     assert len(trainings) == 16 + 2 * (2 + 4)
     warm = GridSearchCV(_stack(memory=tmp_path), grid, cv=2, refit=False)
-    _quiet(warm.fit, X)
+    quietly(warm.fit, X)
     assert len(trainings) == 28
     for search in (cold, warm):
         assert_array_equal(
@@ -156,9 +135,9 @@ def test_fine_tuning_parameters_are_not_in_the_key(
     params = dict(hidden_layer_sizes=(16, 8), pretrain_max_iter=2, max_iter=3)
     grid = {"learning_rate_init": [1e-3, 1e-2], "alpha": [1e-4, 1e-2]}
     est = Estimator(**params, random_state=0, memory=tmp_path)
-    search = _quiet(GridSearchCV(est, grid, cv=2, refit=False).fit, X, y)
+    search = quietly(GridSearchCV(est, grid, cv=2, refit=False).fit, X, y)
     assert len(trainings) == 2 * 2  # two layers, two folds
-    plain = _quiet(
+    plain = quietly(
         GridSearchCV(Estimator(**params, random_state=0), grid, cv=2).fit, X, y
     )
     assert_array_equal(
@@ -176,9 +155,9 @@ def test_classifier_with_cache_is_the_classifier_without(tmp_path, digits):
         random_state=0,
         **m,
     )
-    plain = _quiet(make().fit, X, y)
+    plain = quietly(make().fit, X, y)
     for _ in ("cold", "warm"):
-        cached = _quiet(make(memory=tmp_path).fit, X, y)
+        cached = quietly(make(memory=tmp_path).fit, X, y)
         for a, b in zip(plain.coefs_, cached.coefs_, strict=True):
             assert_array_equal(a, b)
         assert plain.loss_curve_ == cached.loss_curve_
@@ -193,23 +172,23 @@ def test_no_cache_without_an_int_random_state(tmp_path, digits, random_state):
     X, y = digits
     stack = _stack(memory=tmp_path, random_state=random_state)
     with pytest.warns(UserWarning, match="random_state.*not an int") as record:
-        _quiet(stack.fit, X)
+        quietly(stack.fit, X)
     assert len([w for w in record if "not an int" in str(w.message)]) == 1
     clf = SdAClassifier((8,), pretrain_max_iter=1, max_iter=2, memory=tmp_path)
     with pytest.warns(UserWarning, match="SdAClassifier.*not an int") as record:
-        _quiet(clf.fit, X, y)
+        quietly(clf.fit, X, y)
     assert len([w for w in record if "not an int" in str(w.message)]) == 1
     assert _entries(tmp_path) == []
 
 
 def test_entries_hold_the_fitted_layer_not_its_codes(tmp_path, digits):
     X, _ = digits
-    _quiet(_stack(memory=tmp_path).fit, X)
+    quietly(_stack(memory=tmp_path).fit, X)
     entries = _entries(tmp_path)
     assert len(entries) == 2
     for path in entries:
-        layer = joblib.load(path)
-        assert isinstance(layer, DenoisingAutoencoder)
+        layer, status = joblib.load(path)
+        assert isinstance(layer, DenoisingAutoencoder) and status == "max_iter"
         assert layer.loss_curve_ and layer.components_.shape[0] in (16, 8)
         sizes = [v.size for v in vars(layer).values() if isinstance(v, np.ndarray)]
         assert max(sizes) < X.shape[0] * 8  # nothing the size of the codes
@@ -229,24 +208,28 @@ def _truncate(path):
 
 
 def _replace_with_another_layer(path):
-    layer = joblib.load(path)
+    layer, status = joblib.load(path)
     layer._cache_key = "written by another version"
-    joblib.dump(layer, path)
+    joblib.dump((layer, status), path)
 
 
 def _damage_weights(path):
-    layer = joblib.load(path)
+    layer, status = joblib.load(path)
     layer.components_[0, 0] = np.nan
-    joblib.dump(layer, path)
+    joblib.dump((layer, status), path)
+
+
+def _not_an_entry(path):
+    joblib.dump("something else", path)
 
 
 @pytest.mark.parametrize(
-    "damage", [_truncate, _replace_with_another_layer, _damage_weights]
+    "damage", [_truncate, _replace_with_another_layer, _damage_weights, _not_an_entry]
 )
 def test_a_bad_entry_is_recomputed(tmp_path, digits, trainings, damage):
     X, _ = digits
-    plain = _quiet(_stack().fit, X)
-    _quiet(_stack(memory=tmp_path).fit, X)
+    plain = quietly(_stack().fit, X)
+    quietly(_stack(memory=tmp_path).fit, X)
     for path in _entries(tmp_path):
         damage(path)
     with warnings.catch_warnings():
@@ -254,9 +237,9 @@ def test_a_bad_entry_is_recomputed(tmp_path, digits, trainings, damage):
         cached = _stack(memory=tmp_path).fit(X)
     assert len(trainings) == 2 + 2 + 2
     for a, b in zip(plain.autoencoders_, cached.autoencoders_, strict=True):
-        _assert_same_layer(a, b)
+        assert_same_state(a, b)
     # and the recomputed entries are good again
-    _quiet(_stack(memory=tmp_path).fit, X)
+    quietly(_stack(memory=tmp_path).fit, X)
     assert len(trainings) == 6
 
 
@@ -265,28 +248,27 @@ def test_an_interrupted_layer_is_not_stored(tmp_path, digits, monkeypatch):
     pretrain = stackeddae._cache.pretrain_layer
 
     def interrupted(codes, params, label=""):
-        layer = pretrain(codes, params, label)
-        layer._stop_status = "interrupted"
-        return layer
+        layer, _ = pretrain(codes, params, label)
+        return layer, "interrupted"
 
     monkeypatch.setattr(stackeddae._cache, "pretrain_layer", interrupted)
-    stack = _quiet(_stack(memory=tmp_path).fit, X)
+    stack = quietly(_stack(memory=tmp_path).fit, X)
     assert _entries(tmp_path) == []
     assert hasattr(stack.autoencoders_[1], "components_")  # initialised, untrained
 
 
 def _fit_in_a_process(location, X):
-    return _quiet(_stack(memory=location).fit, X)
+    return quietly(_stack(memory=location).fit, X)
 
 
 def test_two_processes_writing_the_same_entries_lose_nothing(tmp_path, digits):
     X, _ = digits
-    plain = _quiet(_stack().fit, X)
+    plain = quietly(_stack().fit, X)
     fits = joblib.Parallel(n_jobs=2, backend="loky")(
         joblib.delayed(_fit_in_a_process)(str(tmp_path), X) for _ in range(4)
     )
     assert len(_entries(tmp_path)) == 2
-    warm = _quiet(_stack(memory=tmp_path).fit, X)
+    warm = quietly(_stack(memory=tmp_path).fit, X)
     for stack in [*fits, warm]:
         for a, b in zip(plain.autoencoders_, stack.autoencoders_, strict=True):
-            _assert_same_layer(a, b)
+            assert_same_state(a, b)

@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from stackeddae import (
     DenoisingAutoencoder,
+    ReconstructionOutlierDetector,
     SdAClassifier,
     SdARegressor,
     StackedDenoisingAutoencoder,
@@ -14,6 +15,7 @@ ESTIMATORS = [
     StackedDenoisingAutoencoder(),
     SdAClassifier(),
     SdARegressor(),
+    ReconstructionOutlierDetector(),
 ]
 
 

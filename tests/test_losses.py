@@ -9,7 +9,9 @@ from scipy.special import expit
 
 from stackeddae._losses import (
     LOSSES,
+    MINIMUM_COSTS,
     OUTPUT_ACTIVATIONS,
+    bernoulli_entropy,
     cross_entropy,
     l2_penalty,
     softmax_cross_entropy,
@@ -26,6 +28,10 @@ def _naive_squared_error(A, Y):
     return (A - Y) ** 2
 
 
+def _naive_half_squared_error(A, Y):
+    return (A - Y) ** 2 / (2 * A.shape[1])  # averaged over outputs, as scikit-learn
+
+
 def _naive_softmax_cross_entropy(A, Y):
     p = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
     return -Y * np.log(p)
@@ -34,6 +40,7 @@ def _naive_softmax_cross_entropy(A, Y):
 NAIVE = {
     "cross_entropy": _naive_cross_entropy,
     "squared_error": _naive_squared_error,
+    "half_squared_error": _naive_half_squared_error,
     "softmax_cross_entropy": _naive_softmax_cross_entropy,
 }
 
@@ -44,7 +51,7 @@ def _problem(name, shape=(5, 4), seed=0, dtype=np.float64):
     if name == "cross_entropy":
         Y = rng.random(shape)
         Y[0, :2] = [0.0, 1.0]
-    elif name == "squared_error":
+    elif name in ("squared_error", "half_squared_error"):
         Y = rng.standard_normal(shape)
     else:  # probabilities summing to one per row; one-hot rows too
         Y = rng.random(shape)
@@ -67,6 +74,7 @@ def test_delta_is_prediction_minus_target(name):
     expected = {
         "cross_entropy": 1.0 / (1.0 + np.exp(-A)) - Y,
         "squared_error": 2 * (A - Y),
+        "half_squared_error": (A - Y) / A.shape[1],
         "softmax_cross_entropy": np.exp(A) / np.exp(A).sum(axis=1, keepdims=True) - Y,
     }[name]
     delta = A.copy()
@@ -207,6 +215,7 @@ def test_output_activations_are_canonical_links():
     assert OUTPUT_ACTIVATIONS == {
         "cross_entropy": "sigmoid",
         "squared_error": "identity",
+        "half_squared_error": "identity",
         "softmax_cross_entropy": "softmax",
     }
 
@@ -246,3 +255,31 @@ def test_l2_penalty_zero_alpha_changes_nothing():
     g = np.full((2, 2), 3.0)
     assert l2_penalty([W], [g], 0.0, 4) == 0.0
     assert_array_equal(g, 3.0)
+
+
+def test_bernoulli_entropy_against_scipy_stats():
+    from scipy.stats import bernoulli
+
+    Y = np.random.default_rng(3).random((4, 7))
+    Y[0, :3] = [0.0, 1.0, 0.5]  # 0 log 0 = 0 at both ends
+    expected = bernoulli(Y).entropy().sum(axis=1)
+    assert_allclose(bernoulli_entropy(Y), expected, rtol=1e-12)
+    assert_allclose(bernoulli_entropy(Y.astype(np.float32)), expected, rtol=1e-6)
+
+
+def test_bernoulli_entropy_clips_targets_outside_the_unit_interval():
+    Y = np.array([[-0.5, 0.3, 1.5]])
+    assert_allclose(bernoulli_entropy(Y), bernoulli_entropy(np.clip(Y, 0, 1)))
+    assert np.all(np.isfinite(bernoulli_entropy(Y)))
+
+
+@pytest.mark.parametrize("name", list(MINIMUM_COSTS))
+def test_minimum_cost_is_the_cost_of_a_perfect_prediction(name):
+    # the cheapest prediction of Y is Y itself: logit(Y) for cross-entropy
+    Y = np.random.default_rng(4).uniform(0.01, 0.99, (5, 6))
+    A = np.log(Y / (1 - Y)) if name == "cross_entropy" else Y.copy()
+    cost = LOSSES[name](A.copy(), Y, np.empty_like(A), axis=1)
+    assert_allclose(cost, MINIMUM_COSTS[name](Y), rtol=1e-10, atol=1e-12)
+    # and any other prediction costs more
+    worse = LOSSES[name](A + 0.1, Y, np.empty_like(A), axis=1)
+    assert np.all(worse > MINIMUM_COSTS[name](Y))

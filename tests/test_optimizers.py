@@ -118,11 +118,15 @@ CASES = {
         lambda: _sgd(0.1),
     ),
     "sgd_momentum": (
-        lambda p: SGDOptimizer(p, learning_rate_init=0.1, momentum=0.8, nesterov=False),
+        lambda p: SGDOptimizer(
+            p, learning_rate_init=0.1, momentum=0.8, nesterovs_momentum=False
+        ),
         lambda: _momentum(0.1, 0.8, nesterov=False),
     ),
     "sgd_nesterov": (
-        lambda p: SGDOptimizer(p, learning_rate_init=0.1, momentum=0.8, nesterov=True),
+        lambda p: SGDOptimizer(
+            p, learning_rate_init=0.1, momentum=0.8, nesterovs_momentum=True
+        ),
         lambda: _momentum(0.1, 0.8, nesterov=True),
     ),
     "adagrad": (
@@ -208,7 +212,14 @@ def test_state_passed_to_a_new_optimizer_continues_exactly(case):
     cls = type(first)
     second_kwargs = {
         k: getattr(first, k)
-        for k in ("momentum", "nesterov", "epsilon", "rho", "beta_1", "beta_2")
+        for k in (
+            "momentum",
+            "nesterovs_momentum",
+            "epsilon",
+            "rho",
+            "beta_1",
+            "beta_2",
+        )
         if hasattr(first, k)
     }
     second = cls(

@@ -1,13 +1,12 @@
 """StackedDenoisingAutoencoder: per-layer settings, greedy training, inference."""
 
-import warnings
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
+from scipy.special import xlogy
+from support import fit_quiet, make_stack
 
-from stackeddae import DenoisingAutoencoder, StackedDenoisingAutoencoder
+from stackeddae import DenoisingAutoencoder
 
 N_SAMPLES, N_FEATURES = 40, 8
 
@@ -16,37 +15,28 @@ def _data(seed=0):
     return np.random.default_rng(seed).random((N_SAMPLES, N_FEATURES))
 
 
-def _fit_quietly(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X)
-
-
 def _stack(**params):
-    defaults = dict(
-        hidden_layer_sizes=(6, 4, 3), max_iter=2, batch_size=10, random_state=0
-    )
-    return StackedDenoisingAutoencoder(**{**defaults, **params})
+    return make_stack(**{"hidden_layer_sizes": (6, 4, 3), **params})
 
 
 @pytest.fixture(scope="module")
 def fitted():
     X = _data()
-    return _fit_quietly(_stack(corruption_level=0.2), X), X
+    return fit_quiet(_stack(corruption_level=0.2), X), X
 
 
 def test_per_layer_corruption_levels():
     X = _data()
-    sda = _fit_quietly(_stack(corruption_level=[0.1, 0.2, 0.4]), X)
+    sda = fit_quiet(_stack(corruption_level=[0.1, 0.2, 0.4]), X)
     assert [ae.corruption_level for ae in sda.autoencoders_] == [0.1, 0.2, 0.4]
     assert [p["corruption_level"] for p in sda.layer_params()] == [0.1, 0.2, 0.4]
     # each layer really trains with its own level: layer 3 alone, on the clean
     # codes, with 0.4 reproduces it, and with another level does not
     codes = sda.autoencoders_[1].transform(sda.autoencoders_[0].transform(X))
     params = sda.layer_params()[2]
-    alone = _fit_quietly(DenoisingAutoencoder(**params), codes)
+    alone = fit_quiet(DenoisingAutoencoder(**params), codes)
     assert_array_equal(alone.components_, sda.autoencoders_[2].components_)
-    other = _fit_quietly(
+    other = fit_quiet(
         DenoisingAutoencoder(**{**params, "corruption_level": 0.1}), codes
     )
     assert not np.array_equal(other.components_, sda.autoencoders_[2].components_)
@@ -54,7 +44,7 @@ def test_per_layer_corruption_levels():
 
 def test_per_layer_corruption_levels_as_tuple_and_array():
     for levels in [(0.0, 0.3, 0.5), np.array([0.0, 0.3, 0.5])]:
-        sda = _fit_quietly(_stack(corruption_level=levels, max_iter=1), _data())
+        sda = fit_quiet(_stack(corruption_level=levels, max_iter=1), _data())
         assert [ae.corruption_level for ae in sda.autoencoders_] == [0.0, 0.3, 0.5]
 
 
@@ -94,7 +84,7 @@ def test_autoencoder_sizes(fitted):
 
 
 def test_int_hidden_layer_sizes_is_one_layer():
-    sda = _fit_quietly(_stack(hidden_layer_sizes=5), _data())
+    sda = fit_quiet(_stack(hidden_layer_sizes=5), _data())
     assert sda.n_layers_ == 1
     assert sda.transform(_data()).shape == (N_SAMPLES, 5)
 
@@ -103,13 +93,13 @@ def test_layers_are_trained_greedily_on_clean_codes(fitted):
     sda, X = fitted
     params = sda.layer_params()
     # layer 1 alone on X
-    first = _fit_quietly(DenoisingAutoencoder(**params[0]), X)
+    first = fit_quiet(DenoisingAutoencoder(**params[0]), X)
     assert_array_equal(first.components_, sda.autoencoders_[0].components_)
     # layer k+1 alone on the clean codes of the fitted layers 1..k
     codes = X
     for k in range(1, 3):
         codes = sda.autoencoders_[k - 1].transform(codes)
-        alone = _fit_quietly(DenoisingAutoencoder(**params[k]), codes)
+        alone = fit_quiet(DenoisingAutoencoder(**params[k]), codes)
         ae = sda.autoencoders_[k]
         assert alone.n_features_in_ == ae.n_features_in_
         assert_array_equal(alone.components_, ae.components_)
@@ -141,9 +131,9 @@ def test_layer_params_pass_shared_settings():
 
 def test_random_state_makes_stacks_identical():
     X = _data(1)
-    a = _fit_quietly(_stack(), X)
-    b = _fit_quietly(_stack(), X)
-    c = _fit_quietly(_stack(random_state=1), X)
+    a = fit_quiet(_stack(), X)
+    b = fit_quiet(_stack(), X)
+    c = fit_quiet(_stack(random_state=1), X)
     assert_array_equal(a.transform(X), b.transform(X))
     assert not np.array_equal(a.transform(X), c.transform(X))
 
@@ -176,11 +166,11 @@ def test_inverse_transform_decodes_through_every_layer(fitted):
     assert np.all((recon > 0) & (recon < 1))
 
 
-def test_score_samples_is_the_reconstruction_cross_entropy(fitted):
+def test_score_samples_is_minus_the_reconstruction_kl_divergence(fitted):
     sda, X = fitted
     recon = sda.inverse_transform(sda.transform(X))
-    ce = -(X * np.log(recon) + (1 - X) * np.log(1 - recon)).sum(axis=1)
-    assert_allclose(sda.score_samples(X), -ce, rtol=1e-8)
+    kl = (xlogy(X, X / recon) + xlogy(1 - X, (1 - X) / (1 - recon))).sum(axis=1)
+    assert_allclose(sda.score_samples(X), -kl, rtol=1e-8)
 
 
 def test_inverse_transform_checks_code_width(fitted):
@@ -199,7 +189,7 @@ def test_inverse_transform_checks_code_width(fitted):
 )
 def test_upper_layers_loss_follows_the_code_range(activation, upper_loss):
     X = _data(2)
-    sda = _fit_quietly(
+    sda = fit_quiet(
         _stack(activation=activation, learning_rate_init=0.01, max_iter=1), X
     )
     losses = [ae.reconstruction_loss_ for ae in sda.autoencoders_]
@@ -209,14 +199,14 @@ def test_upper_layers_loss_follows_the_code_range(activation, upper_loss):
 
 def test_first_layer_loss_follows_the_data():
     X = _data(3) * 4 - 2
-    sda = _fit_quietly(_stack(learning_rate_init=0.01, max_iter=1), X)
+    sda = fit_quiet(_stack(learning_rate_init=0.01, max_iter=1), X)
     losses = [ae.reconstruction_loss_ for ae in sda.autoencoders_]
     assert losses == ["squared_error", "cross_entropy", "cross_entropy"]
 
 
 def test_float32_stays_float32():
     X = _data(4).astype(np.float32)
-    sda = _fit_quietly(_stack(max_iter=1), X)
+    sda = fit_quiet(_stack(max_iter=1), X)
     assert all(ae.components_.dtype == np.float32 for ae in sda.autoencoders_)
     code = sda.transform(X)
     assert code.dtype == np.float32
@@ -233,8 +223,8 @@ def test_partial_fit_trains_every_layer_once():
 
 def test_warm_start_continues_every_layer():
     X = _data(6)
-    sda = _fit_quietly(_stack(warm_start=True), X)
+    sda = fit_quiet(_stack(warm_start=True), X)
     first = [ae for ae in sda.autoencoders_]
-    _fit_quietly(sda, X)
+    fit_quiet(sda, X)
     assert [ae.n_iter_ for ae in sda.autoencoders_] == [4, 4, 4]
     assert all(a is b for a, b in zip(first, sda.autoencoders_, strict=True))

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from support import fit_quiet, quietly
 from threadpoolctl import threadpool_limits
 
 import stackeddae._threads
@@ -37,27 +38,18 @@ def _features(n=300, d=500, seed=0):
     return np.random.default_rng(seed).random((n, d)).astype(np.float32)
 
 
-def _quiet_fit(est, *data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*data)
-
-
 def _on_cores(monkeypatch, cores):
     monkeypatch.setattr(stackeddae._threads, "cpu_count", lambda: cores)
 
 
-def _record(monkeypatch, objective_class):
-    """Patch an objective so that each call records the BLAS threads it runs with."""
-    seen = []
-    call = objective_class.__call__
+def _recording(seen):
+    """A patch_objective action: note the BLAS threads each call runs with."""
 
-    def recording(self, *args):
+    def action(i, self, X, Y, original):
         seen.append(_now())
-        return call(self, *args)
+        return original(self, X, Y)
 
-    monkeypatch.setattr(objective_class, "__call__", recording)
-    return seen
+    return action
 
 
 # ------------------------------------------------------------------ the rule
@@ -96,16 +88,17 @@ def test_none_is_one_thread_under_any_joblib_configuration(monkeypatch):
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
 @pytest.mark.parametrize("n_jobs, threads", [(None, 1), (2, 2), (-1, 2), (3, 2)])
 def test_training_and_inference_run_under_the_rule(
-    monkeypatch, solver, n_jobs, threads
+    monkeypatch, patch_objective, solver, n_jobs, threads
 ):
     # OpenBLAS never runs more threads than it started with (the cores: 2 here),
     # so the rules tested are 1 and 2 threads, on 4 (pretended) cores.
     _on_cores(monkeypatch, 4)
     ambient = 3 - threads
-    seen = _record(monkeypatch, _DAEObjective)
+    seen = []
+    patch_objective(_DAEObjective, _recording(seen))
     dae = DenoisingAutoencoder(4, solver=solver, max_iter=2, n_jobs=n_jobs)
     with threadpool_limits(limits=ambient, user_api="blas"):
-        _quiet_fit(dae, _features(60, 8))
+        fit_quiet(dae, _features(60, 8))
         assert _now() == ambient  # restored after the fit
         inside = []
         monkeypatch.setattr(
@@ -119,14 +112,15 @@ def test_training_and_inference_run_under_the_rule(
     assert inside == [threads]
 
 
-def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch):
+def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch, patch_objective):
     _on_cores(monkeypatch, 4)
-    pretraining = _record(monkeypatch, _DAEObjective)
-    fine_tuning = _record(monkeypatch, _NetworkObjective)
+    pretraining, fine_tuning = [], []
+    patch_objective(_DAEObjective, _recording(pretraining))
+    patch_objective(_NetworkObjective, _recording(fine_tuning))
     X, y = _features(60, 8), np.arange(60) % 2
     clf = SdAClassifier((4, 3), n_jobs=2, pretrain_max_iter=1, max_iter=2)
     with threadpool_limits(limits=1, user_api="blas"):
-        _quiet_fit(clf, X, y)
+        fit_quiet(clf, X, y)
     assert all(a.n_jobs == 2 for a in clf.stack_.autoencoders_)
     assert set(pretraining) == {2} and set(fine_tuning) == {2}
 
@@ -134,7 +128,7 @@ def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch):
 def test_fits_with_the_same_n_jobs_are_identical():
     X = _features(200, 30)
     fits = [
-        _quiet_fit(DenoisingAutoencoder(4, max_iter=3, n_jobs=2, random_state=0), X)
+        fit_quiet(DenoisingAutoencoder(4, max_iter=3, n_jobs=2, random_state=0), X)
         for _ in range(2)
     ]
     assert_array_equal(fits[0].components_, fits[1].components_)
@@ -151,7 +145,7 @@ def test_n_jobs_zero_is_rejected_with_its_meaning():
 
 def _under_ambient(threads, make, *data):
     with threadpool_limits(limits=threads, user_api="blas"):
-        est = _quiet_fit(make(), *data)
+        est = fit_quiet(make(), *data)
         return est, est.transform(data[0])
 
 
@@ -191,17 +185,11 @@ def test_fit_transform_codes_are_those_of_the_fit_rule():
     X = _features()
     with threadpool_limits(limits=2, user_api="blas"):
         codes = StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0)
-        codes = _quiet_fit_transform(codes, X)
+        codes = quietly(codes.fit_transform, X)
     with threadpool_limits(limits=1, user_api="blas"):
         again = StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0)
-        again = _quiet_fit_transform(again, X)
+        again = quietly(again.fit_transform, X)
     assert_array_equal(codes, again)
-
-
-def _quiet_fit_transform(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit_transform(X)
 
 
 # ----------------------------------------------------------- from many threads
@@ -217,19 +205,17 @@ def test_nested_calls_keep_the_outer_rule(monkeypatch):
         assert _now() == 1
 
 
-def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch):
+def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch, patch_objective):
     # Two rules cannot be in force at once in one process: each fit must run while
     # its own is, and the limit found before must be back afterwards.  (What is
     # observed is the rule in force, not OpenBLAS's count: OpenBLAS 0.3.31 ignores
     # thread-count changes made from threads other than the main one.)
     _on_cores(monkeypatch, 4)
-    seen = {}
-    call = _DAEObjective.__call__
+    pairs = set()
 
-    def recording(self, *args):
-        rule = stackeddae._threads._Limit.threads
-        seen.setdefault(threading.get_ident(), set()).add((self.expected, rule))
-        return call(self, *args)
+    def recording(i, self, X, Y, original):
+        pairs.add((self.expected, stackeddae._threads._Limit.threads))
+        return original(self, X, Y)
 
     init = _DAEObjective.__init__
 
@@ -237,19 +223,18 @@ def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch):
         init(self, dae, batch_size)
         self.expected = n_blas_threads(dae.n_jobs)
 
-    monkeypatch.setattr(_DAEObjective, "__call__", recording)
+    patch_objective(_DAEObjective, recording)
     monkeypatch.setattr(_DAEObjective, "__init__", remembering)
     X = _features(120, 20)
     makers = [
         lambda n=n: DenoisingAutoencoder(6, max_iter=3, n_jobs=n, random_state=0)
         for n in (1, 2, None, 2, 1, -1)
     ]
-    sequential = [_quiet_fit(make(), X) for make in makers]
+    sequential = [fit_quiet(make(), X) for make in makers]
     with threadpool_limits(limits=1, user_api="blas"):
         with ThreadPoolExecutor(max_workers=6) as pool:
-            threaded = list(pool.map(lambda make: _quiet_fit(make(), X), makers * 3))
+            threaded = list(pool.map(lambda make: fit_quiet(make(), X), makers * 3))
         assert _now() == 1
-    pairs = set().union(*seen.values())
     assert pairs and all(expected == got for expected, got in pairs)
     assert {expected for expected, _ in pairs} == {1, 2}
     for a, b in zip(threaded, sequential * 3, strict=True):
@@ -262,14 +247,14 @@ def test_inference_beside_a_background_fit_is_exact(monkeypatch):
     _on_cores(monkeypatch, 4)
     X = _features(200, 20)
     y = np.arange(200) % 2
-    served = _quiet_fit(SdARegressor((8,), max_iter=5, random_state=0, n_jobs=2), X, y)
+    served = fit_quiet(SdARegressor((8,), max_iter=5, random_state=0, n_jobs=2), X, y)
     chunks = np.array_split(np.arange(200), 20)
     expected = [served.predict(X[rows]) for rows in chunks]
     stop = threading.Event()
 
     def train():
         while not stop.is_set():
-            _quiet_fit(StackedDenoisingAutoencoder((8, 4), max_iter=2, n_jobs=1), X)
+            fit_quiet(StackedDenoisingAutoencoder((8, 4), max_iter=2, n_jobs=1), X)
 
     background = threading.Thread(target=train)
     background.start()

@@ -7,7 +7,9 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
+from support import fit_quiet, make_dae, raise_on
 
 from stackeddae import (
     DenoisingAutoencoder,
@@ -16,22 +18,22 @@ from stackeddae import (
     StackedDenoisingAutoencoder,
 )
 from stackeddae._autoencoder import _DAEObjective
-from stackeddae._training import fit_stochastic, reset_history
+from stackeddae._training import History, Settings, TrainingLoop
 
 
 def _data(n=60, d=8, seed=0):
     return np.random.default_rng(seed).random((n, d))
 
 
+def _cost(dae, X):
+    """Mean training cost (cross-entropy) of clean X: minus the score (a mean KL
+    divergence) plus the mean entropy of X, computed by hand."""
+    entropy = -(xlogy(X, X) + xlogy(1 - X, 1 - X)).sum(axis=1)
+    return entropy.mean() - dae.score(X)
+
+
 def _dae(**params):
-    defaults = dict(n_components=4, batch_size=10, random_state=0)
-    return DenoisingAutoencoder(**{**defaults, **params})
-
-
-def _fit_quietly(est, X, y=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X) if y is None else est.fit(X, y)
+    return make_dae(**{"max_iter": 15, **params})  # the DenoisingAutoencoder default
 
 
 # --------------------------------------------------------------- bookkeeping
@@ -54,32 +56,31 @@ def test_loss_curve_has_one_entry_per_epoch():
 
 def test_loss_curve_entry_is_the_epoch_mean_cost():
     # One mini-batch per epoch and no noise: epoch k's cost is the cost of the
-    # weights after k - 1 updates, i.e. minus the score of a (k - 1)-epoch fit.
+    # weights after k - 1 updates, i.e. the clean cost of a (k - 1)-epoch fit.
     X = _data()
     params = dict(batch_size=60, corruption_level=0.0, shuffle=False)
-    one = _fit_quietly(_dae(max_iter=1, **params), X)
-    two = _fit_quietly(_dae(max_iter=2, **params), X)
+    one = fit_quiet(_dae(max_iter=1, **params), X)
+    two = fit_quiet(_dae(max_iter=2, **params), X)
     assert_allclose(two.loss_curve_[0], one.loss_curve_[0], rtol=1e-12)
-    assert_allclose(two.loss_curve_[1], -one.score(X), rtol=1e-10)
+    assert_allclose(two.loss_curve_[1], _cost(one, X), rtol=1e-10)
 
 
-def test_loss_curve_averages_the_mini_batch_costs(monkeypatch):
+def test_loss_curve_averages_the_mini_batch_costs(patch_objective):
     costs = []
-    original = _DAEObjective.__call__
 
-    def spy(self, X, Y=None):
+    def spy(i, self, X, Y, original):
         cost = original(self, X, Y)
         costs.append(float(cost))
         return cost
 
-    monkeypatch.setattr(_DAEObjective, "__call__", spy)
-    dae = _fit_quietly(_dae(max_iter=2), _data())
+    patch_objective(_DAEObjective, spy)
+    dae = fit_quiet(_dae(max_iter=2), _data())
     assert len(costs) == 12  # 6 mini-batches per epoch
     assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
-    _fit_quietly(_dae(max_iter=3, verbose=True), _data())
+    fit_quiet(_dae(max_iter=3, verbose=True), _data())
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3 cost")
@@ -135,7 +136,7 @@ def test_adaptive_schedule_divides_the_rate_until_it_is_tiny():
 
 def test_invscaling_schedule_during_fit():
     X = _data()
-    dae = _fit_quietly(
+    dae = fit_quiet(
         _dae(max_iter=2, learning_rate="invscaling", learning_rate_init=0.2), X
     )
     assert_allclose(dae._optimizer_state["learning_rate"], 0.2 / (120 + 1) ** 0.5)
@@ -202,16 +203,24 @@ class _Quadratic:
 
 
 def test_early_stopping_restores_the_best_epochs_weights():
-    est = DenoisingAutoencoder(
+    # the loop alone: settings, a fresh record and an objective, no estimator
+    settings = Settings(
+        solver="sgd",
+        learning_rate_init=0.1,
+        learning_rate="constant",
+        power_t=0.5,
         max_iter=50,
+        max_fun=15000,
         tol=0.0,
         n_iter_no_change=2,
-        learning_rate_init=0.1,
         shuffle=False,
+        verbose=0,
+        n_jobs=None,
+        optimizer_params={"momentum": 0.0},
     )
-    est._rng = np.random.default_rng(0)
-    reset_history(est, early_stopping=True)
+    history = History.fresh(early_stopping=True)
     objective = _Quadratic(batch_size=1)
+    loop = TrainingLoop(objective, settings, history, np.random.default_rng(0))
     script = iter([1.0, 3.0, 2.0, 0.0, -1.0, 5.0])
     snapshots = []
 
@@ -221,11 +230,12 @@ def test_early_stopping_restores_the_best_epochs_weights():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        status = fit_stochastic(est, objective, np.zeros((2, 1)), validation=validation)
+        status = loop.run(np.zeros((2, 1)), validation=validation)
     assert status == "converged"
-    assert est.n_iter_ == 5  # 3 epochs without improvement after the best (2nd)
-    assert est.validation_scores_ == [1.0, 3.0, 2.0, 0.0, -1.0]
-    assert est.best_validation_score_ == 3.0
+    assert history.n_iter_ == 5  # 3 epochs without improvement after the best (2nd)
+    assert history.validation_scores_ == [1.0, 3.0, 2.0, 0.0, -1.0]
+    assert history.best_validation_score_ == 3.0
+    assert history.best_loss_ is None  # the validation score is what is tracked
     assert_array_equal(objective.params[0], snapshots[1])
     assert not np.array_equal(snapshots[1], snapshots[-1])
 
@@ -243,7 +253,7 @@ def test_classifier_early_stopping_scores_accuracy():
         validation_fraction=0.25,
         random_state=0,
     )
-    _fit_quietly(clf, X, y)
+    fit_quiet(clf, X, y)
     assert len(clf.validation_scores_) == clf.n_iter_
     assert all(0 <= s <= 1 for s in clf.validation_scores_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
@@ -252,7 +262,7 @@ def test_classifier_early_stopping_scores_accuracy():
 # --------------------------------------------------------------- divergence
 
 
-def test_divergence_warns_and_keeps_the_last_finite_epoch(monkeypatch):
+def test_divergence_warns_and_keeps_the_last_finite_epoch(patch_objective):
     X = np.random.default_rng(0).standard_normal((60, 8))  # standardized data
     params = dict(loss="squared_error", learning_rate_init=1e3, max_iter=15)
     with pytest.warns(DivergenceWarning, match="training cost"):
@@ -268,8 +278,7 @@ def test_divergence_warns_and_keeps_the_last_finite_epoch(monkeypatch):
     assert np.all(np.isfinite(dae.transform(X)))
     # the weights are exactly those at the end of the last complete epoch: the
     # ones an identical fit has when it starts the next epoch (6 mini-batches each)
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
+    snapshots = patch_objective(_DAEObjective)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
@@ -301,33 +310,15 @@ def test_divergence_leaves_finite_weights(activation, dtype):
 # --------------------------------------------------------------- interruption
 
 
-def _interrupt_on_call(monkeypatch, n, snapshots=None):
-    """Patch the DAE objective to raise KeyboardInterrupt on its n-th call."""
-    original = _DAEObjective.__call__
-    calls = []
-
-    def patched(self, X, Y=None):
-        calls.append(1)
-        if snapshots is not None:
-            snapshots.append([p.copy() for p in self.params])
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return original(self, X, Y)
-
-    monkeypatch.setattr(_DAEObjective, "__call__", patched)
-    return calls
-
-
-def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
+def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch, patch_objective):
     X = _data()
     # reference: the weights at the start of the 9th mini-batch of a normal fit
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
-    _fit_quietly(_dae(max_iter=2), X)
+    snapshots = patch_objective(_DAEObjective)
+    fit_quiet(_dae(max_iter=2), X)
     expected = snapshots[8]
     monkeypatch.undo()
 
-    calls = _interrupt_on_call(monkeypatch, n=9)
+    calls = patch_objective(_DAEObjective, raise_on(9))
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted") as record:
         dae.fit(X)
@@ -349,23 +340,18 @@ def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch):
     assert len(dae.loss_curve_) == 2
 
 
-def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
+def test_sigint_stops_after_the_current_mini_batch(monkeypatch, patch_objective):
     X = _data()
-    snapshots = []
-    _interrupt_on_call(monkeypatch, n=-1, snapshots=snapshots)
-    _fit_quietly(_dae(max_iter=2), X)
+    snapshots = patch_objective(_DAEObjective)
+    fit_quiet(_dae(max_iter=2), X)
     monkeypatch.undo()
 
-    original = _DAEObjective.__call__
-    calls = []
-
-    def ctrl_c_on_third_call(self, X, Y=None):
-        calls.append(1)
-        if len(calls) == 3:
+    def ctrl_c_on_third_call(i, self, X, Y, original):
+        if i == 3:
             signal.raise_signal(signal.SIGINT)
         return original(self, X, Y)
 
-    monkeypatch.setattr(_DAEObjective, "__call__", ctrl_c_on_third_call)
+    calls = patch_objective(_DAEObjective, ctrl_c_on_third_call)
     handler = signal.getsignal(signal.SIGINT)
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted"):
@@ -377,9 +363,11 @@ def test_sigint_stops_after_the_current_mini_batch(monkeypatch):
     assert_array_equal(dae.components_, snapshots[3][0])
 
 
-def test_interrupted_stack_initialises_the_untrained_layers(monkeypatch):
+def test_interrupted_stack_initialises_the_untrained_layers(
+    monkeypatch, patch_objective
+):
     X = _data()
-    _interrupt_on_call(monkeypatch, n=3)
+    patch_objective(_DAEObjective, raise_on(3))
     sda = StackedDenoisingAutoencoder(
         hidden_layer_sizes=(5, 3), max_iter=2, batch_size=10, random_state=0
     )
@@ -398,23 +386,23 @@ def test_interrupted_stack_initialises_the_untrained_layers(monkeypatch):
 
 def test_warm_start_continues_n_iter():
     X = _data()
-    dae = _fit_quietly(_dae(max_iter=3, warm_start=True), X)
+    dae = fit_quiet(_dae(max_iter=3, warm_start=True), X)
     assert dae.n_iter_ == 3
-    _fit_quietly(dae, X)
+    fit_quiet(dae, X)
     assert dae.n_iter_ == 6
     assert len(dae.loss_curve_) == 6
     assert dae.t_ == 6 * 60
     # plain SGD carries no optimizer state: 3 + 3 epochs equal 6 epochs
-    six = _fit_quietly(_dae(max_iter=6), X)
+    six = fit_quiet(_dae(max_iter=6), X)
     assert_allclose(dae.components_, six.components_, rtol=1e-12)
     assert_allclose(dae.loss_curve_, six.loss_curve_, rtol=1e-12)
 
 
 def test_without_warm_start_fit_starts_over():
     X = _data()
-    dae = _fit_quietly(_dae(max_iter=3), X)
+    dae = fit_quiet(_dae(max_iter=3), X)
     first = dae.components_.copy()
-    _fit_quietly(dae, X)
+    fit_quiet(dae, X)
     assert dae.n_iter_ == 3
     assert_array_equal(dae.components_, first)
 
@@ -432,7 +420,7 @@ def test_partial_fit_keeps_the_optimizer_state():
 def test_every_solver_reduces_the_loss(solver):
     X = _data()
     lr = {"sgd": 0.1, "adagrad": 0.1, "rmsprop": 0.01, "adadelta": 1.0, "adam": 0.01}
-    dae = _fit_quietly(
+    dae = fit_quiet(
         _dae(solver=solver, learning_rate_init=lr[solver], max_iter=5, momentum=0.5),
         X,
     )
@@ -441,11 +429,11 @@ def test_every_solver_reduces_the_loss(solver):
 
 def test_lbfgs_fit():
     X = _data(n=30)
-    dae = _fit_quietly(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
+    dae = fit_quiet(_dae(solver="lbfgs", max_iter=10, corruption_level=0.0), X)
     assert 1 <= dae.n_iter_ <= 10
     assert len(dae.loss_curve_) == dae.n_iter_
     assert dae.loss_curve_[-1] < dae.loss_curve_[0]
-    assert_allclose(dae.loss_, -dae.score(X), rtol=1e-10)
+    assert_allclose(dae.loss_, _cost(dae, X), rtol=1e-10)
     assert not hasattr(dae, "partial_fit")
 
 
@@ -463,7 +451,7 @@ def test_partial_fit_over_chunks_reaches_the_cost_of_fit():
         for chunk in np.array_split(X, 10):
             chunked.partial_fit(chunk)
     assert chunked.n_iter_ == 50
-    cost_full, cost_chunked = -full.score(X), -chunked.score(X)
+    cost_full, cost_chunked = _cost(full, X), _cost(chunked, X)
     assert abs(cost_chunked - cost_full) / cost_full < 0.03
 
 

@@ -1,0 +1,162 @@
+"""Persistence: pickle, joblib and skops round trips keep outputs and training
+identical, the fitted state is plain data, and faulted estimators persist and resume.
+"""
+
+import copy
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import skops.io as sio
+from numpy.testing import assert_array_equal
+from support import (
+    MAKERS,
+    all_outputs,
+    assert_same_state,
+    fit_quiet,
+    fitted_attributes,
+    make_clf,
+    make_dae,
+    make_reg,
+    make_stack,
+    make_target,
+    make_X,
+    make_y,
+    make_y_reg,
+    partial_fit_quiet,
+    raise_on,
+    record,
+    return_on,
+)
+
+from stackeddae._autoencoder import _DAEObjective
+
+PERSISTED = {
+    "dae-adam": lambda: make_dae(solver="adam", learning_rate_init=0.01),
+    "dae-untied-early-stopping": lambda: make_dae(
+        tied_weights=False, early_stopping=True, corruption="salt_and_pepper"
+    ),
+    "dae-float32-sparse": lambda: make_dae(momentum=0.9),
+    "stack": make_stack,
+    "stack-lbfgs": lambda: make_stack(solver="lbfgs", max_iter=5),
+    "classifier-strings": make_clf,
+    "classifier-no-pretraining-adam": lambda: make_clf(
+        pretrain=False, solver="adam", learning_rate_init=0.01, early_stopping=True
+    ),
+    "regressor-multi-output": make_reg,
+}
+
+
+def _persisted_data(case):
+    X = make_X()
+    y = None
+    if case.startswith("classifier"):
+        y = np.array(["ant", "bee", "cat"])[make_y()]
+    elif case.startswith("regressor"):
+        y = np.c_[make_y_reg(), -make_y_reg()]
+    if "float32-sparse" in case:
+        X = sp.csr_matrix(X * (X > 0.3), dtype=np.float32)
+    return X, y
+
+
+def _round_trips(est, tmp_path):
+    copies = {"pickle": pickle.loads(pickle.dumps(est))}
+    joblib.dump(est, tmp_path / "model.joblib")
+    copies["joblib"] = joblib.load(tmp_path / "model.joblib")
+    buffer = io.BytesIO()
+    joblib.dump(est, buffer, compress=3)
+    buffer.seek(0)
+    copies["joblib-compressed"] = joblib.load(buffer)
+    data = sio.dumps(est)
+    copies["skops"] = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    return copies
+
+
+def _continue(est, X, y):
+    if getattr(est, "solver", "sgd") != "lbfgs":
+        early_stopping = est.early_stopping  # which partial_fit refuses
+        partial_fit_quiet(est.set_params(early_stopping=False), X, y)
+        est.set_params(early_stopping=early_stopping)
+    return fit_quiet(est.set_params(warm_start=True), X, y)
+
+
+@pytest.mark.parametrize("case", list(PERSISTED))
+def test_round_trips_give_identical_outputs_and_training(case, tmp_path):
+    X, y = _persisted_data(case)
+    est = fit_quiet(PERSISTED[case](), X, y)
+    _assert_round_trips_continue_identically(est, X, y, tmp_path)
+
+
+def _assert_round_trips_continue_identically(est, X, y, tmp_path):
+    expected = all_outputs(est, X, y)
+    for how, loaded in _round_trips(est, tmp_path).items():
+        assert type(loaded) is type(est), how
+        assert_same_state(loaded, est, how)
+        got = all_outputs(loaded, X, y)
+        for name in expected:
+            assert_array_equal(got[name], expected[name], err_msg=f"{how} {name}")
+        # training continues exactly as the original would have: random
+        # generators and optimizer state travel with the model
+        assert_same_state(
+            _continue(loaded, X, y), _continue(copy.deepcopy(est), X, y), how
+        )
+
+
+def _check_plain_state(value, where):
+    """The fitted state holds only plain data (and the package's estimators)."""
+    if isinstance(value, np.ndarray):
+        assert value.dtype.kind in "biufU", (where, value.dtype)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain_state(v, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), where
+            _check_plain_state(v, f"{where}[{k!r}]")
+    elif isinstance(value, np.random.Generator):
+        assert isinstance(value.bit_generator, np.random.PCG64), where
+    elif hasattr(value, "get_params"):
+        assert type(value).__module__.startswith("stackeddae."), where
+        for k, v in fitted_attributes(value).items():
+            _check_plain_state(v, f"{where}.{k}")
+    else:
+        assert value is None or isinstance(
+            value, (bool, int, float, str, np.integer, np.floating, np.bool_)
+        ), (where, type(value))
+
+
+@pytest.mark.parametrize("case", list(PERSISTED))
+def test_fitted_state_is_plain_data_and_skops_trusts_only_this_package(case, tmp_path):
+    X, y = _persisted_data(case)
+    est = fit_quiet(PERSISTED[case](), X, y)
+    _check_plain_state(est, type(est).__name__)
+
+    # the secure way to load a model, as the README shows it
+    path = tmp_path / "model.skops"
+    sio.dump(est, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert f"stackeddae.{type(est).__module__.split('.')[-1]}.{type(est).__name__}" in (
+        untrusted
+    )
+    assert all(t.startswith("stackeddae.") for t in untrusted), untrusted
+    with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+        sio.load(path)
+    loaded = sio.load(path, trusted=untrusted)
+    assert_same_state(loaded, est)
+
+
+@pytest.mark.parametrize("fault", ["interrupted", "diverged"])
+@pytest.mark.parametrize("kind", ["stack", "classifier"])
+def test_estimators_stopped_by_a_fault_persist_and_resume(
+    monkeypatch, patch_objective, fault, kind, tmp_path
+):
+    X, y = make_X(), make_target(kind)
+    action = raise_on(3) if fault == "interrupted" else return_on(3, np.nan)
+    patch_objective(_DAEObjective, action)
+    est, _ = record(fit_quiet, MAKERS[kind](), X, y)
+    monkeypatch.undo()
+    _check_plain_state(est, kind)
+    _assert_round_trips_continue_identically(est, X, y, tmp_path)

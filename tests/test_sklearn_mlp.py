@@ -1,0 +1,230 @@
+"""Where the supervised estimators behave as scikit-learn's MLPClassifier/MLPRegressor.
+
+The parameter names promise scikit-learn's meaning, so scikit-learn's MLP is the
+referee: these tests pin down the behaviours in which we follow it (issue 15).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.neural_network._base import squared_loss
+from sklearn.preprocessing import StandardScaler
+
+from stackeddae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+)
+from stackeddae._supervised import _NetworkObjective
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def noisy_regression():
+    X, y = make_regression(200, 10, bias=20, noise=100, random_state=7)
+    return X, StandardScaler().fit_transform(y[:, None]).ravel()
+
+
+def _quietly(fit, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(*args)
+
+
+# ------------------------------------------------------------------ L-BFGS
+
+
+def test_lbfgs_stopped_by_max_fun_warns(iris):
+    clf = SdAClassifier(
+        pretrain=False, solver="lbfgs", hidden_layer_sizes=50, max_fun=10, tol=0
+    )
+    with pytest.warns(ConvergenceWarning, match="max_fun=10"):
+        clf.fit(*iris)
+    assert clf.n_iter_ <= 10
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_lbfgs_tol_is_a_gradient_tolerance_only(noisy_regression, activation):
+    # tol used as scipy's ftol too stopped these fits at R^2 0.92-0.97, "converged".
+    X, y = noisy_regression
+    reg = SdARegressor(
+        pretrain=False,
+        solver="lbfgs",
+        hidden_layer_sizes=50,
+        activation=activation,
+        tol=1e-3,
+        random_state=1,
+    )
+    reg = _quietly(reg.fit, X, y)
+    assert reg.score(X, y) > 0.99
+
+
+def test_lbfgs_warm_start_refit_keeps_improving(noisy_regression):
+    X, y = noisy_regression
+    reg = SdARegressor(
+        pretrain=False,
+        solver="lbfgs",
+        hidden_layer_sizes=50,
+        activation="tanh",
+        tol=1e-3,
+        max_iter=30,
+        warm_start=True,
+        random_state=1,
+    )
+    _quietly(reg.fit, X, y)
+    before = reg.loss_
+    with pytest.warns(ConvergenceWarning, match="maximum number"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 30 + 30  # not stopped by a relative change of the cost
+    assert reg.loss_ < 0.5 * before
+
+
+# ------------------------------------------------------------------ early stopping
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_validation_set_too_small_to_score_raises(Estimator):
+    X, y = make_regression(n_samples=4, n_features=5, random_state=0)
+    y = np.arange(4) % 2 if Estimator is SdAClassifier else y
+    est = Estimator(pretrain=False, early_stopping=True, validation_fraction=0.25)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        est.fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_best_loss_is_none_with_early_stopping(iris, Estimator):
+    X, y = iris
+    est = Estimator(
+        pretrain=False, hidden_layer_sizes=8, early_stopping=True, max_iter=5
+    )
+    _quietly(est.fit, X, y)
+    assert est.best_loss_ is None
+    assert len(est.validation_scores_) == 5
+    est.set_params(early_stopping=False, warm_start=True)
+    _quietly(est.fit, X, y)  # tracking the training loss again
+    assert est.best_loss_ == min(est.loss_curve_[-5:])
+
+
+def test_best_loss_is_none_with_early_stopping_for_autoencoders(iris):
+    X = iris[0]
+    for est in (
+        DenoisingAutoencoder(
+            4, early_stopping=True, max_iter=3, learning_rate_init=0.01
+        ),
+        StackedDenoisingAutoencoder(
+            (4, 2), early_stopping=True, max_iter=3, learning_rate_init=0.01
+        ),
+    ):
+        est.fit(X)
+        layers = getattr(est, "autoencoders_", [est])
+        assert all(layer.best_loss_ is None for layer in layers)
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [SdAClassifier, SdARegressor, DenoisingAutoencoder, StackedDenoisingAutoencoder],
+)
+def test_partial_fit_refuses_early_stopping(iris, Estimator):
+    X, y = iris
+    params = {"max_iter": 2}
+    if Estimator in (SdAClassifier, SdARegressor):
+        params["pretrain"] = False
+    est = Estimator(early_stopping=True, **params)
+    _quietly(est.fit, X, y)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopp"):
+        est.partial_fit(X, y)
+    fresh = Estimator(early_stopping=True, **params)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopp"):
+        fresh.partial_fit(
+            X, y, **({"classes": [0, 1, 2]} if Estimator is SdAClassifier else {})
+        )
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [SdAClassifier, SdARegressor, DenoisingAutoencoder, StackedDenoisingAutoencoder],
+)
+def test_n_iter_no_change_inf_never_stops_early(iris, Estimator):
+    X, y = iris
+    # tol so large that no epoch counts as an improvement
+    params = {"tol": 1e9, "max_iter": 25, "learning_rate_init": 0.01}
+    if Estimator in (SdAClassifier, SdARegressor):
+        params.update(pretrain=False, hidden_layer_sizes=4)
+    else:
+        params[
+            "hidden_layer_sizes" if "Stacked" in Estimator.__name__ else "n_components"
+        ] = 3
+    for patience, epochs in [(2, 4), (np.inf, 25)]:
+        est = Estimator(n_iter_no_change=patience, **params)
+        _quietly(est.fit, X, y)
+        layers = getattr(est, "autoencoders_", [est])
+        assert [layer.n_iter_ for layer in layers] == [epochs] * len(layers)
+
+
+# ------------------------------------------------------------------ warm start
+
+
+def test_warm_start_fit_needs_the_same_classes(iris):
+    X, y = iris
+    clf = SdAClassifier(
+        pretrain=False, hidden_layer_sizes=2, solver="lbfgs", warm_start=True
+    )
+    _quietly(clf.fit, X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has"):
+        clf.fit(X, (y > 0).astype(int))
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has"):
+        clf.fit(X[y > 0], y[y > 0])
+    _quietly(clf.fit, X, y)  # the same classes are fine
+    clf.set_params(warm_start=False)
+    _quietly(clf.fit, X, (y > 0).astype(int))  # a fresh fit may change them
+    assert clf.classes_.tolist() == [0, 1]
+
+
+# ------------------------------------------------------------------ the two choices
+
+
+def test_regressor_loss_is_half_the_mean_squared_error_as_in_sklearn():
+    rng = np.random.default_rng(2)
+    X, Y = rng.random((9, 4)), rng.standard_normal((9, 3))
+    reg = SdARegressor(
+        hidden_layer_sizes=5, pretrain=False, max_iter=2, alpha=0.3, random_state=0
+    )
+    _quietly(reg.fit, X, Y)
+    penalty = 0.5 * 0.3 * sum(np.vdot(W, W) for W in reg.coefs_) / 9
+    expected = squared_loss(Y, reg.predict(X)) + penalty
+    assert_allclose(_NetworkObjective(reg, 9)(X, Y), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs", [(SdAClassifier, MLPClassifier), (SdARegressor, MLPRegressor)]
+)
+def test_n_iter_counts_every_epoch_since_the_fresh_fit(iris, ours, theirs):
+    # Where we differ on purpose: scikit-learn 1.9 restarts n_iter_ at each call
+    # while its loss_curve_ and t_ keep growing; ours grows with them, so that
+    # n_iter_ == len(loss_curve_) and an interruption reports the epochs kept.
+    X, y = iris
+    common = {"hidden_layer_sizes": 4, "max_iter": 3, "warm_start": True}
+    runs = {}
+    for est in (ours(pretrain=False, **common), theirs(**common)):
+        counts = []
+        _quietly(est.fit, X, y)
+        counts.append((est.n_iter_, len(est.loss_curve_), est.t_))
+        est.set_params(max_iter=2)
+        _quietly(est.fit, X, y)
+        counts.append((est.n_iter_, len(est.loss_curve_), est.t_))
+        est.partial_fit(X, y)
+        counts.append((est.n_iter_, len(est.loss_curve_), est.t_))
+        runs[type(est).__module__.startswith("sklearn")] = counts
+    assert runs[False] == [(3, 3, 450), (5, 5, 750), (6, 6, 900)]
+    assert runs[True] == [(3, 3, 450), (2, 5, 750), (1, 6, 900)]
