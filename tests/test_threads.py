@@ -44,7 +44,7 @@ def _quiet_fit(est, *data):
 
 
 def _on_cores(monkeypatch, cores):
-    monkeypatch.setattr(stackeddae._threads, "cpu_count", lambda: cores)
+    monkeypatch.setattr(stackeddae._threads, "_cores", lambda: cores)
 
 
 def _record(monkeypatch, objective_class):
