@@ -33,7 +33,7 @@ def n_blas_threads(n_jobs):
     None is 1 whatever the joblib backend or ``parallel_config``, so that the
     backend running a fit cannot change its result.
     """
-    cores = cpu_count()
+    cores = _cores()
     if n_jobs is None:
         wanted = 1
     elif n_jobs < 0:
@@ -44,9 +44,20 @@ def n_blas_threads(n_jobs):
 
 
 @lru_cache(maxsize=1)
+def _cores():
+    # joblib reads the CPU affinity and cgroup quota: ~50 us, once per process
+    return cpu_count()
+
+
+@lru_cache(maxsize=1)
 def _controller():
     # Finding the loaded BLAS libraries takes about 20 ms: once per process.
     return ThreadpoolController()
+
+
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    return _controller().select(user_api="blas").lib_controllers
 
 
 class _Limit:
@@ -55,7 +66,7 @@ class _Limit:
     changed = threading.Condition()
     threads = None
     users = 0
-    limiter = None
+    found = ()  # (library, its thread count before the first user came)
 
 
 _nesting = threading.local()
@@ -80,7 +91,12 @@ def blas_threads(n_jobs):
         while _Limit.users and _Limit.threads != threads:
             _Limit.changed.wait()
         if not _Limit.users:
-            _Limit.limiter = _controller().limit(limits=threads, user_api="blas")
+            # Set through the libraries directly: threadpoolctl's limit() costs
+            # ~100 us, as much as a one-row predict.
+            _Limit.found = [(lib, lib.num_threads) for lib in _blas_libraries()]
+            for lib, found in _Limit.found:
+                if found != threads:
+                    lib.set_num_threads(threads)
             _Limit.threads = threads
         _Limit.users += 1
     _nesting.depth = 1
@@ -91,8 +107,10 @@ def blas_threads(n_jobs):
         with _Limit.changed:
             _Limit.users -= 1
             if not _Limit.users:
-                _Limit.limiter.restore_original_limits()
-                _Limit.limiter = _Limit.threads = None
+                for lib, found in _Limit.found:
+                    if found != _Limit.threads:
+                        lib.set_num_threads(found)
+                _Limit.found, _Limit.threads = (), None
                 _Limit.changed.notify_all()
 
 

@@ -39,7 +39,7 @@ def _features(n=300, d=500, seed=0):
 
 
 def _on_cores(monkeypatch, cores):
-    monkeypatch.setattr(stackeddae._threads, "cpu_count", lambda: cores)
+    monkeypatch.setattr(stackeddae._threads, "_cores", lambda: cores)
 
 
 def _recording(seen):
