@@ -42,3 +42,31 @@ def machine():
             if info.get("user_api") == "blas"
         ],
     }
+
+
+def thread_cpu_seconds():
+    """CPU seconds (user + system) of each thread of this process, by thread id.
+
+    Read from ``/proc/self/task`` (Linux); empty elsewhere.  The difference of two
+    readings around some work shows how many threads did it.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds = {}
+    try:
+        tasks = list(Path("/proc/self/task").iterdir())
+    except OSError:
+        return seconds
+    for task in tasks:
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        seconds[task.name] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def busy_threads(before, after, share=0.05):
+    """Threads that used more than ``share`` of the CPU time between two readings."""
+    deltas = [after[t] - before.get(t, 0.0) for t in after]
+    total = sum(deltas)
+    return sum(d > share * total for d in deltas) if total > 0 else 0

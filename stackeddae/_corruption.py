@@ -9,6 +9,8 @@ cheaper than float uniforms, and a probability ``level`` is realised as
 ``round(level * 65536) / 65536``, within 1e-5 of it.
 """
 
+import math
+
 import numpy as np
 
 _RESOLUTION = 1 << 16
@@ -19,7 +21,7 @@ def _uniform16(rng, shape):
 
     Twice as fast as ``rng.integers(0, 2**16, dtype=np.uint16)``.
     """
-    n = int(np.prod(shape))
+    n = math.prod(shape)  # np.prod of a tuple costs 3 us, a tenth of the draw
     words = rng.bit_generator.random_raw(-(-n // 4))
     return words.view(np.uint16)[:n].reshape(shape)
 

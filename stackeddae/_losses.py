@@ -33,6 +33,14 @@ def _inner(X, Y, axis):
     return np.einsum("ij,ij->i", X, Y)
 
 
+def _sum(A, axis):
+    """Sum of A, in total or per row, as a BLAS product with ones (2x ``A.sum``)."""
+    if axis is None and A.flags.c_contiguous:
+        return np.dot(A.reshape(-1), constant_row(1.0, A.size, A.dtype))
+    total = np.dot(A, constant_row(1.0, A.shape[1], A.dtype))
+    return total if axis is not None else total.sum()
+
+
 def _sum_log(D, work, axis):
     """Sum of log(D) for 1 <= D <= 1 + exp(clip), with a quarter of the logs.
 
@@ -46,10 +54,10 @@ def _sum_log(D, work, axis):
     q = D.shape[1] // 4
     np.multiply(D[:, : 2 * q], D[:, 2 * q : 4 * q], out=work[:, : 2 * q])
     np.multiply(work[:, :q], work[:, q : 2 * q], out=work[:, :q])
-    total = np.log(work[:, :q], out=work[:, :q]).sum(axis=axis)
+    total = _sum(np.log(work[:, :q], out=work[:, :q]), axis)
     if D.shape[1] > 4 * q:
         rest = work[:, 4 * q :]
-        total += np.log(D[:, 4 * q :], out=rest).sum(axis=axis)
+        total += _sum(np.log(D[:, 4 * q :], out=rest), axis)
     return total
 
 
@@ -81,7 +89,7 @@ def cross_entropy(A, Y, work, axis=None, scale=1.0):
     """
     ya = _inner(Y, A, axis)
     np.maximum(A, constant_row(-_LOGIT_CLIP[A.dtype], A.shape[1], A.dtype), out=A)
-    cost = A.sum(axis=axis) - ya
+    cost = _sum(A, axis) - ya
     np.negative(A, out=A)
     np.exp(A, out=A)
     A += 1

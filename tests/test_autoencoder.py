@@ -503,3 +503,18 @@ def test_large_sparse_input_is_never_densified_whole():
     assert code.shape == (100_000, 8) and np.isfinite(code).all()
     assert dae.reconstruction_loss_ == "cross_entropy"
     assert peak < 200e6  # bytes; the dense matrix alone would be 20e9
+
+
+def test_objective_alternating_batch_sizes_keeps_exact_gradients():
+    # the buffers' views are made once per mini-batch size: a full, a partial and
+    # again a full mini-batch each get the gradient and the code of their own rows
+    X = _data(7)
+    _, obj = _objective(X, corruption_level=0.0)
+    # before any mini-batch, the code buffer is there, one sample per row
+    assert obj.hidden.shape == (2 * N_SAMPLES, N_HIDDEN)
+    W, b = obj.params[0], obj.params[1]
+    for rows in (slice(None), slice(0, 4), slice(None)):
+        _check_gradient(obj, X[rows])
+        m = X[rows].shape[0]
+        assert obj.hidden.shape == (2 * m, N_HIDDEN)
+        assert_allclose(obj.hidden[m:], expit(X[rows] @ W.T + b), rtol=1e-12)

@@ -283,3 +283,17 @@ def test_minimum_cost_is_the_cost_of_a_perfect_prediction(name):
     # and any other prediction costs more
     worse = LOSSES[name](A + 0.1, Y, np.empty_like(A), axis=1)
     assert np.all(worse > MINIMUM_COSTS[name](Y))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_by_blas_equal_numpy_sums(dtype):
+    # the cost's sums are BLAS products with ones: in total or per row, on
+    # contiguous arrays and on column blocks of them
+    from stackeddae._losses import _sum
+
+    A = np.random.default_rng(0).standard_normal((6, 12)).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for block in (A, A[:, 3:9]):
+        assert_allclose(_sum(block, None), block.sum(dtype=np.float64), rtol=rtol)
+        assert_allclose(_sum(block, 1), block.sum(axis=1, dtype=np.float64), rtol=rtol)
+        assert _sum(block, 1).dtype == dtype

@@ -9,6 +9,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from stackeddae import (
@@ -42,27 +44,157 @@ def fitted(digits):
     return _fit(ReconstructionOutlierDetector(_small_dae()), X[:301]), X[:301]
 
 
-def test_score_is_the_divergence_standardised_by_its_training_quartiles(fitted):
+def _iqr(values):
+    q1, q3 = np.percentile(values, [25, 75])
+    return q3 - q1
+
+
+def _preactivation(dae, X):
+    return X.astype(np.float64) @ dae.components_.T.astype(np.float64) + (
+        dae.intercept_hidden_
+    )
+
+
+def _distances(code, train_code, k, leave_one_out=False):
+    """Mean cosine distance to the k nearest training codes, from first principles."""
+
+    def unit(c):
+        return c / np.linalg.norm(c, axis=1, keepdims=True)
+
+    cosine = 1.0 - unit(code) @ unit(train_code).T
+    if leave_one_out:
+        np.fill_diagonal(cosine, np.inf)
+    return np.sort(cosine, axis=1)[:, :k].mean(axis=1)
+
+
+def _reference(detector, X_train, X, code_of):
+    """(anomalies of X, leave-one-out anomalies of X_train) by the documented sum."""
+    est, k = detector.estimator_, detector.n_neighbors
+    train_code = code_of(est, X_train)
+    d_train = -est.score_samples(X_train)
+    r_train = _distances(train_code, train_code, k, leave_one_out=True)
+    d, r = -est.score_samples(X), _distances(code_of(est, X), train_code, k)
+    scales = _iqr(d_train), _iqr(r_train)
+    return d / scales[0] + r / scales[1], d_train / scales[0] + r_train / scales[1]
+
+
+def _assert_scores_match(actual, expected):
+    # the detector computes the codes in float32: 1e-4 of the scores' unit
+    assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_score_is_divergence_plus_code_distance_in_training_units(fitted):
     detector, X = fitted
+    X_new = load_mnist_5k(return_X_y=True)[0][1::50]
+    anomalies, train_anomalies = _reference(detector, X, X_new, _preactivation)
+    d_train = -detector.estimator_.score_samples(X)
+    r_train = (train_anomalies - d_train / _iqr(d_train)) * detector.term_scales_[1]
+    assert_allclose(detector.term_scales_, [_iqr(d_train), _iqr(r_train)], rtol=1e-4)
+    q1, q3 = np.sort(train_anomalies)[[75, 225]]  # 301 samples: exact quartiles
+    assert detector.center_ == pytest.approx(q3, rel=1e-4)
+    assert detector.scale_ == pytest.approx(q3 - q1, rel=1e-4)
+    _assert_scores_match(detector.score_samples(X_new), (q3 - anomalies) / (q3 - q1))
+
+
+def test_training_samples_are_their_own_neighbours_once_fitted(fitted):
+    # fit leaves each training sample out of its own neighbours; scoring after
+    # fit cannot tell a training sample from a copy of it, which it finds at 0
+    detector, X = fitted
+    anomalies, train_anomalies = _reference(detector, X, X, _preactivation)
+    _assert_scores_match(
+        detector.score_samples(X), (detector.center_ - anomalies) / detector.scale_
+    )
+    assert np.all(anomalies < train_anomalies)
+
+
+def test_divergence_alone_without_neighbours(digits):
+    X, _ = digits
+    X = X[:301]
+    detector = _fit(ReconstructionOutlierDetector(_small_dae(), n_neighbors=None), X)
+    assert detector.neighbors_ is None
     divergences = -detector.estimator_.score_samples(X)
     q1, q3 = np.sort(divergences)[[75, 225]]  # 301 samples: exact quartiles
-    assert detector.center_ == pytest.approx(q3, rel=1e-12)
-    assert detector.scale_ == pytest.approx(q3 - q1, rel=1e-12)
+    assert detector.term_scales_ == pytest.approx([q3 - q1], rel=1e-12)
     scores = detector.score_samples(X)
     assert_allclose(scores, (q3 - divergences) / (q3 - q1), rtol=1e-10)
     # higher is more normal: the third quartile scores 0, the first quartile 1
-    assert np.sum(scores > 0) == 225 and np.sum(scores > 1 - 1e-9) == 76
+    assert np.sum(scores > 1e-9) == 225 and np.sum(scores > 1 - 1e-9) == 76
 
 
 def test_auto_threshold_is_tukeys_fence(fitted):
     detector, X = fitted
     assert detector.offset_ == -1.5
-    divergences = -detector.estimator_.score_samples(X)
-    q1, q3 = np.percentile(divergences, [25, 75])
+    X_new = load_mnist_5k(return_X_y=True)[0][1::50]
+    anomalies, train_anomalies = _reference(detector, X, X_new, _preactivation)
+    q1, q3 = np.percentile(train_anomalies, [25, 75])
     fence = q3 + 1.5 * (q3 - q1)
-    assert_array_equal(detector.predict(X), np.where(divergences > fence, -1, 1))
-    scores = detector.score_samples(X)
-    assert_allclose(detector.decision_function(X), scores + 1.5, rtol=1e-12)
+    near = np.abs(anomalies - fence) < 1e-3 * (q3 - q1)  # rounding decides those
+    predicted = detector.predict(X_new)
+    assert_array_equal(predicted[~near], np.where(anomalies > fence, -1, 1)[~near])
+    assert set(predicted) == {-1, 1}
+    scores = detector.score_samples(X_new)
+    assert_allclose(detector.decision_function(X_new), scores + 1.5, rtol=1e-12)
+
+
+def test_distance_term_finds_unseen_digits_the_divergence_misses(digits):
+    # digits 0-4 are normal, 5-9 novel: the digits the autoencoder reconstructs
+    # well enough (the harder setting of benchmarks/bench_anomaly.py)
+    X, y = digits
+    low, high = X[y < 5], X[y >= 5][::3]
+    test = np.vstack([low[1::2], high])
+    truth = np.r_[np.zeros(len(low[1::2])), np.ones(len(high))]
+    aurocs = [
+        roc_auc_score(
+            truth,
+            -_fit(
+                ReconstructionOutlierDetector(_small_dae(), n_neighbors=k), low[::2]
+            ).score_samples(test),
+        )
+        for k in (None, 5)
+    ]
+    assert aurocs[1] > aurocs[0] + 0.03
+
+
+def _stack_preactivation(stack, X):
+    below, top = stack.autoencoders_
+    return _preactivation(top, below.transform(X))
+
+
+def _transform(estimator, X):
+    return estimator.transform(X).astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    "estimator, code_of",
+    [
+        (
+            StackedDenoisingAutoencoder(
+                (32, 8), solver="adam", max_iter=5, random_state=0
+            ),
+            _stack_preactivation,
+        ),
+        # not one of ours: its transform gives the codes
+        (make_pipeline(FunctionTransformer(), _small_dae(max_iter=5)), _transform),
+    ],
+    ids=["stack", "pipeline"],
+)
+def test_code_space_of_other_estimators(digits, estimator, code_of):
+    X, _ = digits
+    detector = _fit(ReconstructionOutlierDetector(estimator), X[:200])
+    anomalies, _ = _reference(detector, X[:200], X[200:300], code_of)
+    _assert_scores_match(
+        detector.score_samples(X[200:300]),
+        (detector.center_ - anomalies) / detector.scale_,
+    )
+
+
+def test_n_neighbors_is_capped_by_the_training_samples():
+    X = np.random.default_rng(0).random((4, 6))
+    detector = _fit(
+        ReconstructionOutlierDetector(_small_dae(batch_size=2), n_neighbors=10), X
+    )
+    assert detector.neighbors_.n_neighbors == 3
+    assert np.all(np.isfinite(detector.score_samples(X)))
 
 
 @pytest.mark.parametrize("contamination", [0.01, 0.1, 0.5])
@@ -166,8 +298,8 @@ def test_a_given_estimator_still_warns_when_it_runs_out_of_epochs():
 
 def test_sparse_input_scores_as_dense(fitted):
     detector, X = fitted
-    assert_allclose(
-        detector.score_samples(sp.csr_matrix(X)), detector.score_samples(X), rtol=1e-6
+    _assert_scores_match(
+        detector.score_samples(sp.csr_matrix(X)), detector.score_samples(X)
     )
 
 
@@ -183,7 +315,9 @@ class _PerfectReconstruction(BaseEstimator):
 
 def test_zero_median_divergence_keeps_scores_finite():
     X = np.random.default_rng(0).random((10, 3))
-    detector = ReconstructionOutlierDetector(_PerfectReconstruction()).fit(X)
+    detector = ReconstructionOutlierDetector(
+        _PerfectReconstruction(), n_neighbors=None
+    ).fit(X)
     assert (detector.center_, detector.scale_) == (0.0, 1.0)
     assert_array_equal(detector.score_samples(X), np.zeros(10))
     assert_array_equal(detector.predict(X), np.ones(10))
@@ -196,12 +330,23 @@ def test_zero_median_divergence_keeps_scores_finite():
         (dict(estimator=_small_dae(), contamination=0.6), "contamination"),
         (dict(estimator=_small_dae(), contamination=0.0), "contamination"),
         (dict(estimator=_small_dae(), contamination="some"), "contamination"),
+        (dict(estimator=_small_dae(), n_neighbors=0), "n_neighbors"),
+        (dict(estimator=_small_dae(), n_neighbors=2.5), "n_neighbors"),
+        (dict(estimator=_small_dae(), n_neighbors="5"), "n_neighbors"),
     ],
 )
 def test_bad_parameters_are_named(params, match):
     X = np.random.default_rng(0).random((10, 3))
     with pytest.raises(InvalidParameterError, match=match):
         ReconstructionOutlierDetector(**params).fit(X)
+
+
+def test_distance_needs_codes_and_two_samples():
+    X = np.random.default_rng(0).random((10, 3))
+    with pytest.raises(ValueError, match="no transform method.*n_neighbors=None"):
+        ReconstructionOutlierDetector(_PerfectReconstruction()).fit(X)
+    with pytest.raises(ValueError, match="n_samples = 1.*n_neighbors=None"):
+        ReconstructionOutlierDetector(_small_dae()).fit(X[:1])
 
 
 def test_scoring_data_of_another_width_is_refused(fitted):
