@@ -30,6 +30,7 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._init import init_weights
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
+from ._threads import under_thread_rule
 from ._training import (
     effective_batch_size,
     fit_lbfgs,
@@ -271,13 +272,12 @@ class DenoisingAutoencoder(
     max_fun : int, default=15000
         Maximum number of cost evaluations of "lbfgs".
     n_jobs : int, default=None
-        Number of BLAS threads while training (``fit``, ``partial_fit``).  None
-        means 1 unless in a :func:`joblib.parallel_config` context; -1 means all
-        processors.  One thread is fastest on 2 cores and never oversubscribes a
-        parallel grid search; with spare cores, use at most half of them (8 of 16
-        fitted 2-2.5x faster, 12 were many times slower; README, "Threads").
-        ``transform`` and ``predict`` use the BLAS default, which
-        ``threadpoolctl.threadpool_limits`` sets.
+        Number of BLAS threads of every matrix product of ``fit``,
+        ``partial_fit``, ``transform`` and scoring, whatever the process's BLAS
+        limit, so that results depend on ``n_jobs`` but not on where they run.
+        None means 1 (also under :func:`joblib.parallel_config`); -1 means all
+        cores; any value is capped at half the cores (8 of 16 fitted 2-2.5x faster
+        than one, 12 were many times slower; README, "Threads").
 
     Attributes
     ----------
@@ -566,6 +566,7 @@ class DenoisingAutoencoder(
             self, X, reset=False, accept_sparse="csr", dtype=self.components_.dtype
         )
 
+    @under_thread_rule
     def transform(self, X):
         """Hidden code of the clean inputs.
 
@@ -579,6 +580,7 @@ class DenoisingAutoencoder(
         """
         return self._encode(self._validate_for_inference(X))
 
+    @under_thread_rule
     def inverse_transform(self, X):
         """Decode codes back to input space.
 
@@ -605,6 +607,7 @@ class DenoisingAutoencoder(
             )
         return code
 
+    @under_thread_rule
     def score_samples(self, X):
         """Minus the reconstruction divergence of each clean sample (higher is better).
 

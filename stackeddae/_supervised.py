@@ -28,9 +28,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._autoencoder import _is_stochastic
+from ._cache import cache_memory
 from ._init import init_weights
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
 from ._stacked import StackedDenoisingAutoencoder
+from ._threads import under_thread_rule
 from ._training import (
     draw_seed,
     effective_batch_size,
@@ -170,6 +172,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         n_iter_no_change=20,
         max_fun=15000,
         n_jobs=None,
+        memory=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -206,6 +209,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.memory = memory
 
     # ---------------------------------------------------------------- fitting
     def pretraining_stack(self):
@@ -275,7 +279,9 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         status = "initialized"
         if self.pretrain:
             stack = self.pretraining_stack()
-            stack.set_params(random_state=int(draw_seed(self._rng)))
+            stack.set_params(
+                random_state=int(draw_seed(self._rng)), memory=cache_memory(self)
+            )
             stack._validate_params()
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
@@ -346,6 +352,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         dtype = self.coefs_[0].dtype
         return validate_data(self, X, reset=False, accept_sparse="csr", dtype=dtype)
 
+    @under_thread_rule
     def transform(self, X):
         """Top hidden code of the fine-tuned network.
 
@@ -421,8 +428,15 @@ epsilon, rho, n_iter_no_change, max_fun
         ``warm_start`` fit needs the classes of the first fit; after a change of
         ``hidden_layer_sizes`` it starts over, pretraining included.
     n_jobs : int, default=None
-        Number of BLAS threads while pretraining and fine-tuning, as in
-        :class:`DenoisingAutoencoder` (None: 1; -1: all processors).
+        Number of BLAS threads of pretraining, fine-tuning and prediction, as in
+        :class:`DenoisingAutoencoder` (None: 1; -1: all cores; at most half the
+        cores).
+    memory : None, str, path or joblib.Memory, default=None
+        Cache of the pretrained layers, as in
+        :class:`StackedDenoisingAutoencoder` (needs an int ``random_state``).
+        Fine-tuning parameters (``solver``, ``alpha``, ``learning_rate_init``,
+        ``max_iter``, ...) are not part of a layer's key: a grid search over them
+        pretrains once per fold.
 
     Attributes
     ----------
@@ -547,6 +561,7 @@ epsilon, rho, n_iter_no_change, max_fun
     def _validation_score(self, X, Y):
         return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
 
+    @under_thread_rule
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -561,6 +576,7 @@ epsilon, rho, n_iter_no_change, max_fun
         X = self._validate_for_inference(X)
         return ACTIVATIONS["softmax"](self._forward(X))
 
+    @under_thread_rule
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably.
 
@@ -578,6 +594,7 @@ epsilon, rho, n_iter_no_change, max_fun
         A -= np.log(np.exp(A).sum(axis=1, keepdims=True))
         return A
 
+    @under_thread_rule
     def predict(self, X):
         """Predicted class labels.
 
@@ -609,7 +626,7 @@ pretrain_batch_size, pretrain_max_iter, pretrain_momentum, solver, alpha, \
 batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
-n_iter_no_change, max_fun, n_jobs
+n_iter_no_change, max_fun, n_jobs, memory
         As in :class:`SdAClassifier`, except that early stopping scores R^2.
 
     Attributes
@@ -702,6 +719,7 @@ n_features_in_, feature_names_in_
         total = ((Y - Y.mean(axis=0)) ** 2).sum()
         return float(1 - residual / total) if total > 0 else 0.0
 
+    @under_thread_rule
     def predict(self, X):
         """Predicted targets.
 

@@ -31,40 +31,15 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
-from functools import lru_cache
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from joblib import effective_n_jobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from threadpoolctl import ThreadpoolController
 
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
-
-
-def training_threads(n_jobs):
-    """Limit BLAS to ``n_jobs`` threads while training; inference keeps the default.
-
-    ``n_jobs`` follows joblib: None is 1 (outside a ``joblib.parallel_config``
-    context), -1 all processors.  One is the default because it was fastest on
-    2 cores (benchmarks/bench_throughput.py): a second OpenBLAS thread made every
-    step slower, from 20 to 512 rows, its element-wise passes running beside a
-    spinning BLAS thread, and the BLAS default never leaves spare cores for the
-    fits that ``GridSearchCV(n_jobs=k)`` runs side by side.  On 16 cores, 8
-    threads fitted 1.9-2.5x faster than one, but 12 or 16 were up to 60x slower.
-    """
-    return _threadpool_controller().limit(
-        limits=effective_n_jobs(n_jobs), user_api="blas"
-    )
-
-
-@lru_cache(maxsize=1)
-def _threadpool_controller():
-    # Finding the loaded BLAS libraries takes about 20 ms: once per process, not
-    # once per fit (scikit-learn keeps one controller the same way).
-    return ThreadpoolController()
+from ._threads import blas_threads as training_threads
 
 
 class DivergenceWarning(UserWarning):

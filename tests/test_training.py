@@ -6,13 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
-import threadpoolctl
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
 from support import fit_quiet, make_dae, raise_on
 
-import stackeddae._training
 from stackeddae import (
     DenoisingAutoencoder,
     DivergenceWarning,
@@ -469,71 +467,3 @@ def test_progress_bar_with_verbose_2(capsys):
     StackedDenoisingAutoencoder((4, 2), max_iter=2, verbose=2, random_state=0).fit(X)
     err = capsys.readouterr().err
     assert "layer 1/2" in err and "layer 2/2" in err
-
-
-# ------------------------------------------------------------------- threads
-
-
-def _blas_threads():
-    return [
-        info["num_threads"]
-        for info in threadpoolctl.threadpool_info()
-        if info["user_api"] == "blas"
-    ]
-
-
-def _record_training_threads(monkeypatch, objective_class):
-    """Patch an objective so that each call records the BLAS threads it runs with."""
-    seen = []
-    call = objective_class.__call__
-
-    def recording(self, *args):
-        seen.append(max(_blas_threads()))
-        return call(self, *args)
-
-    monkeypatch.setattr(objective_class, "__call__", recording)
-    return seen
-
-
-@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (1, 1), (2, 2), (-1, 2)])
-@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
-def test_n_jobs_sets_the_blas_threads_of_training_only(
-    monkeypatch, n_jobs, expected, solver
-):
-    seen = _record_training_threads(monkeypatch, _DAEObjective)
-    monkeypatch.setattr(stackeddae._training, "effective_n_jobs", _on_two_cpus)
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        outside = _blas_threads()
-        fit_quiet(_dae(n_jobs=n_jobs, solver=solver, max_iter=2), _data())
-        assert _blas_threads() == outside  # restored after the fit
-    assert seen and set(seen) == {expected}
-
-
-def _on_two_cpus(n_jobs):
-    # joblib's rule (None: 1, -1: all processors) on a machine with 2 processors
-    return {None: 1, -1: 2}.get(n_jobs, n_jobs)
-
-
-def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch):
-    from stackeddae._supervised import _NetworkObjective
-
-    pretraining = _record_training_threads(monkeypatch, _DAEObjective)
-    fine_tuning = _record_training_threads(monkeypatch, _NetworkObjective)
-    X, y = _data(), np.arange(60) % 2
-    clf = SdAClassifier((4, 3), n_jobs=2, pretrain_max_iter=1, max_iter=2)
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
-        fit_quiet(clf, X, y)
-    assert all(a.n_jobs == 2 for a in clf.stack_.autoencoders_)
-    assert set(pretraining) == {2} and set(fine_tuning) == {2}
-
-
-def test_fits_with_the_same_n_jobs_are_identical():
-    X = _data(200, 30)
-    fits = [fit_quiet(_dae(n_jobs=2, max_iter=3), X) for _ in range(2)]
-    assert_array_equal(fits[0].components_, fits[1].components_)
-    assert fits[0].loss_curve_ == fits[1].loss_curve_
-
-
-def test_n_jobs_zero_is_rejected_with_its_meaning():
-    with pytest.raises(ValueError, match="n_jobs"):
-        _dae(n_jobs=0).fit(_data())

@@ -1,0 +1,21 @@
+"""Pretraining one layer of a stack, as a pure function of its inputs.
+
+``pretrain_layer(codes, params)`` is what a fresh stack fit does for layer k: a
+:class:`DenoisingAutoencoder` with ``params`` (its seed included) fitted to the
+clean codes of the layers below.  With an int seed the fitted layer depends on
+``codes``, ``params`` and the BLAS thread rule only, which is what lets
+:mod:`._cache` store it.
+"""
+
+from ._autoencoder import DenoisingAutoencoder
+
+
+def pretrain_layer(codes, params, label=""):
+    """A :class:`DenoisingAutoencoder` with ``params`` fitted afresh to ``codes``.
+
+    Returns the fitted layer and how its training ended (``"converged"``,
+    ``"max_iter"``, ``"diverged"``, ``"interrupted"``, ...).
+    """
+    layer = DenoisingAutoencoder(**params)
+    status = layer._fit(codes, incremental=False, label=label, warm=False)
+    return layer, status

@@ -1,0 +1,125 @@
+"""The BLAS thread rule of fits and inference, safe to use from many threads.
+
+Every matrix product of a fit (training steps, the codes handed up a stack,
+early-stopping scores) and of inference runs with ``n_blas_threads(n_jobs)`` BLAS
+threads, whatever the process's ambient limit: a GEMM's summation order, hence its
+last bits, depends on the thread count, so this is what makes a fit a function of
+its inputs and ``n_jobs`` only.
+
+BLAS keeps one thread count per process (OpenBLAS has no per-thread setting), so
+calls with different rules cannot run at the same time: :func:`blas_threads`
+serialises them.  Calls with the same rule (the default, one thread) share the
+limit and run concurrently; a call with another rule waits until they are done.
+A call nested in another (pretraining inside a fit, a transform inside a
+fit_transform) runs under the outer rule.  While any call holds the limit, every
+other BLAS user of the process (numpy, scikit-learn) runs under it too.
+"""
+
+import threading
+from contextlib import contextmanager
+from functools import lru_cache, wraps
+
+from joblib import cpu_count
+from threadpoolctl import ThreadpoolController
+
+
+def n_blas_threads(n_jobs):
+    """BLAS threads for ``n_jobs``: None 1, -1 all cores, never over half the cores.
+
+    Measured (benchmarks/RESULTS.md, "Threads"): on 2 cores a second thread made
+    every training step slower; on 16 cores 8 threads fitted 1.9-2.5x faster than
+    one while 12 or 16 were up to 60x slower.  So any request is capped at half the
+    cores (at least one): ``n_jobs=-1`` is 8 threads on 16 cores, 1 on 2 cores.
+    None is 1 whatever the joblib backend or ``parallel_config``, so that the
+    backend running a fit cannot change its result.
+    """
+    cores = _cores()
+    if n_jobs is None:
+        wanted = 1
+    elif n_jobs < 0:
+        wanted = cores + 1 + n_jobs
+    else:
+        wanted = n_jobs
+    return max(1, min(wanted, cores // 2))
+
+
+@lru_cache(maxsize=1)
+def _cores():
+    # joblib reads the CPU affinity and cgroup quota: ~50 us, once per process
+    return cpu_count()
+
+
+@lru_cache(maxsize=1)
+def _controller():
+    # Finding the loaded BLAS libraries takes about 20 ms: once per process.
+    return ThreadpoolController()
+
+
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    return _controller().select(user_api="blas").lib_controllers
+
+
+class _Limit:
+    """The process's one BLAS limit: the rule in force and how many calls use it."""
+
+    changed = threading.Condition()
+    threads = None
+    users = 0
+    found = ()  # (library, its thread count before the first user came)
+
+
+_nesting = threading.local()
+
+
+@contextmanager
+def blas_threads(n_jobs):
+    """Run the block with ``n_blas_threads(n_jobs)`` BLAS threads.
+
+    Waits while other threads of the process run under a different rule; restores
+    the limit found when the last concurrent user leaves.
+    """
+    if getattr(_nesting, "depth", 0):  # an outer call of this thread rules
+        _nesting.depth += 1
+        try:
+            yield
+        finally:
+            _nesting.depth -= 1
+        return
+    threads = n_blas_threads(n_jobs)
+    with _Limit.changed:
+        while _Limit.users and _Limit.threads != threads:
+            _Limit.changed.wait()
+        if not _Limit.users:
+            # Set through the libraries directly: threadpoolctl's limit() costs
+            # ~100 us, as much as a one-row predict.
+            _Limit.found = [(lib, lib.num_threads) for lib in _blas_libraries()]
+            for lib, found in _Limit.found:
+                if found != threads:
+                    lib.set_num_threads(threads)
+            _Limit.threads = threads
+        _Limit.users += 1
+    _nesting.depth = 1
+    try:
+        yield
+    finally:
+        _nesting.depth = 0
+        with _Limit.changed:
+            _Limit.users -= 1
+            if not _Limit.users:
+                for lib, found in _Limit.found:
+                    if found != _Limit.threads:
+                        lib.set_num_threads(found)
+                _Limit.found, _Limit.threads = (), None
+                _Limit.changed.notify_all()
+
+
+def under_thread_rule(method):
+    """Run an estimator method under ``blas_threads(self.n_jobs)``."""
+
+    @wraps(method)
+    def ruled(self, *args, **kwargs):
+        with blas_threads(self.n_jobs):
+            return method(self, *args, **kwargs)
+
+    return ruled

@@ -1,0 +1,311 @@
+"""The BLAS thread rule: which thread count a fit and inference use, results that do
+not depend on the ambient limit, and concurrent use from threads."""
+
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from support import fit_quiet, quietly
+from threadpoolctl import threadpool_limits
+
+import stackeddae._threads
+from stackeddae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+)
+from stackeddae._autoencoder import _DAEObjective
+from stackeddae._supervised import _NetworkObjective
+from stackeddae._threads import blas_threads, n_blas_threads
+
+
+def _now():
+    """The BLAS threads in force (cheap: no library search)."""
+    blas = stackeddae._threads._controller().select(user_api="blas")
+    return max(lib.num_threads for lib in blas.lib_controllers)
+
+
+def _features(n=300, d=500, seed=0):
+    # wide enough that a GEMM's last bits depend on the BLAS thread count
+    return np.random.default_rng(seed).random((n, d)).astype(np.float32)
+
+
+def _on_cores(monkeypatch, cores):
+    monkeypatch.setattr(stackeddae._threads, "_cores", lambda: cores)
+
+
+def _recording(seen):
+    """A patch_objective action: note the BLAS threads each call runs with."""
+
+    def action(i, self, X, Y, original):
+        seen.append(_now())
+        return original(self, X, Y)
+
+    return action
+
+
+# ------------------------------------------------------------------ the rule
+
+
+@pytest.mark.parametrize(
+    "cores, n_jobs, threads",
+    [
+        (2, None, 1),
+        (2, 1, 1),
+        (2, 2, 1),  # a second thread was slower on 2 cores
+        (2, -1, 1),
+        (16, None, 1),
+        (16, 4, 4),
+        (16, 8, 8),
+        (16, 12, 8),  # 12 and 16 threads collapsed on 16 cores
+        (16, -1, 8),
+        (16, -9, 8),
+        (16, -12, 5),
+        (1, -1, 1),
+    ],
+)
+def test_n_jobs_maps_to_at_most_half_the_cores(monkeypatch, cores, n_jobs, threads):
+    _on_cores(monkeypatch, cores)
+    assert n_blas_threads(n_jobs) == threads
+
+
+def test_none_is_one_thread_under_any_joblib_configuration(monkeypatch):
+    from joblib import parallel_config
+
+    _on_cores(monkeypatch, 16)
+    with parallel_config(n_jobs=4):
+        assert n_blas_threads(None) == 1
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+@pytest.mark.parametrize("n_jobs, threads", [(None, 1), (2, 2), (-1, 2), (3, 2)])
+def test_training_and_inference_run_under_the_rule(
+    monkeypatch, patch_objective, solver, n_jobs, threads
+):
+    # OpenBLAS never runs more threads than it started with (the cores: 2 here),
+    # so the rules tested are 1 and 2 threads, on 4 (pretended) cores.
+    _on_cores(monkeypatch, 4)
+    ambient = 3 - threads
+    seen = []
+    patch_objective(_DAEObjective, _recording(seen))
+    dae = DenoisingAutoencoder(4, solver=solver, max_iter=2, n_jobs=n_jobs)
+    with threadpool_limits(limits=ambient, user_api="blas"):
+        fit_quiet(dae, _features(60, 8))
+        assert _now() == ambient  # restored after the fit
+        inside = []
+        monkeypatch.setattr(
+            DenoisingAutoencoder,
+            "_encode",
+            lambda self, X: inside.append(_now()) or np.zeros((len(X), 4)),
+        )
+        dae.transform(_features(5, 8))
+        assert _now() == ambient
+    assert seen and set(seen) == {threads}
+    assert inside == [threads]
+
+
+def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch, patch_objective):
+    _on_cores(monkeypatch, 4)
+    pretraining, fine_tuning = [], []
+    patch_objective(_DAEObjective, _recording(pretraining))
+    patch_objective(_NetworkObjective, _recording(fine_tuning))
+    X, y = _features(60, 8), np.arange(60) % 2
+    clf = SdAClassifier((4, 3), n_jobs=2, pretrain_max_iter=1, max_iter=2)
+    with threadpool_limits(limits=1, user_api="blas"):
+        fit_quiet(clf, X, y)
+    assert all(a.n_jobs == 2 for a in clf.stack_.autoencoders_)
+    assert set(pretraining) == {2} and set(fine_tuning) == {2}
+
+
+def test_fits_with_the_same_n_jobs_are_identical():
+    X = _features(200, 30)
+    fits = [
+        fit_quiet(DenoisingAutoencoder(4, max_iter=3, n_jobs=2, random_state=0), X)
+        for _ in range(2)
+    ]
+    assert_array_equal(fits[0].components_, fits[1].components_)
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
+
+
+def test_n_jobs_zero_is_rejected_with_its_meaning():
+    with pytest.raises(ValueError, match="n_jobs"):
+        DenoisingAutoencoder(4, n_jobs=0).fit(_features(20, 4))
+
+
+# --------------------------------------------- results independent of the ambient
+
+
+def _under_ambient(threads, make, *data):
+    with threadpool_limits(limits=threads, user_api="blas"):
+        est = fit_quiet(make(), *data)
+        return est, est.transform(data[0])
+
+
+MODELS = {
+    "stack": lambda: StackedDenoisingAutoencoder(
+        (300, 100), max_iter=1, early_stopping=True, random_state=0
+    ),
+    "classifier": lambda: SdAClassifier(
+        (300, 100), pretrain_max_iter=1, max_iter=2, early_stopping=True, random_state=0
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_fits_do_not_depend_on_the_ambient_blas_threads(kind):
+    X = _features()
+    y = np.arange(len(X)) % 3
+    data = (X,) if kind == "stack" else (X, y)
+    (a, codes_a), (b, codes_b) = (
+        _under_ambient(n, MODELS[kind], *data) for n in (1, 2)
+    )
+    layers = (
+        (a.autoencoders_, b.autoencoders_)
+        if kind == "stack"
+        else (a.stack_.autoencoders_ + [a], b.stack_.autoencoders_ + [b])
+    )
+    for x, y_ in zip(*layers, strict=True):
+        assert x.loss_curve_ == y_.loss_curve_
+        assert x.validation_scores_ == y_.validation_scores_
+    if kind == "classifier":
+        for x, y_ in zip(a.coefs_, b.coefs_, strict=True):
+            assert_array_equal(x, y_)
+    assert_array_equal(codes_a, codes_b)
+
+
+def test_fit_transform_codes_are_those_of_the_fit_rule():
+    X = _features()
+    with threadpool_limits(limits=2, user_api="blas"):
+        codes = StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0)
+        codes = quietly(codes.fit_transform, X)
+    with threadpool_limits(limits=1, user_api="blas"):
+        again = StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0)
+        again = quietly(again.fit_transform, X)
+    assert_array_equal(codes, again)
+
+
+# ----------------------------------------------------------- from many threads
+
+
+def test_nested_calls_keep_the_outer_rule(monkeypatch):
+    _on_cores(monkeypatch, 4)
+    with threadpool_limits(limits=1, user_api="blas"):
+        with blas_threads(2):
+            with blas_threads(1):
+                assert _now() == 2
+            assert _now() == 2
+        assert _now() == 1
+
+
+def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch, patch_objective):
+    # Two rules cannot be in force at once in one process: each fit must run while
+    # its own is, and the limit found before must be back afterwards.  (What is
+    # observed is the rule in force, not OpenBLAS's count: OpenBLAS 0.3.31 ignores
+    # thread-count changes made from threads other than the main one.)
+    _on_cores(monkeypatch, 4)
+    pairs = set()
+
+    def recording(i, self, X, Y, original):
+        pairs.add((self.expected, stackeddae._threads._Limit.threads))
+        return original(self, X, Y)
+
+    init = _DAEObjective.__init__
+
+    def remembering(self, dae, batch_size):
+        init(self, dae, batch_size)
+        self.expected = n_blas_threads(dae.n_jobs)
+
+    patch_objective(_DAEObjective, recording)
+    monkeypatch.setattr(_DAEObjective, "__init__", remembering)
+    X = _features(120, 20)
+    makers = [
+        lambda n=n: DenoisingAutoencoder(6, max_iter=3, n_jobs=n, random_state=0)
+        for n in (1, 2, None, 2, 1, -1)
+    ]
+    sequential = [fit_quiet(make(), X) for make in makers]
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            threaded = list(pool.map(lambda make: fit_quiet(make(), X), makers * 3))
+        assert _now() == 1
+    assert pairs and all(expected == got for expected, got in pairs)
+    assert {expected for expected, _ in pairs} == {1, 2}
+    for a, b in zip(threaded, sequential * 3, strict=True):
+        assert_array_equal(a.components_, b.components_)
+        assert a.loss_curve_ == b.loss_curve_
+
+
+def test_inference_beside_a_background_fit_is_exact(monkeypatch):
+    # a service answering from one model while it trains another in the background
+    _on_cores(monkeypatch, 4)
+    X = _features(200, 20)
+    y = np.arange(200) % 2
+    served = fit_quiet(SdARegressor((8,), max_iter=5, random_state=0, n_jobs=2), X, y)
+    chunks = np.array_split(np.arange(200), 20)
+    expected = [served.predict(X[rows]) for rows in chunks]
+    stop = threading.Event()
+
+    def train():
+        while not stop.is_set():
+            fit_quiet(StackedDenoisingAutoencoder((8, 4), max_iter=2, n_jobs=1), X)
+
+    background = threading.Thread(target=train)
+    background.start()
+    try:
+        answers = [served.predict(X[rows]) for rows in chunks]
+    finally:
+        stop.set()
+        background.join()
+    assert_array_equal(np.concatenate(answers), np.concatenate(expected))
+
+
+# ------------------------------------------------------------ grid search
+
+
+def _cv_scores(est, grid, X, y, n_jobs):
+    search = GridSearchCV(est, grid, cv=2, n_jobs=n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    return [search.cv_results_[f"split{i}_test_score"] for i in range(2)]
+
+
+SEARCHES = {
+    # Pipeline.fit calls the stack's fit_transform: its codes feed the classifier
+    "pipeline": (
+        lambda: Pipeline(
+            [
+                (
+                    "sda",
+                    StackedDenoisingAutoencoder((300, 100), max_iter=1, random_state=0),
+                ),
+                ("clf", LogisticRegression(max_iter=300)),
+            ]
+        ),
+        {"sda__corruption_level": [[0.1, 0.2], [0.3, 0.3]]},
+    ),
+    "classifier": (
+        lambda: SdAClassifier(
+            (300, 100), pretrain_max_iter=1, max_iter=3, random_state=0
+        ),
+        {"corruption_level": [0.1, 0.3]},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(SEARCHES))
+def test_grid_search_scores_do_not_depend_on_n_jobs(kind):
+    # the main process runs under the ambient limit, loky's workers under 1 thread
+    X = _features()
+    y = (X[:, :250].sum(axis=1) > X[:, 250:].sum(axis=1)).astype(int)
+    make, grid = SEARCHES[kind]
+    one, two = (_cv_scores(make(), grid, X, y, n_jobs) for n_jobs in (1, 2))
+    for a, b in zip(one, two, strict=True):
+        assert_array_equal(a, b)
