@@ -85,9 +85,9 @@ METHODS = (
 )
 INPUT_DTYPES = ("float64", "float32")
 PLAIN = (int, float, str, bool, type(None))  # parameters JSON keeps as they are
-# BLAS threads: mini-batches of 32 rows gain nothing from threads, and on a busy
-# machine two OpenBLAS threads were measured 3-20x slower than one.  0 leaves the
-# library default (all cores).
+# BLAS threads: on 2 cores mini-batches of 20-512 rows gain nothing from threads,
+# and on a busy machine two OpenBLAS threads were measured 3-20x slower than one.
+# 0 leaves the library default (all cores).
 BLAS_THREADS = 1
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "bench_classifier"
