@@ -551,11 +551,15 @@ class DenoisingAutoencoder(
         value (from ``code`` if given): 0 for a perfect reconstruction."""
         loss = LOSSES[self.reconstruction_loss_]
         minimum_cost = MINIMUM_COSTS[self.reconstruction_loss_]
-        costs = np.empty(X.shape[0], dtype=X.dtype)
+        costs = np.empty(X.shape[0])
         for rows in gen_batches(X.shape[0], CHUNK_ROWS):
+            # In float64 whatever the training precision: a float32 product rounds
+            # a row differently alone than among others, and a score should not
+            # depend on the batch it is computed in (nor lose digits in its sum).
             chunk = X[rows].toarray() if sp.issparse(X) else X[rows]
+            chunk = chunk.astype(np.float64, copy=False)
             c = self._encode(chunk) if code is None else code[rows]
-            a = self._decode_preactivation(c).astype(chunk.dtype, copy=False)
+            a = self._decode_preactivation(c).astype(np.float64, copy=False)
             costs[rows] = loss(a, chunk, np.empty_like(a), axis=1)
             costs[rows] -= minimum_cost(chunk)
         return costs
@@ -630,6 +634,8 @@ class DenoisingAutoencoder(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            float64, computed in float64 from the weights whatever ``dtype``, so
+            that a sample's score does not depend on the rows scored with it.
         """
         return -self._sample_divergences(self._validate_for_inference(X))
 

@@ -77,12 +77,15 @@ def _neighbourhood_code(estimator, X):
         code = estimator.transform(X)
     else:
         layers = getattr(estimator, "autoencoders_", [estimator])
-        X = X.astype(layers[0].components_.dtype, copy=False)  # as score_samples
+        # float64, as score_samples: 1 - cos(u, v) of close codes cancels most of
+        # float32's digits, and a float32 product rounds one row alone differently.
+        X = X.astype(np.float64)
         for layer in layers[:-1]:
             X = layer._encode(X)
-        code = safe_sparse_dot(X, layers[-1].components_.T, dense_output=True)
-        code += layers[-1].intercept_hidden_
-    # float64: 1 - cos(u, v) of close codes cancels most of float32's digits
+        top = layers[-1]
+        weights = top.components_.T.astype(np.float64)
+        code = safe_sparse_dot(X, weights, dense_output=True)
+        code += top.intercept_hidden_
     return np.asarray(code, dtype=np.float64)
 
 

@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._activations import ACTIVATIONS
 from ._autoencoder import CHUNK_ROWS, DenoisingAutoencoder, _is_stochastic
 from ._cache import LayerCache, cache_memory
 from ._pretraining import pretrain_layer
@@ -370,7 +371,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
     def _decode(self, code):
         """Decode a top code down to the first layer's code."""
         for ae in self.autoencoders_[:0:-1]:
-            code = ae.inverse_transform(code)
+            code = ACTIVATIONS[ae.out_activation_](ae._decode_preactivation(code))
         return code
 
     @under_thread_rule
@@ -406,13 +407,16 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            float64, computed in float64 as in DenoisingAutoencoder.score_samples.
         """
         X = self._validate_for_inference(X)
         bottom = self.autoencoders_[0]
-        scores = np.empty(X.shape[0], dtype=X.dtype)
+        scores = np.empty(X.shape[0])
         for rows in gen_batches(X.shape[0], CHUNK_ROWS):
-            code = self._decode(self._encode(X[rows]))
-            scores[rows] = -bottom._sample_divergences(X[rows], code)
+            # float64 throughout, as DenoisingAutoencoder.score_samples
+            chunk = X[rows].astype(np.float64)
+            code = self._decode(self._encode(chunk))
+            scores[rows] = -bottom._sample_divergences(chunk, code)
         return scores
 
     def score(self, X, y=None):

@@ -730,9 +730,14 @@ n_features_in_, feature_names_in_
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            float64, as scikit-learn expects of a regressor's predictions; computed
-            in the training precision (``dtype``).
+            float64, as scikit-learn expects of a regressor's predictions: the
+            hidden layers in the training precision (``dtype``), the linear head
+            in float64.
         """
         X = self._validate_for_inference(X)
-        out = self._forward(X).astype(np.float64, copy=False)
+        code = self._forward(X, len(self.coefs_) - 1).astype(np.float64)
+        # The linear head in float64, as the predictions are: in float32 a single
+        # output's matrix-vector product rounds one row differently from many.
+        out = code @ self.coefs_[-1].astype(np.float64)
+        out += self.intercepts_[-1]
         return out.ravel() if out.shape[1] == 1 else out
