@@ -39,6 +39,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
 from ._stacked import StackedDenoisingAutoencoder
+from ._threads import blas_threads
 from ._validation import X_DTYPES, resolve_loss
 
 # contamination="auto": Tukey's fence, the textbook threshold of a skewed
@@ -248,9 +249,11 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
             self.estimator_.fit(X)
         self.neighbors_ = None
         if self.n_neighbors is not None:
+            with self._thread_rule():
+                code = _neighbourhood_code(self.estimator_, X)
             self.neighbors_ = NearestNeighbors(
                 n_neighbors=min(self.n_neighbors, X.shape[0] - 1), metric="cosine"
-            ).fit(_neighbourhood_code(self.estimator_, X))
+            ).fit(code)
         # The units and the fence come from the training samples as new samples
         # would see them: each one's distance leaves itself out.
         terms = self._terms(X, leave_one_out=True)
@@ -284,11 +287,19 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         """Anomaly terms of validated X, one column each: divergence, distance;
         with leave_one_out, X is the training data and no sample is its own
         neighbour."""
-        terms = [-self.estimator_.score_samples(X)]
-        if self.neighbors_ is not None:
-            code = None if leave_one_out else _neighbourhood_code(self.estimator_, X)
-            terms.append(self.neighbors_.kneighbors(code)[0].mean(axis=1))
+        with self._thread_rule():
+            terms = [-self.estimator_.score_samples(X)]
+            if self.neighbors_ is not None:
+                code = (
+                    None if leave_one_out else _neighbourhood_code(self.estimator_, X)
+                )
+                terms.append(self.neighbors_.kneighbors(code)[0].mean(axis=1))
         return np.column_stack(terms).astype(np.float64)
+
+    def _thread_rule(self):
+        # The autoencoder's BLAS rule for every product of the scores (the codes,
+        # the neighbour search), so that they do not depend on the ambient limit.
+        return blas_threads(getattr(self.estimator_, "n_jobs", None))
 
     def score_samples(self, X):
         """Minus the anomaly (divergence plus distance), standardised by its quartiles.

@@ -363,3 +363,16 @@ def test_does_not_mutate_X(digits):
     detector = _fit(ReconstructionOutlierDetector(_small_dae()), X)
     detector.predict(X)
     assert_array_equal(X, before)
+
+
+def test_scores_do_not_depend_on_the_ambient_blas_threads(digits):
+    # the codes and the neighbour search run under the autoencoder's thread rule
+    from threadpoolctl import threadpool_limits
+
+    X = digits[0][:400]
+    scores = []
+    for limit in (1, 2):
+        with threadpool_limits(limit):
+            detector = _fit(ReconstructionOutlierDetector(_small_dae()), X)
+            scores.append(detector.score_samples(X))
+    assert_array_equal(scores[0], scores[1])
