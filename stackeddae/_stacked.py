@@ -72,8 +72,8 @@ class StackedDenoisingAutoencoder(
     random_state : int, RandomState instance or None, default=None
         Seeds every layer (each gets its own seed drawn from it).
     dtype : {np.float32, np.float64} or None, default=np.float32
-        Precision of training, of every layer's weights and of the outputs, as in
-        :class:`DenoisingAutoencoder` (None: the input's).
+        Precision of training, of every layer's weights and of the codes, as in
+        :class:`DenoisingAutoencoder` (None: the input's; scores are float64).
     warm_start : bool, default=False
         Continue training the existing layers when ``fit`` is called again; if
         ``hidden_layer_sizes`` changed, from the first changed layer up the layers
@@ -294,6 +294,8 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
                 check_cross_entropy_range(X, type(self).__name__)
             self.autoencoders_ = [DenoisingAutoencoder(**p) for p in params]
         else:  # continue: keep each layer's state, refresh its hyper-parameters
+            # in the first fit's precision, new layers included
+            params = [{**p, "dtype": X.dtype.type} for p in params]
             kept = self._continued_layers(params)
             for ae, p in zip(self.autoencoders_[:kept], params, strict=False):
                 ae.set_params(**{k: v for k, v in p.items() if k != "random_state"})

@@ -94,3 +94,13 @@ def test_sda_with_new_hidden_layer_sizes_starts_over(Estimator, how):
     assert len(sda.get_feature_names_out()) == 2
     assert sda.predict(X).shape == y.shape
     assert sda.n_iter_ == (2 if how == "fit" else 1)  # counted afresh
+
+
+def test_stack_warm_start_keeps_the_first_precision_in_new_layers():
+    X = make_X()
+    stack = StackedDenoisingAutoencoder((5, 4), max_iter=1, random_state=0)
+    fit_quiet(stack, X)
+    stack.set_params(warm_start=True, hidden_layer_sizes=(5, 6), dtype=np.float64)
+    fit_quiet(stack, X)
+    assert [ae.components_.dtype for ae in stack.autoencoders_] == [np.float32] * 2
+    assert stack.transform(X).dtype == np.float32
