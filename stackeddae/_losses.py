@@ -33,9 +33,17 @@ def _inner(X, Y, axis):
     return np.einsum("ij,ij->i", X, Y)
 
 
+# Largest A summed flat against a cached row of ones (a mini-batch of 1024 x 1024
+# at most): L-BFGS's full batch is summed by numpy, as a row of ones that size would
+# stay cached for the life of the process.
+_FLAT_SUM_MAX = 1 << 20
+
+
 def _sum(A, axis):
     """Sum of A, in total or per row, as a BLAS product with ones (2x ``A.sum``)."""
     if axis is None and A.flags.c_contiguous:
+        if A.size > _FLAT_SUM_MAX:
+            return A.sum()
         return np.dot(A.reshape(-1), constant_row(1.0, A.size, A.dtype))
     total = np.dot(A, constant_row(1.0, A.shape[1], A.dtype))
     return total if axis is not None else total.sum()

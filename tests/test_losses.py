@@ -297,3 +297,20 @@ def test_sums_by_blas_equal_numpy_sums(dtype):
         assert_allclose(_sum(block, None), block.sum(dtype=np.float64), rtol=rtol)
         assert_allclose(_sum(block, 1), block.sum(axis=1, dtype=np.float64), rtol=rtol)
         assert _sum(block, 1).dtype == dtype
+
+
+def test_full_batch_sums_cache_no_row_of_their_size(monkeypatch):
+    # L-BFGS sums its whole batch: a cached row of ones that long would stay
+    import stackeddae._losses as losses
+
+    lengths = []
+    row = losses.constant_row
+
+    def recording(value, n, dtype):
+        lengths.append(n)
+        return row(value, n, dtype)
+
+    monkeypatch.setattr(losses, "constant_row", recording)
+    A = np.random.default_rng(0).random((losses._FLAT_SUM_MAX // 100 + 1, 100))
+    assert_allclose(losses._sum(A, None), A.sum(), rtol=1e-12)
+    assert max(lengths, default=0) <= losses._FLAT_SUM_MAX
