@@ -18,14 +18,17 @@ recomputed here.
 import os
 import threading
 import warnings
+from functools import lru_cache
 from numbers import Integral
 
 import joblib
 import numpy as np
+import scipy
 from sklearn.utils.validation import check_memory
 
 from ._pretraining import pretrain_layer
-from ._threads import n_blas_threads
+from ._threads import _controller, n_blas_threads
+from ._training import History, Settings, report
 
 # Parameters that cannot change a layer's weights (how much it prints), and the one
 # whose effect is the thread count (n_jobs=4 and 8 are the same on 4 cores).
@@ -117,6 +120,15 @@ class LayerCache:
         if not _call.trained:
             # verbose and n_jobs are not in the key: the caller's values apply
             layer.set_params(verbose=params["verbose"], n_jobs=params["n_jobs"])
+            # the warnings a training would have given (not converged, diverged),
+            # so that a fit warns alike with and without the cache
+            report(
+                status,
+                Settings.from_estimator(layer, label),
+                History.resume(layer, False),
+                incremental=False,
+                solver="lbfgs" if layer.solver == "lbfgs" else "stochastic",
+            )
             if self.verbose:
                 print(
                     f"{label}loaded from the cache ({layer.n_iter_} epochs "
@@ -126,18 +138,29 @@ class LayerCache:
         return layer, status
 
 
-def layer_key(previous, params):
-    """The key of a layer: the key below it (or X's fingerprint) and its parameters."""
+@lru_cache(maxsize=1)
+def _libraries():
+    """What computes a layer besides its inputs: this library, numpy, scipy (whose
+    BLAS wrappers the training step calls) and the BLAS itself, whose kernels set
+    the last bits."""
     from . import __version__
 
+    blas = [
+        (info.get("internal_api"), info.get("version"), info.get("architecture"))
+        for info in _controller().select(user_api="blas").info()
+    ]
+    return (__version__, np.__version__, scipy.__version__, sorted(blas, key=str))
+
+
+def layer_key(previous, params):
+    """The key of a layer: the key below it (or X's fingerprint) and its parameters."""
     shaping = {name: v for name, v in params.items() if name not in _NOT_IN_KEY}
     return joblib.hash(
         [
             previous,
             sorted(shaping.items()),
             n_blas_threads(params["n_jobs"]),
-            __version__,
-            np.__version__,
+            _libraries(),
         ]
     )
 

@@ -279,9 +279,10 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         status = "initialized"
         if self.pretrain:
             stack = self.pretraining_stack()
-            stack.set_params(
-                random_state=int(draw_seed(self._rng)), memory=cache_memory(self)
-            )
+            # the user's memory (not the resolved joblib.Memory, which would travel
+            # into saved models), or None where caching is off
+            memory = self.memory if cache_memory(self) is not None else None
+            stack.set_params(random_state=int(draw_seed(self._rng)), memory=memory)
             stack._validate_params()
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
@@ -404,8 +405,10 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     dtype : {np.float32, np.float64} or None, default=np.float32
         Precision of pretraining, fine-tuning and the fitted weights;
         ``predict_proba``, ``transform`` and the other methods compute in it too,
-        converting other inputs (a copy).  float32 is about twice as fast as
-        float64 and as accurate here; choose np.float64 for exact arithmetic
+        converting other inputs (a copy), except that ``SdARegressor.predict``
+        computes its linear head in float64 and returns float64.  float32 is
+        about twice as fast as float64 and as accurate here; choose np.float64
+        for exact arithmetic
         (gradient checks, float64 references).  None trains in the input's
         precision.  ``warm_start`` and ``partial_fit`` keep the first fit's.
     pretrain_solver, pretrain_learning_rate_init, pretrain_batch_size, \
@@ -436,7 +439,10 @@ epsilon, rho, n_iter_no_change, max_fun
         :class:`StackedDenoisingAutoencoder` (needs an int ``random_state``).
         Fine-tuning parameters (``solver``, ``alpha``, ``learning_rate_init``,
         ``max_iter``, ...) are not part of a layer's key: a grid search over them
-        pretrains once per fold.
+        pretrains once per fold.  The parameters shared with pretraining
+        (``learning_rate``, ``power_t``, ``tol``, ``n_iter_no_change``, ``beta_1``,
+        ``beta_2``, ``epsilon``, ``rho``, ``max_fun``, ...) are, even where the
+        pretraining solver does not use them: a grid over those pretrains again.
 
     Attributes
     ----------

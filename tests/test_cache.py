@@ -272,3 +272,36 @@ def test_two_processes_writing_the_same_entries_lose_nothing(tmp_path, digits):
     for stack in [*fits, warm]:
         for a, b in zip(plain.autoencoders_, stack.autoencoders_, strict=True):
             assert_same_state(a, b)
+
+
+def test_a_layer_from_the_cache_warns_as_its_training_did(tmp_path, digits):
+    X, _ = digits
+
+    def fit_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            StackedDenoisingAutoencoder(
+                (8, 4), max_iter=2, random_state=0, memory=str(tmp_path)
+            ).fit(X)
+        return sorted(str(w.message) for w in caught)
+
+    trained = fit_warnings()
+    assert len(trained) == 2  # one ConvergenceWarning per layer
+    assert fit_warnings() == trained  # both layers loaded
+
+
+def test_fitted_pretraining_stack_keeps_the_users_memory(tmp_path, digits):
+    # not the resolved joblib.Memory, which saved models would carry along
+    import skops.io as sio
+
+    X, y = digits
+    clf = quietly(
+        SdAClassifier(
+            (8,), pretrain_max_iter=1, max_iter=2, random_state=0, memory=str(tmp_path)
+        ).fit,
+        X,
+        y,
+    )
+    assert clf.stack_.memory == str(tmp_path)
+    untrusted = sio.get_untrusted_types(data=sio.dumps(clf))
+    assert all(t.startswith("stackeddae.") for t in untrusted), untrusted
