@@ -232,10 +232,12 @@ class DenoisingAutoencoder(
         Seeds the initial weights, the shuffling, the corruption and the validation
         split: an int makes a fit bit-for-bit repeatable.
     dtype : {np.float32, np.float64} or None, default=np.float32
-        Precision of training and of the fitted weights; ``transform``,
-        ``inverse_transform`` and ``score_samples`` compute and return it too,
-        converting other inputs (a copy).  float32 trains about twice as fast as
-        float64 and is as accurate for these networks; choose np.float64 for exact
+        Precision of training and of the fitted weights; ``transform`` and
+        ``inverse_transform`` compute and return it too, converting other inputs
+        (a copy).  ``score_samples`` and ``score`` are float64, computed in
+        float64 from the weights, so that a score does not depend on its batch.
+        float32 trains about twice as fast as float64 and is as accurate for
+        these networks; choose np.float64 for exact
         arithmetic (gradient checks, comparisons with float64 references) or
         features so different in scale that float32's 7 digits matter.  None
         trains in the input's precision (float32 or float64; float64 for other
