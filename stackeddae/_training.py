@@ -39,7 +39,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
-from ._threads import blas_threads as training_threads
+from ._threads import blas_threads
 
 
 class DivergenceWarning(UserWarning):
@@ -154,7 +154,7 @@ class TrainingLoop:
         status = "max_iter"
         with (
             _deferred_interrupt() as interrupted,
-            training_threads(self.settings.n_jobs),
+            blas_threads(self.settings.n_jobs),
         ):
             try:
                 for _ in range(max_iter):
@@ -319,7 +319,7 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
     # ftol too, it stopped fits on a small relative change of the cost, "converged".
     options = {"maxiter": settings.max_iter, "maxfun": settings.max_fun}
     status = "max_iter"
-    with _deferred_interrupt() as interrupted, training_threads(settings.n_jobs):
+    with _deferred_interrupt() as interrupted, blas_threads(settings.n_jobs):
         try:
             result = scipy.optimize.minimize(
                 cost_grad,
