@@ -6,8 +6,7 @@ from ._outlier import ReconstructionOutlierDetector
 from ._stacked import StackedDenoisingAutoencoder
 from ._supervised import SdAClassifier, SdARegressor
 from ._training import DivergenceWarning
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__  # re-exported
 
 __all__ = [
     "DenoisingAutoencoder",

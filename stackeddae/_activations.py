@@ -6,22 +6,9 @@ are written in terms of the activation's *output* (as in scikit-learn's
 ``sklearn/neural_network/_base.py``), which is what backpropagation has at hand.
 """
 
-from functools import lru_cache
-
 import numpy as np
 
-
-@lru_cache(maxsize=32)
-def constant_row(value, n_columns, dtype):
-    """A read-only row of ``value``, made once rather than per mini-batch.
-
-    numpy vectorises ``maximum`` against an array, not against a scalar (which is
-    2x slower), so clipping uses a row that broadcasts over the rows of X.
-    """
-    row = np.full(n_columns, value, dtype)
-    row.flags.writeable = False
-    return row
-
+from ._constant_rows import constant_row
 
 # Below log(tiny), s(x) = exp(x) would be subnormal and exp(-x) may overflow.
 _SIGMOID_FLOOR = {

@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._init import init_weights
+from ._layers import CHUNK_ROWS
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
 from ._threads import under_thread_rule
 from ._training import (
@@ -47,12 +48,10 @@ from ._validation import (
     check_partial_fit_allowed,
     data_range,
     fit_dtype,
+    is_stochastic,
     preserved_dtypes,
     resolve_loss,
 )
-
-# Rows per chunk when scoring, so that memory stays bounded on large (or sparse) X.
-CHUNK_ROWS = 1024
 
 
 class _DAEObjective:
@@ -172,10 +171,6 @@ class _DAEObjective:
         delta_hidden += (beta / m) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
         kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
         return beta * float(kl.sum())
-
-
-def _is_stochastic(est):
-    return est.solver != "lbfgs"
 
 
 class DenoisingAutoencoder(
@@ -431,7 +426,7 @@ class DenoisingAutoencoder(
         self._fit(X, incremental=False)
         return self
 
-    @available_if(_is_stochastic)
+    @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One epoch over X, continuing from the current weights and optimizer.

@@ -27,8 +27,9 @@ import scipy
 from sklearn.utils.validation import check_memory
 
 from ._pretraining import pretrain_layer
-from ._threads import _controller, n_blas_threads
+from ._threads import blas_info, n_blas_threads
 from ._training import History, Settings, report
+from ._version import __version__
 
 # Parameters that cannot change a layer's weights (how much it prints), and the one
 # whose effect is the thread count (n_jobs=4 and 8 are the same on 4 cores).
@@ -143,11 +144,9 @@ def _libraries():
     """What computes a layer besides its inputs: this library, numpy, scipy (whose
     BLAS wrappers the training step calls) and the BLAS itself, whose kernels set
     the last bits."""
-    from . import __version__
-
     blas = [
         (info.get("internal_api"), info.get("version"), info.get("architecture"))
-        for info in _controller().select(user_api="blas").info()
+        for info in blas_info()
     ]
     return (__version__, np.__version__, scipy.__version__, sorted(blas, key=str))
 

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 from scipy.special import entr
 
-from ._activations import constant_row
+from ._constant_rows import constant_row
 
 # Below -clip, softplus(A) and s(A) are under the dtype's epsilon (e^-17 = 4e-8,
 # e^-37 = 9e-17): clipping there changes neither by more than rounding, keeps exp(-A)

@@ -20,8 +20,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._activations import ACTIVATIONS
-from ._autoencoder import CHUNK_ROWS, DenoisingAutoencoder, _is_stochastic
+from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
+from ._layers import CHUNK_ROWS
 from ._pretraining import pretrain_layer
 from ._threads import blas_threads, under_thread_rule
 from ._training import draw_seed
@@ -33,6 +34,7 @@ from ._validation import (
     check_integer_params,
     check_partial_fit_allowed,
     fit_dtype,
+    is_stochastic,
     loss_for_layer_above,
     per_layer,
     preserved_dtypes,
@@ -218,7 +220,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         self._fit(X, incremental=False)
         return self
 
-    @available_if(_is_stochastic)
+    @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One epoch over X for each layer in turn, bottom to top.

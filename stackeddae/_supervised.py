@@ -27,7 +27,6 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._autoencoder import _is_stochastic
 from ._cache import cache_memory
 from ._init import init_weights
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
@@ -47,6 +46,7 @@ from ._validation import (
     check_integer_params,
     check_partial_fit_allowed,
     fit_dtype,
+    is_stochastic,
     preserved_dtypes,
 )
 
@@ -507,7 +507,7 @@ epsilon, rho, n_iter_no_change, max_fun
         """
         return self._fit(X, y, incremental=False)
 
-    @available_if(_is_stochastic)
+    @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One fine-tuning epoch over (X, y).
@@ -682,7 +682,7 @@ n_features_in_, feature_names_in_
         """
         return self._fit(X, y, incremental=False)
 
-    @available_if(_is_stochastic)
+    @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
         """One fine-tuning epoch over (X, y); the first call initialises as ``fit``.

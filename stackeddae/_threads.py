@@ -60,6 +60,12 @@ def _blas_libraries():
     return _controller().select(user_api="blas").lib_controllers
 
 
+def blas_info():
+    """threadpoolctl's description of each loaded BLAS library (a list of dicts:
+    ``internal_api``, ``version``, ``architecture``, ``num_threads``, ...)."""
+    return [lib.info() for lib in _blas_libraries()]
+
+
 class _Limit:
     """The process's one BLAS limit: the rule in force and how many calls use it."""
 

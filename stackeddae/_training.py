@@ -538,11 +538,6 @@ def reset_history(est, early_stopping):
     History.fresh(early_stopping).copy_to(est)
 
 
-def make_optimizer(est, params, state=None):
-    """The optimizer named by ``est.solver``, configured from ``est``'s parameters."""
-    return Settings.from_estimator(est).optimizer(params, state)
-
-
 class _Batches:
     """Where the mini-batches of an epoch come from, and the buffers they land in."""
 

@@ -75,6 +75,11 @@ def preserved_dtypes(dtype):
     return ["float64", "float32"] if dtype is None else [np.dtype(dtype).name]
 
 
+def is_stochastic(est):
+    """Whether ``est`` trains by mini-batches (``partial_fit`` exists), not L-BFGS."""
+    return est.solver != "lbfgs"
+
+
 def check_integer_params(est):
     """Reject bools where an integer is expected (``isinstance(True, Integral)``).
 
