@@ -1,19 +1,10 @@
-"""The single-layer denoising autoencoder.
-
-One mini-batch, top to bottom (``_DAEObjective.__call__``)::
-
-    x~ = corrupt(x)              masking / gaussian / salt-and-pepper noise
-    y  = s(x~ W^T + b)           encoder (W has shape (n_components, n_features))
-    a  = y W + b'                decoder pre-activation (tied: W' = W^T)
-    cost = loss(a, x)            cross-entropy from the logits, or squared error
-    backward: da -> db', dy -> db, dW  (tied: one GEMM over [dy; y]^T [x~; da])
-"""
+"""The single-layer denoising autoencoder: the estimator; its objective (one
+mini-batch's cost and gradients) is :class:`._objectives.DAEObjective`."""
 
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import get_blas_funcs
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -26,11 +17,11 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import ACTIVATIONS, DERIVATIVES
-from ._corruption import CORRUPTIONS
+from ._activations import ACTIVATIONS
 from ._init import init_weights
 from ._layers import CHUNK_ROWS
-from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
+from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
+from ._objectives import DAEObjective
 from ._threads import under_thread_rule
 from ._training import (
     effective_batch_size,
@@ -52,125 +43,6 @@ from ._validation import (
     preserved_dtypes,
     resolve_loss,
 )
-
-
-class _DAEObjective:
-    """Cost and gradients of one DAE on a mini-batch, in preallocated buffers.
-
-    ``visible`` stacks [x~; da], one sample per row.  The hidden layer is kept one
-    unit per row, y^T and dy^T (n_components x m, each contiguous), because OpenBLAS
-    computes W x~^T and W da^T 1.05-1.45x faster than x~ W^T and da W^T (one
-    thread, float32, ``benchmarks/RESULTS.md``).  The tied gradient
-    dW = dy^T x~ + y^T da is then two products, the second accumulated in place
-    (BLAS gemm with beta = 1).  Gradients are of the mean cost over the mini-batch
-    (the loss folds 1/m into da).
-    """
-
-    def __init__(self, dae, batch_size):
-        self.batch_size = batch_size
-        self.tied = dae.tied_weights
-        self.params = [dae.components_, dae.intercept_hidden_, dae.intercept_visible_]
-        if not self.tied:
-            self.params.append(dae.decoder_components_)
-        self.grads = [np.empty_like(p) for p in self.params]
-        # the weight matrices (not the biases), which the L2 penalty applies to
-        self.weights, self.weight_grads = self.params[::3], self.grads[::3]
-        n_hidden, n_visible = dae.components_.shape
-        dtype = dae.components_.dtype
-        self.visible = np.empty((2 * batch_size, n_visible), dtype)
-        # flat, so that a shorter last mini-batch gets contiguous (n_hidden, m) views
-        self.hidden_t = np.empty((2, n_hidden * batch_size), dtype)
-        self.gemm = get_blas_funcs("gemm", (self.visible,))
-        self._view_cache = {}
-        self.last_batch_size = batch_size
-        self.work = np.empty((batch_size, n_visible), dtype)
-        self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
-        # Without noise x~ = x: gathered straight into place, the copy is saved.
-        self.input_buffer = (
-            self.visible[:batch_size] if not dae.corruption_level else None
-        )
-        self.corrupt = CORRUPTIONS[dae.corruption]
-        self.level = dae.corruption_level
-        self.noise_range = dae.input_range_
-        self.rng = dae._rng
-        self.activation = ACTIVATIONS[dae.activation]
-        self.derivative = DERIVATIVES[dae.activation]
-        self.loss = LOSSES[dae.reconstruction_loss_]
-        self.alpha = dae.alpha
-        self.sparsity_target = dae.sparsity_target
-        self.sparsity_weight = dae.sparsity_weight
-
-    @property
-    def hidden(self):
-        """[dy; y] of the last mini-batch, one sample per row (a copy)."""
-        views = self._views(self.last_batch_size)
-        return np.hstack(views[2:4]).T
-
-    def _views(self, m):
-        """The buffers' views for a mini-batch of m, made once per size."""
-        views = self._view_cache.get(m)
-        if views is None:
-            n_hidden = self.params[0].shape[0]
-            delta_hidden_t, code_t = (
-                h[: n_hidden * m].reshape(n_hidden, m) for h in self.hidden_t
-            )
-            views = self._view_cache[m] = (
-                self.visible[:m],
-                self.visible[m : 2 * m],
-                delta_hidden_t,
-                code_t,
-                delta_hidden_t.T,  # the usual (m, n_components) views, for the
-                code_t.T,  # element-wise work
-                self.work[:m],
-                self.ones[:m],
-            )
-        return views
-
-    def __call__(self, X, Y=None):
-        m = self.last_batch_size = X.shape[0]
-        W, b_hidden, b_visible = self.params[:3]
-        decoder = W if self.tied else self.params[3]
-        x_tilde, delta_out, delta_hidden_t, code_t, delta_hidden, hidden, work, ones = (
-            self._views(m)
-        )
-
-        # forward: corrupt -> encode -> decode -> loss
-        if self.level > 0:
-            self.corrupt(X, self.level, self.rng, x_tilde, *self.noise_range)
-        else:
-            if X.base is not self.visible:
-                np.copyto(x_tilde, X)
-        np.matmul(W, x_tilde.T, out=code_t)
-        hidden += b_hidden
-        self.activation(code_t)  # element-wise: the contiguous view is faster
-        np.matmul(hidden, decoder, out=delta_out)
-        delta_out += b_visible
-        cost = self.loss(delta_out, X, work, scale=1.0 / m) / m
-
-        # backward: delta_out holds d(mean cost)/d(pre-activation)
-        grads = self.grads
-        np.dot(ones, delta_out, out=grads[2])
-        np.matmul(decoder, delta_out.T, out=delta_hidden_t)
-        if self.sparsity_weight:
-            cost += self._sparsity_penalty(hidden, delta_hidden, m)
-        self.derivative(code_t, delta_hidden_t)
-        np.matmul(delta_hidden_t, ones, out=grads[1])
-        np.matmul(delta_hidden_t, x_tilde, out=grads[0])
-        if self.tied:  # dW += y^T da, written into dW's memory (c is dW^T)
-            self.gemm(1.0, delta_out.T, code_t.T, beta=1.0, c=grads[0].T, overwrite_c=1)
-        else:
-            np.matmul(code_t, delta_out, out=grads[3])
-        if self.alpha:
-            cost += l2_penalty(self.weights, self.weight_grads, self.alpha, m)
-        return cost
-
-    def _sparsity_penalty(self, hidden, delta_hidden, m):
-        """KL(rho || mean activation) per hidden unit: its cost, its gradient added."""
-        rho, beta = self.sparsity_target, self.sparsity_weight
-        rho_hat = np.clip(hidden.mean(axis=0), 1e-6, 1 - 1e-6)
-        delta_hidden += (beta / m) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
-        kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
-        return beta * float(kl.sum())
 
 
 class DenoisingAutoencoder(
@@ -475,11 +347,11 @@ class DenoisingAutoencoder(
         if self.early_stopping and not incremental and self.solver != "lbfgs":
             rows, validation = self._split_validation(X)
         if self.solver == "lbfgs":
-            objective = _DAEObjective(self, X.shape[0])
+            objective = DAEObjective(self, X.shape[0])
             status = fit_lbfgs(self, objective, X, label=label)
         else:
             n_train = X.shape[0] if rows is None else len(rows)
-            objective = _DAEObjective(
+            objective = DAEObjective(
                 self, effective_batch_size(self.batch_size, n_train)
             )
             status = fit_stochastic(

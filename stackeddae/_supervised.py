@@ -26,10 +26,11 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._activations import ACTIVATIONS, DERIVATIVES
+from ._activations import ACTIVATIONS
 from ._cache import cache_memory
 from ._init import init_weights
-from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._losses import OUTPUT_ACTIVATIONS
+from ._objectives import NetworkObjective
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import (
@@ -49,56 +50,6 @@ from ._validation import (
     is_stochastic,
     preserved_dtypes,
 )
-
-
-class _NetworkObjective:
-    """Cost and gradients of the whole network on a mini-batch (fine-tuning)."""
-
-    def __init__(self, net, batch_size):
-        self.batch_size = batch_size
-        self.n_layers = len(net.coefs_)
-        self.params = net.coefs_ + net.intercepts_
-        self.grads = [np.empty_like(p) for p in self.params]
-        dtype = net.coefs_[0].dtype
-        # outputs[i]: activations of layer i+1; the last holds the output's delta
-        self.outputs = [np.empty((batch_size, W.shape[1]), dtype) for W in net.coefs_]
-        self.deltas = [np.empty_like(out) for out in self.outputs[:-1]]
-        self.work = np.empty_like(self.outputs[-1])
-        self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
-        self.activation = ACTIVATIONS[net.activation]
-        self.derivative = DERIVATIVES[net.activation]
-        self.loss = LOSSES[net._loss_name]
-        self.alpha = net.alpha
-
-    def __call__(self, X, Y):
-        m, n = X.shape[0], self.n_layers
-        coefs, intercepts = self.params[:n], self.params[n:]
-        coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
-        acts = [X] + [out[:m] for out in self.outputs]
-
-        # forward: encoders, then the head's pre-activation
-        for i in range(n):
-            np.dot(acts[i], coefs[i], out=acts[i + 1])
-            acts[i + 1] += intercepts[i]
-            if i < n - 1:
-                self.activation(acts[i + 1])
-        cost = self.loss(acts[n], Y, self.work[:m], scale=1.0 / m) / m
-
-        # backward: delta holds d(mean cost)/d(pre-activation)
-        delta = acts[n]
-        ones = self.ones[:m]
-        for i in range(n - 1, -1, -1):
-            np.dot(acts[i].T, delta, out=coef_grads[i])
-            np.dot(ones, delta, out=intercept_grads[i])
-            if i > 0:
-                below = self.deltas[i - 1][:m]
-                np.dot(delta, coefs[i].T, out=below)
-                self.derivative(acts[i], below)
-                delta = below
-        if self.alpha:
-            cost += l2_penalty(coefs, coef_grads, self.alpha, m)
-        return cost
-
 
 # Pretraining gets a pretrain_* parameter of its own for these; for the ones below
 # it gets nothing (the stack keeps its default, or the SdA sets it); every other
@@ -249,14 +200,14 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if self._stop_status == "interrupted":
                 return self  # Ctrl-C during pretraining: no fine-tuning either
         if self.solver == "lbfgs":
-            objective = _NetworkObjective(self, X.shape[0])
+            objective = NetworkObjective(self, X.shape[0])
             self._stop_status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
         else:
             n_train = X.shape[0] if rows is None else len(rows)
             batch_size = effective_batch_size(self.batch_size, n_train)
             self._stop_status = fit_stochastic(
                 self,
-                _NetworkObjective(self, batch_size),
+                NetworkObjective(self, batch_size),
                 X,
                 Y,
                 incremental=incremental,

@@ -11,14 +11,14 @@ from support import fit_quiet, numeric_gradient, relative_error
 from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder
-from stackeddae._autoencoder import _DAEObjective
+from stackeddae._objectives import DAEObjective
 from stackeddae.datasets import load_mnist_5k
 
 N_SAMPLES, N_FEATURES, N_HIDDEN = 6, 7, 5
 
 
 def _objective(X, seed=0, **params):
-    """A _DAEObjective of a float64 DAE fitted for one epoch, with random biases
+    """A DAEObjective of a float64 DAE fitted for one epoch, with random biases
     (float64: finite differences and the references need its precision)."""
     dae = DenoisingAutoencoder(
         n_components=N_HIDDEN,
@@ -29,7 +29,7 @@ def _objective(X, seed=0, **params):
         **params,
     )
     fit_quiet(dae, X)
-    obj = _DAEObjective(dae, X.shape[0])
+    obj = DAEObjective(dae, X.shape[0])
     rng = np.random.default_rng(seed + 100)
     for p in obj.params[1:3]:  # make the biases non-trivial
         p[...] = rng.uniform(-0.5, 0.5, p.shape)

@@ -38,8 +38,7 @@ from stackeddae import (
     SdAClassifier,
     SdARegressor,
 )
-from stackeddae._autoencoder import _DAEObjective
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 
 DIVERGING = {
     "dae": lambda: make_dae(loss="squared_error", learning_rate_init=1e4, max_iter=5),
@@ -102,12 +101,12 @@ def test_network_divergence_restores_the_last_finite_epoch(
 ):
     X, y = make_X(), make_target(kind)
     params = dict(pretrain=False, solver=solver, learning_rate_init=0.01)
-    snapshots = patch_objective(_NetworkObjective)
+    snapshots = patch_objective(NetworkObjective)
     reference = fit_quiet(MAKERS[kind](**params), X, y)
     monkeypatch.undo()
 
     # the cost overflows in the 3rd mini-batch of epoch 2
-    patch_objective(_NetworkObjective, return_on(BATCHES + 3, bad))
+    patch_objective(NetworkObjective, return_on(BATCHES + 3, bad))
     est, caught = record(fit_quiet, MAKERS[kind](**params), X, y)
     assert warning_messages(caught, DivergenceWarning) == [
         f"{type(est).__name__}: fine-tuning the training cost diverged (grew past a "
@@ -132,7 +131,7 @@ def test_nan_gradients_in_the_last_mini_batch_are_caught_at_the_epochs_end(
     # the cost stays finite, but the last update of epoch 2 writes NaN weights:
     # the end-of-epoch check catches it and restores epoch 1's weights
     X = make_X()
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(make_dae(tied_weights=tied, max_iter=3), X)
     monkeypatch.undo()
 
@@ -143,7 +142,7 @@ def test_nan_gradients_in_the_last_mini_batch_are_caught_at_the_epochs_end(
                 g[...] = np.nan
         return cost
 
-    patch_objective(_DAEObjective, nan_gradients)
+    patch_objective(DAEObjective, nan_gradients)
     dae, caught = record(fit_quiet, make_dae(tied_weights=tied, max_iter=3), X)
     assert "after 1 complete epochs" in warning_messages(caught, DivergenceWarning)[0]
     assert dae.n_iter_ == 1
@@ -160,7 +159,7 @@ def test_divergence_in_partial_fit_keeps_the_weights_before_the_call(
     partial_fit_quiet(est, X, y)
     before = [p.copy() for p in trained_arrays(est)]
     loss_curve = list(est.loss_curve_)
-    cls = _NetworkObjective if kind == "regressor" else _DAEObjective
+    cls = NetworkObjective if kind == "regressor" else DAEObjective
     patch_objective(cls, return_on(3, np.inf))
     _, caught = record(partial_fit_quiet, est, X, y)
     assert len(warning_messages(caught, DivergenceWarning)) == 1
@@ -177,7 +176,7 @@ def test_divergence_in_partial_fit_keeps_the_weights_before_the_call(
 
 def test_divergence_in_the_second_layer_of_a_stack(monkeypatch, patch_objective):
     X = make_X()
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(make_stack(max_iter=2), X)
     monkeypatch.undo()
     layer2_initial = snapshots[2 * BATCHES]  # the second layer's first call
@@ -186,7 +185,7 @@ def test_divergence_in_the_second_layer_of_a_stack(monkeypatch, patch_objective)
         cost = original(self, Xb, Y)
         return np.inf if i > 2 * BATCHES + 1 else cost
 
-    patch_objective(_DAEObjective, overflow_in_layer_2)
+    patch_objective(DAEObjective, overflow_in_layer_2)
     stack, caught = record(fit_quiet, make_stack(max_iter=2), X)
     monkeypatch.undo()
     (message,) = warning_messages(caught, DivergenceWarning)
@@ -241,11 +240,11 @@ def test_divergence_with_early_stopping_keeps_the_best_finite_epoch(
     # 54 training samples in mini-batches of 9: 6 mini-batches per epoch
     X = make_X()
     params = dict(early_stopping=True, batch_size=9, max_iter=5, tol=0.0)
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(make_dae(**params), X)
     monkeypatch.undo()
 
-    patch_objective(_DAEObjective, return_on(2 * BATCHES + 2, np.nan))
+    patch_objective(DAEObjective, return_on(2 * BATCHES + 2, np.nan))
     dae, caught = record(fit_quiet, make_dae(**params), X)
     assert warning_messages(caught, DivergenceWarning)
     assert dae.n_iter_ == 2 and len(dae.validation_scores_) == 2
@@ -274,7 +273,7 @@ def test_lbfgs_divergence_warns_and_keeps_nan_out_of_the_fitted_state(
     # L-BFGS has no learning rate, but its cost can overflow all the same: no NaN
     # may reach loss_ / loss_curve_ / the weights, and the user must be told.
     X, y = make_X(), make_target(kind)
-    cls = _NetworkObjective if kind == "regressor" else _DAEObjective
+    cls = NetworkObjective if kind == "regressor" else DAEObjective
     est = MAKERS[kind](solver="lbfgs", max_iter=20)
     if kind == "regressor":  # the first 2 * BATCHES calls are pretraining
         est.set_params(pretrain=False)

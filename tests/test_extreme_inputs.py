@@ -24,8 +24,7 @@ from support import (
     objective_arrays,
 )
 
-from stackeddae._autoencoder import _DAEObjective
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 
 
 def _extreme_X(dtype=np.float64):
@@ -58,7 +57,7 @@ def test_saturating_pre_activations_give_finite_costs_and_gradients(
     )
     for p in objective_arrays(dae):
         p *= 1e4  # every unit far into saturation (or huge, for relu)
-    objective = _DAEObjective(dae, N)
+    objective = DAEObjective(dae, N)
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise"):
         warnings.simplefilter("error")
         cost = objective(X)
@@ -80,7 +79,7 @@ def test_saturated_network_gives_finite_costs_and_gradients(kind, activation, dt
     )
     for p in [*est.coefs_, *est.intercepts_]:
         p[...] = np.where(np.arange(p.size).reshape(p.shape) % 2, 1e4, -1e4)
-    objective = _NetworkObjective(est, N)
+    objective = NetworkObjective(est, N)
     Y = (np.eye(3)[y] if kind == "classifier" else y[:, None]).astype(dtype)
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise"):
         warnings.simplefilter("error")
@@ -141,7 +140,7 @@ def test_cross_entropy_at_reconstructions_of_exactly_zero_and_one(dtype, logit):
     with warnings.catch_warnings(), np.errstate(all="raise", under="ignore"):
         warnings.simplefilter("error")
         scores = dae.score_samples(np.vstack([pattern, 1 - pattern]))
-        objective = _DAEObjective(dae, 2)
+        objective = DAEObjective(dae, 2)
         objective.level = 0.0
         cost = objective(np.vstack([pattern, 1 - pattern]).astype(dtype))
     # right and certain costs ~0; wrong and certain costs the logit per feature
@@ -161,7 +160,7 @@ def test_softmax_head_at_probabilities_exactly_zero_and_one():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         log_proba = clf.predict_log_proba(X)
-        objective = _NetworkObjective(clf, N)
+        objective = NetworkObjective(clf, N)
         cost = objective(X, np.eye(3)[y])
     assert np.all(np.isfinite(log_proba))
     np.testing.assert_allclose(log_proba[0], [0.0, -1600.0, -800.0], atol=1e-9)

@@ -33,9 +33,8 @@ from support import (
     warning_messages,
 )
 
-from stackeddae._autoencoder import _DAEObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 from stackeddae._optimizers import SGDOptimizer
-from stackeddae._supervised import _NetworkObjective
 
 
 def _interrupted(caught):
@@ -48,7 +47,7 @@ def test_dae_interrupted_in_partial_fit_keeps_the_completed_mini_batches(
 ):
     X = make_X()
     params = dict(solver=solver, learning_rate_init=0.01)
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     reference = make_dae(**params)
     reference.partial_fit(X)
     reference.partial_fit(X)
@@ -56,7 +55,7 @@ def test_dae_interrupted_in_partial_fit_keeps_the_completed_mini_batches(
 
     dae = make_dae(**params)
     dae.partial_fit(X)
-    patch_objective(_DAEObjective, raise_on(4))
+    patch_objective(DAEObjective, raise_on(4))
     _, caught = record(dae.partial_fit, X)
     monkeypatch.undo()
     assert _interrupted(caught) == [
@@ -81,12 +80,12 @@ def test_dae_interrupted_on_its_first_mini_batch_is_usable(
     monkeypatch, patch_objective
 ):
     X = make_X()
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(make_dae(), X)
     monkeypatch.undo()
     initial = snapshots[0]
 
-    patch_objective(_DAEObjective, raise_on(1))
+    patch_objective(DAEObjective, raise_on(1))
     dae, caught = record(fit_quiet, make_dae(), X)
     monkeypatch.undo()
     assert "after 0 complete epochs" in _interrupted(caught)[0]
@@ -96,7 +95,7 @@ def test_dae_interrupted_on_its_first_mini_batch_is_usable(
     assert_finite_outputs(dae, X)
 
     # warm_start continues from the kept (initial) weights, not from new ones
-    continued = patch_objective(_DAEObjective)
+    continued = patch_objective(DAEObjective)
     fit_quiet(dae.set_params(warm_start=True), X)
     monkeypatch.undo()
     assert_equal_arrays(continued[0], initial)
@@ -107,7 +106,7 @@ def test_interrupt_inside_the_optimizer_step_restores_the_last_epoch(
     monkeypatch, patch_objective
 ):
     X = make_X()
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(make_dae(max_iter=3), X)
     monkeypatch.undo()
 
@@ -132,7 +131,7 @@ def test_interrupt_inside_the_optimizer_step_restores_the_last_epoch(
 def test_keyboard_interrupt_in_a_worker_thread(monkeypatch, patch_objective):
     X = make_X()
     handler = signal.getsignal(signal.SIGINT)
-    patch_objective(_DAEObjective, raise_on(3))
+    patch_objective(DAEObjective, raise_on(3))
     with ThreadPoolExecutor(max_workers=1) as pool:
         dae, caught = pool.submit(record, fit_quiet, make_dae(), X).result()
     monkeypatch.undo()
@@ -144,7 +143,7 @@ def test_keyboard_interrupt_in_a_worker_thread(monkeypatch, patch_objective):
 
 def test_sigint_handler_is_restored_when_fit_fails(monkeypatch, patch_objective):
     handler = signal.getsignal(signal.SIGINT)
-    patch_objective(_NetworkObjective, raise_on(2, RuntimeError("boom")))
+    patch_objective(NetworkObjective, raise_on(2, RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         fit_quiet(make_clf(), make_X(), make_y())
     assert signal.getsignal(signal.SIGINT) is handler
@@ -155,7 +154,7 @@ def test_sigint_during_fine_tuning_stops_after_the_current_mini_batch(
     monkeypatch, patch_objective, kind
 ):
     X, y = make_X(), make_target(kind)
-    snapshots = patch_objective(_NetworkObjective)
+    snapshots = patch_objective(NetworkObjective)
     fit_quiet(MAKERS[kind](), X, y)
     monkeypatch.undo()
 
@@ -165,7 +164,7 @@ def test_sigint_during_fine_tuning_stops_after_the_current_mini_batch(
         return original(self, Xb, Y)
 
     handler = signal.getsignal(signal.SIGINT)
-    patch_objective(_NetworkObjective, ctrl_c)
+    patch_objective(NetworkObjective, ctrl_c)
     est, caught = record(fit_quiet, MAKERS[kind](), X, y)
     monkeypatch.undo()
     assert signal.getsignal(signal.SIGINT) is handler
@@ -178,13 +177,13 @@ def test_sigint_during_fine_tuning_stops_after_the_current_mini_batch(
 def test_stack_interrupted_in_layer_two_of_three(monkeypatch, patch_objective):
     X = make_X()
     params = dict(hidden_layer_sizes=(5, 4, 3))
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     reference = fit_quiet(make_stack(**params), X)
     monkeypatch.undo()
     at_interrupt = 2 * BATCHES + 4  # layer 2, epoch 1, 4th mini-batch
     layer3_initial = snapshots[4 * BATCHES]
 
-    patch_objective(_DAEObjective, raise_on(at_interrupt))
+    patch_objective(DAEObjective, raise_on(at_interrupt))
     stack, caught = record(fit_quiet, make_stack(**params), X)
     monkeypatch.undo()
     (message,) = _interrupted(caught)
@@ -217,8 +216,8 @@ def test_interrupted_pretraining_skips_fine_tuning(
 ):
     X, y = make_X(), make_target(kind)
     at_interrupt = (layer - 1) * 2 * BATCHES + 3
-    patch_objective(_DAEObjective, raise_on(at_interrupt))
-    fine_tuning = patch_objective(_NetworkObjective)
+    patch_objective(DAEObjective, raise_on(at_interrupt))
+    fine_tuning = patch_objective(NetworkObjective)
     est, caught = record(fit_quiet, MAKERS[kind](), X, y)
     monkeypatch.undo()
     (message,) = _interrupted(caught)
@@ -241,7 +240,7 @@ def test_interrupted_pretraining_skips_fine_tuning(
 
     # partial_fit fine-tunes (one epoch) without pretraining again
     stack_weights = [p.copy() for p in trained_arrays(est.stack_)]
-    pretraining = patch_objective(_DAEObjective)
+    pretraining = patch_objective(DAEObjective)
     partial_fit_quiet(est, X, y)
     assert est.n_iter_ == 1 and len(est.loss_curve_) == 1
     # and so does a warm-started fit
@@ -260,12 +259,12 @@ def test_interrupted_fine_tuning_keeps_the_completed_mini_batches(
     monkeypatch, patch_objective, kind, pretrain
 ):
     X, y = make_X(), make_target(kind)
-    snapshots = patch_objective(_NetworkObjective)
+    snapshots = patch_objective(NetworkObjective)
     reference = fit_quiet(MAKERS[kind](pretrain=pretrain), X, y)
     monkeypatch.undo()
     at_interrupt = BATCHES + 3
 
-    patch_objective(_NetworkObjective, raise_on(at_interrupt))
+    patch_objective(NetworkObjective, raise_on(at_interrupt))
     est, caught = record(fit_quiet, MAKERS[kind](pretrain=pretrain), X, y)
     monkeypatch.undo()
     (message,) = _interrupted(caught)
@@ -288,10 +287,10 @@ def test_lbfgs_interrupt_keeps_a_usable_estimator(monkeypatch, patch_objective, 
     # Ctrl-C during an L-BFGS fit: the same promise as for the stochastic solvers
     X, y = make_X(), make_target(kind)
     est = MAKERS[kind](solver="lbfgs", max_iter=20)
-    cls = _DAEObjective
+    cls = DAEObjective
     if kind == "regressor":
         est.set_params(pretrain=False)
-        cls = _NetworkObjective
+        cls = NetworkObjective
     patch_objective(cls, raise_on(5))
     escaped = False
     try:

@@ -32,7 +32,7 @@ from support import (
     return_on,
 )
 
-from stackeddae._autoencoder import _DAEObjective
+from stackeddae._objectives import DAEObjective
 
 PERSISTED = {
     "dae-adam": lambda: make_dae(solver="adam", learning_rate_init=0.01),
@@ -155,7 +155,7 @@ def test_estimators_stopped_by_a_fault_persist_and_resume(
 ):
     X, y = make_X(), make_target(kind)
     action = raise_on(3) if fault == "interrupted" else return_on(3, np.nan)
-    patch_objective(_DAEObjective, action)
+    patch_objective(DAEObjective, action)
     est, _ = record(fit_quiet, MAKERS[kind](), X, y)
     monkeypatch.undo()
     _check_plain_state(est, kind)

@@ -21,7 +21,7 @@ from stackeddae import (
     SdARegressor,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import NetworkObjective
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +208,7 @@ def test_regressor_loss_is_half_the_mean_squared_error_as_in_sklearn():
     _quietly(reg.fit, X, Y)
     penalty = 0.5 * 0.3 * sum(np.vdot(W, W) for W in reg.coefs_) / 9
     expected = squared_loss(Y, reg.predict(X)) + penalty
-    assert_allclose(_NetworkObjective(reg, 9)(X, Y), expected, rtol=1e-10)
+    assert_allclose(NetworkObjective(reg, 9)(X, Y), expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize(

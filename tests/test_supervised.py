@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from support import fit_quiet, make_network, numeric_gradient, relative_error
 
 from stackeddae import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import NetworkObjective
 
 
 def _small(cls, **params):
@@ -27,7 +27,7 @@ def _blobs(n=60, n_classes=3, n_features=6, seed=0):
 
 
 def _check_network_gradient(est, X, Y, seed=0):
-    obj = _NetworkObjective(est, X.shape[0])
+    obj = NetworkObjective(est, X.shape[0])
     assert len(obj.params) == 6  # 3 weight matrices, 3 bias vectors
     rng = np.random.default_rng(seed)
     for p in obj.params:  # a non-trivial point: random head and biases too
@@ -85,7 +85,7 @@ def test_classifier_objective_cost_is_mean_cross_entropy():
     clf = fit_quiet(
         _small(SdAClassifier, alpha=0.0, pretrain=False, batch_size=9), X, y
     )
-    obj = _NetworkObjective(clf, X.shape[0])
+    obj = NetworkObjective(clf, X.shape[0])
     proba = clf.predict_proba(X)
     expected = -np.mean(np.log(proba[np.arange(9), y]))
     assert_allclose(obj(X, np.eye(3)[y]), expected, rtol=1e-10)
@@ -95,7 +95,7 @@ def test_regressor_objective_cost_is_half_the_mean_squared_error():
     rng = np.random.default_rng(2)
     X, Y = rng.random((9, 4)), rng.standard_normal((9, 2))
     reg = fit_quiet(_small(SdARegressor, alpha=0.0, pretrain=False, batch_size=9), X, Y)
-    obj = _NetworkObjective(reg, X.shape[0])
+    obj = NetworkObjective(reg, X.shape[0])
     expected = np.mean((reg.predict(X) - Y) ** 2) / 2  # as scikit-learn's MLP
     assert_allclose(obj(X, Y), expected, rtol=1e-10)
 

@@ -22,8 +22,7 @@ from stackeddae import (
     SdARegressor,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._autoencoder import _DAEObjective
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 from stackeddae._threads import blas_threads, n_blas_threads
 
 
@@ -95,7 +94,7 @@ def test_training_and_inference_run_under_the_rule(
     _on_cores(monkeypatch, 4)
     ambient = 3 - threads
     seen = []
-    patch_objective(_DAEObjective, _recording(seen))
+    patch_objective(DAEObjective, _recording(seen))
     dae = DenoisingAutoencoder(4, solver=solver, max_iter=2, n_jobs=n_jobs)
     with threadpool_limits(limits=ambient, user_api="blas"):
         fit_quiet(dae, _features(60, 8))
@@ -115,8 +114,8 @@ def test_training_and_inference_run_under_the_rule(
 def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch, patch_objective):
     _on_cores(monkeypatch, 4)
     pretraining, fine_tuning = [], []
-    patch_objective(_DAEObjective, _recording(pretraining))
-    patch_objective(_NetworkObjective, _recording(fine_tuning))
+    patch_objective(DAEObjective, _recording(pretraining))
+    patch_objective(NetworkObjective, _recording(fine_tuning))
     X, y = _features(60, 8), np.arange(60) % 2
     clf = SdAClassifier((4, 3), n_jobs=2, pretrain_max_iter=1, max_iter=2)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -217,14 +216,14 @@ def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch, patch_obj
         pairs.add((self.expected, stackeddae._threads._Limit.threads))
         return original(self, X, Y)
 
-    init = _DAEObjective.__init__
+    init = DAEObjective.__init__
 
     def remembering(self, dae, batch_size):
         init(self, dae, batch_size)
         self.expected = n_blas_threads(dae.n_jobs)
 
-    patch_objective(_DAEObjective, recording)
-    monkeypatch.setattr(_DAEObjective, "__init__", remembering)
+    patch_objective(DAEObjective, recording)
+    monkeypatch.setattr(DAEObjective, "__init__", remembering)
     X = _features(120, 20)
     makers = [
         lambda n=n: DenoisingAutoencoder(6, max_iter=3, n_jobs=n, random_state=0)

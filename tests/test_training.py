@@ -17,7 +17,7 @@ from stackeddae import (
     SdAClassifier,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._autoencoder import _DAEObjective
+from stackeddae._objectives import DAEObjective
 from stackeddae._training import History, Settings, TrainingLoop
 
 
@@ -73,7 +73,7 @@ def test_loss_curve_averages_the_mini_batch_costs(patch_objective):
         costs.append(float(cost))
         return cost
 
-    patch_objective(_DAEObjective, spy)
+    patch_objective(DAEObjective, spy)
     dae = fit_quiet(_dae(max_iter=2), _data())
     assert len(costs) == 12  # 6 mini-batches per epoch
     assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
@@ -278,7 +278,7 @@ def test_divergence_warns_and_keeps_the_last_finite_epoch(patch_objective):
     assert np.all(np.isfinite(dae.transform(X)))
     # the weights are exactly those at the end of the last complete epoch: the
     # ones an identical fit has when it starts the next epoch (6 mini-batches each)
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
@@ -317,12 +317,12 @@ def test_divergence_leaves_finite_weights(activation, dtype):
 def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch, patch_objective):
     X = _data()
     # reference: the weights at the start of the 9th mini-batch of a normal fit
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(_dae(max_iter=2), X)
     expected = snapshots[8]
     monkeypatch.undo()
 
-    calls = patch_objective(_DAEObjective, raise_on(9))
+    calls = patch_objective(DAEObjective, raise_on(9))
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted") as record:
         dae.fit(X)
@@ -346,7 +346,7 @@ def test_keyboard_interrupt_keeps_completed_mini_batches(monkeypatch, patch_obje
 
 def test_sigint_stops_after_the_current_mini_batch(monkeypatch, patch_objective):
     X = _data()
-    snapshots = patch_objective(_DAEObjective)
+    snapshots = patch_objective(DAEObjective)
     fit_quiet(_dae(max_iter=2), X)
     monkeypatch.undo()
 
@@ -355,7 +355,7 @@ def test_sigint_stops_after_the_current_mini_batch(monkeypatch, patch_objective)
             signal.raise_signal(signal.SIGINT)
         return original(self, X, Y)
 
-    calls = patch_objective(_DAEObjective, ctrl_c_on_third_call)
+    calls = patch_objective(DAEObjective, ctrl_c_on_third_call)
     handler = signal.getsignal(signal.SIGINT)
     dae = _dae(max_iter=5)
     with pytest.warns(UserWarning, match="interrupted"):
@@ -371,7 +371,7 @@ def test_interrupted_stack_initialises_the_untrained_layers(
     monkeypatch, patch_objective
 ):
     X = _data()
-    patch_objective(_DAEObjective, raise_on(3))
+    patch_objective(DAEObjective, raise_on(3))
     sda = StackedDenoisingAutoencoder(
         hidden_layer_sizes=(5, 3), max_iter=2, batch_size=10, random_state=0
     )
