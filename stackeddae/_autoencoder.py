@@ -13,13 +13,11 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array, gen_batches
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import ACTIVATIONS
 from ._init import init_weights
-from ._layers import CHUNK_ROWS
+from ._layers import CHUNK_ROWS, decoder_layers, dense, encoder_layers, forward
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
 from ._threads import under_thread_rule
@@ -403,17 +401,12 @@ class DenoisingAutoencoder(
     # -------------------------------------------------------------- inference
     def _encode(self, X):
         """Hidden code s(X W^T + b) of validated X (dense or sparse)."""
-        hidden = safe_sparse_dot(X, self.components_.T, dense_output=True)
-        hidden += self.intercept_hidden_
-        return ACTIVATIONS[self.activation](hidden)
-
-    def _decoder_weights(self):
-        return self.components_ if self.tied_weights else self.decoder_components_
+        return forward(encoder_layers(self), X)
 
     def _decode_preactivation(self, code):
-        out = code @ self._decoder_weights()
-        out += self.intercept_visible_
-        return out
+        """The decoder's output before its activation: code W' + b'."""
+        [(weights, bias, _)] = decoder_layers(self)
+        return dense(code, weights, bias, "identity")
 
     def _sample_divergences(self, X, code=None):
         """Per-sample reconstruction cost of validated X less its lowest possible
@@ -467,8 +460,7 @@ class DenoisingAutoencoder(
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
-        code = self._check_code(X)
-        return ACTIVATIONS[self.out_activation_](self._decode_preactivation(code))
+        return forward(decoder_layers(self), self._check_code(X))
 
     def _check_code(self, X):
         code = check_array(X, dtype=self.components_.dtype)

@@ -34,10 +34,10 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
+from ._layers import dense, encoder_layers, forward
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import blas_threads
 from ._validation import X_DTYPES, resolve_loss
@@ -77,16 +77,11 @@ def _neighbourhood_code(estimator, X):
     if not _is_ours(estimator):
         code = estimator.transform(X)
     else:
-        layers = getattr(estimator, "autoencoders_", [estimator])
+        *below, (weights, bias, _) = encoder_layers(estimator)
         # float64, as score_samples: 1 - cos(u, v) of close codes cancels most of
         # float32's digits, and a float32 product rounds one row alone differently.
-        X = X.astype(np.float64)
-        for layer in layers[:-1]:
-            X = layer._encode(X)
-        top = layers[-1]
-        weights = top.components_.T.astype(np.float64)
-        code = safe_sparse_dot(X, weights, dense_output=True)
-        code += top.intercept_hidden_
+        X = forward(below, X.astype(np.float64))
+        code = dense(X, weights.astype(np.float64), bias, "identity")
     return np.asarray(code, dtype=np.float64)
 
 

@@ -19,10 +19,9 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._activations import ACTIVATIONS
 from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
-from ._layers import CHUNK_ROWS
+from ._layers import CHUNK_ROWS, decoder_layers, encoder_layers, forward
 from ._pretraining import pretrain_layer
 from ._threads import blas_threads, under_thread_rule
 from ._training import draw_seed
@@ -368,15 +367,11 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         return validate_data(self, X, reset=False, accept_sparse="csr", dtype=dtype)
 
     def _encode(self, X):
-        for ae in self.autoencoders_:
-            X = ae._encode(X)
-        return X
+        return forward(encoder_layers(self), X)
 
     def _decode(self, code):
         """Decode a top code down to the first layer's code."""
-        for ae in self.autoencoders_[:0:-1]:
-            code = ACTIVATIONS[ae.out_activation_](ae._decode_preactivation(code))
-        return code
+        return forward(decoder_layers(self)[:-1], code)
 
     @under_thread_rule
     def inverse_transform(self, X):

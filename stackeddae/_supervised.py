@@ -18,7 +18,6 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.model_selection import train_test_split
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -29,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._activations import ACTIVATIONS
 from ._cache import cache_memory
 from ._init import init_weights
+from ._layers import dense, encoder_layers, forward
 from ._losses import OUTPUT_ACTIVATIONS
 from ._objectives import NetworkObjective
 from ._stacked import StackedDenoisingAutoencoder
@@ -288,16 +288,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # -------------------------------------------------------------- inference
     def _forward(self, X, n_layers=None):
         """Activations of layer ``n_layers`` (default: the head's pre-activation)."""
-        n = len(self.coefs_)
-        n_layers = n if n_layers is None else n_layers
-        activation = ACTIVATIONS[self.activation]
-        H = X
-        for i in range(n_layers):
-            H = safe_sparse_dot(H, self.coefs_[i], dense_output=True)
-            H += self.intercepts_[i]
-            if i < n - 1:
-                activation(H)
-        return H
+        return forward(encoder_layers(self)[:n_layers], X)
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
@@ -692,9 +683,9 @@ n_features_in_, feature_names_in_
             in float64.
         """
         X = self._validate_for_inference(X)
-        code = self._forward(X, len(self.coefs_) - 1).astype(np.float64)
+        *hidden, (weights, bias, _) = encoder_layers(self)
+        code = forward(hidden, X).astype(np.float64)
         # The linear head in float64, as the predictions are: in float32 a single
         # output's matrix-vector product rounds one row differently from many.
-        out = code @ self.coefs_[-1].astype(np.float64)
-        out += self.intercepts_[-1]
+        out = dense(code, weights.astype(np.float64), bias, "identity")
         return out.ravel() if out.shape[1] == 1 else out

@@ -7,7 +7,8 @@ not import skl2onnx), so that ``skl2onnx.to_onnx`` converts a fitted
 (``pip install "stackeddae[onnx]"``: skl2onnx, onnxruntime, onnx).
 
 Each graph computes what the estimator's own method does, one dense layer at a time
-(``Gemm``, then the hidden activation):
+(``Gemm``, then the hidden activation), over the layers ``_layers.encoder_layers``
+reads, as the estimators' own forward pass does:
 
 - ``DenoisingAutoencoder``, ``StackedDenoisingAutoencoder``: ``transform``, the top
   code, of shape (N, n_components);
@@ -39,6 +40,7 @@ from skl2onnx.common.utils_classifier import get_label_classes
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import DenoisingAutoencoder
+from ._layers import encoder_layers
 from ._stacked import StackedDenoisingAutoencoder
 from ._supervised import SdAClassifier, SdARegressor
 
@@ -53,30 +55,6 @@ _ONNX_ACTIVATIONS = {
     "tanh": "Tanh",
     "relu": "Relu",
     "identity": None,
-}
-
-
-# -------------------------------------------------- the dense layers of each model
-def _autoencoder_layers(dae):
-    return [(dae.components_.T, dae.intercept_hidden_, dae.activation)]
-
-
-def _stack_layers(sda):
-    return [layer for ae in sda.autoencoders_ for layer in _autoencoder_layers(ae)]
-
-
-def _network_layers(net):
-    """Hidden layers and the head, up to the head's pre-activation."""
-    activations = [net.activation] * (len(net.coefs_) - 1) + ["identity"]
-    return list(zip(net.coefs_, net.intercepts_, activations, strict=True))
-
-
-# (weights of shape (n_in, n_out), bias, activation) of every layer, bottom to top.
-_LAYERS = {
-    DenoisingAutoencoder: _autoencoder_layers,
-    StackedDenoisingAutoencoder: _stack_layers,
-    SdAClassifier: _network_layers,
-    SdARegressor: _network_layers,
 }
 
 
@@ -96,7 +74,7 @@ def _graph_dtype(operator):
 
 
 def _n_outputs(est):
-    return _LAYERS[type(est)](est)[-1][0].shape[1]
+    return encoder_layers(est)[-1][0].shape[1]
 
 
 def _dense_output_shape(operator):
@@ -155,7 +133,7 @@ def _add_dense_layers(scope, container, operator):
     est = operator.raw_operator
     dtype = _graph_dtype(operator)
     name = operator.inputs[0].full_name
-    for W, b, activation in _LAYERS[type(est)](est):
+    for W, b, activation in encoder_layers(est):
         weights = scope.get_unique_variable_name("coefficient")
         bias = scope.get_unique_variable_name("intercept")
         for init_name, value in ((weights, W), (bias, b)):

@@ -14,8 +14,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import DenoisingAutoencoder
 from ._corruption import CORRUPTIONS
+from ._layers import encoder_layers
 from ._stacked import StackedDenoisingAutoencoder
-from ._supervised import _BaseSdA
+from ._supervised import SdAClassifier, SdARegressor
 
 __all__ = [
     "input_space_filters",
@@ -25,6 +26,7 @@ __all__ = [
     "tile_images",
 ]
 
+_SUPERVISED = (SdAClassifier, SdARegressor)
 _SUPPORTED = (
     "a DenoisingAutoencoder, StackedDenoisingAutoencoder, SdAClassifier or SdARegressor"
 )
@@ -169,16 +171,11 @@ def _image_shape(n_features, image_shape):
 # ------------------------------------------------------------------ filters
 def _encoder_weights(estimator):
     """Each layer's weights as (n_units, n_inputs): row j is unit j's filter."""
-    if isinstance(estimator, DenoisingAutoencoder):
-        check_is_fitted(estimator)
-        return [estimator.components_]
-    if isinstance(estimator, StackedDenoisingAutoencoder):
-        check_is_fitted(estimator)
-        return [ae.components_ for ae in estimator.autoencoders_]
-    if isinstance(estimator, _BaseSdA):
-        check_is_fitted(estimator)
-        return [W.T for W in estimator.coefs_]
-    raise TypeError(f"Expected {_SUPPORTED}; got {type(estimator).__name__}.")
+    supported = (DenoisingAutoencoder, StackedDenoisingAutoencoder, *_SUPERVISED)
+    if not isinstance(estimator, supported):
+        raise TypeError(f"Expected {_SUPPORTED}; got {type(estimator).__name__}.")
+    check_is_fitted(estimator)
+    return [W.T for W, _, _ in encoder_layers(estimator)]
 
 
 def input_space_filters(estimator, layer=0):
@@ -292,7 +289,7 @@ def _reconstructor(estimator):
     if isinstance(estimator, DenoisingAutoencoder):
         check_is_fitted(estimator)
         return estimator, estimator
-    if isinstance(estimator, _BaseSdA):
+    if isinstance(estimator, _SUPERVISED):
         check_is_fitted(estimator)
         if estimator.stack_ is None:
             raise ValueError(
@@ -423,7 +420,7 @@ def _curves(estimator):
             (f"layer {k + 1}", ae, "pretraining")
             for k, ae in enumerate(estimator.autoencoders_)
         ]
-    if isinstance(estimator, _BaseSdA):
+    if isinstance(estimator, _SUPERVISED):
         check_is_fitted(estimator)
         stack = [] if estimator.stack_ is None else _curves(estimator.stack_)
         return [*stack, ("fine-tuning", estimator, "fine-tuning")]
