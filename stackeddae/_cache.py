@@ -4,9 +4,10 @@ A fresh stack fit with an int ``random_state`` pretrains layer k as a pure
 function (:func:`._pretraining.pretrain_layer`) of the rows it was given, the
 parameters of layers 1..k and the BLAS thread rule.  So the key of layer k chains
 the key of layer k-1 (for layer 1: a fingerprint of X, hashed once per fit) with
-layer k's parameters; a grid-search candidate whose first layers match an earlier
-fit on the same fold loads them instead of training them.  An entry is the fitted
-layer (weights, training history, optimizer and generator state), never its codes.
+the parameters of layer k that its training reads (``_params.key_params``); a
+grid-search candidate whose first layers match an earlier fit on the same fold
+loads them instead of training them.  An entry is the fitted layer (weights,
+training history, optimizer and generator state), never its codes.
 
 joblib.Memory writes each entry to a temporary file and renames it into place, so
 two processes writing the same entry leave one whole copy.  An entry that does not
@@ -26,14 +27,11 @@ import numpy as np
 import scipy
 from sklearn.utils.validation import check_memory
 
+from ._params import key_params
 from ._pretraining import pretrain_layer
 from ._threads import blas_info, n_blas_threads
 from ._training import History, Settings, report
 from ._version import __version__
-
-# Parameters that cannot change a layer's weights (how much it prints), and the one
-# whose effect is the thread count (n_jobs=4 and 8 are the same on 4 cores).
-_NOT_IN_KEY = ("verbose", "n_jobs")
 
 _call = threading.local()  # whether the last lookup of this thread trained
 
@@ -119,8 +117,9 @@ class LayerCache:
         layer, status = entry
         del layer._cache_key
         if not _call.trained:
-            # verbose and n_jobs are not in the key: the caller's values apply
-            layer.set_params(verbose=params["verbose"], n_jobs=params["n_jobs"])
+            # the caller's values of the parameters that the key leaves out
+            # (verbose, n_jobs, those the layer's solver does not read)
+            layer.set_params(**params)
             # the warnings a training would have given (not converged, diverged),
             # so that a fit warns alike with and without the cache
             report(
@@ -152,12 +151,12 @@ def _libraries():
 
 
 def layer_key(previous, params):
-    """The key of a layer: the key below it (or X's fingerprint) and its parameters."""
-    shaping = {name: v for name, v in params.items() if name not in _NOT_IN_KEY}
+    """The key of a layer: the key below it (or X's fingerprint), the parameters
+    its training reads and its thread count."""
     return joblib.hash(
         [
             previous,
-            sorted(shaping.items()),
+            sorted(key_params(params).items()),
             n_blas_threads(params["n_jobs"]),
             _libraries(),
         ]

@@ -8,8 +8,6 @@ step allocates nothing), and everything an optimizer must remember between calls
 so a fitted model pickles to plain data and ``partial_fit`` resumes where it stopped.
 """
 
-import inspect
-
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
@@ -320,15 +318,4 @@ OPTIMIZERS = {
     "rmsprop": RMSPropOptimizer,
     "adadelta": AdaDeltaOptimizer,
     "adam": AdamOptimizer,
-}
-
-# The hyper-parameters each optimizer takes from an estimator, beyond the common ones:
-# its own keyword arguments, which bear the estimators' parameter names.
-OPTIMIZER_PARAMS = {
-    name: [
-        p
-        for p in inspect.signature(cls.__init__).parameters
-        if p not in inspect.signature(BaseOptimizer.__init__).parameters
-    ]
-    for name, cls in OPTIMIZERS.items()
 }

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
 from ._layers import CHUNK_ROWS, decoder_layers, encoder_layers, forward
+from ._params import TO_LAYERS, parameters
 from ._pretraining import pretrain_layer
 from ._threads import blas_threads, under_thread_rule
 from ._training import draw_seed
@@ -38,15 +39,6 @@ from ._validation import (
     per_layer,
     preserved_dtypes,
 )
-
-# The DenoisingAutoencoder parameters that layer_params sets per layer (or that are
-# the stack's own business); it passes every other one on unchanged to its layers.
-_PER_LAYER = {"n_components", "corruption_level", "loss", "random_state", "warm_start"}
-_SHARED = [
-    name
-    for name in DenoisingAutoencoder._parameter_constraints
-    if name not in _PER_LAYER
-]
 
 
 class StackedDenoisingAutoencoder(
@@ -82,8 +74,9 @@ class StackedDenoisingAutoencoder(
     memory : None, str, path or joblib.Memory, default=None
         Cache of pretrained layers, as in scikit-learn's ``Pipeline``: a directory
         or a ``joblib.Memory``.  Layer k of a fresh ``fit`` is looked up by the rows
-        of X, the parameters of layers 1..k and its seed, so fits that share their
-        first layers (grid-search candidates on one fold) train them once.  Needs an
+        of X, the parameters of layers 1..k that their solver reads (not
+        ``beta_1`` under "sgd", say) and its seed, so fits that share their first
+        layers (grid-search candidates on one fold) train them once.  Needs an
         int ``random_state``; results are bit-identical to a fit without cache.
     activation, corruption, tied_weights, solver, alpha, sparsity_target, \
 sparsity_weight, batch_size, learning_rate, learning_rate_init, power_t, shuffle, \
@@ -252,7 +245,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         """
         sizes, levels = self._check_layers()
         seeds = draw_seed(check_random_state(self.random_state), size=len(sizes))
-        shared = {name: getattr(self, name) for name in _SHARED}
+        shared = {name: getattr(self, name) for name in parameters(TO_LAYERS)}
         upper_loss = loss_for_layer_above(self.activation)
         return [
             {

@@ -31,6 +31,7 @@ from ._init import init_weights
 from ._layers import dense, encoder_layers, forward
 from ._losses import OUTPUT_ACTIVATIONS
 from ._objectives import NetworkObjective
+from ._params import PRETRAINING_NAMES, sda_parameters
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import (
@@ -42,7 +43,6 @@ from ._training import (
     reset_history,
 )
 from ._validation import (
-    TRAINING_CONSTRAINTS,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -51,39 +51,19 @@ from ._validation import (
     preserved_dtypes,
 )
 
-# Pretraining gets a pretrain_* parameter of its own for these; for the ones below
-# it gets nothing (the stack keeps its default, or the SdA sets it); every other
-# parameter of the stack reaches it from the parameter of the same name.
-_PRETRAIN_OWN = ["solver", "learning_rate_init", "batch_size", "max_iter", "momentum"]
-_FINE_TUNING_ONLY = {
-    "alpha",
-    "early_stopping",
-    "validation_fraction",
-    "nesterovs_momentum",
-    "warm_start",
-    "random_state",
-    "hidden_layer_sizes",
-}
-_NOT_IN_SDA = ["loss", "sparsity_target", "sparsity_weight"]  # the head decides
-_PRETRAIN_SHARED = [
-    name
-    for name in StackedDenoisingAutoencoder._parameter_constraints
-    if name not in {*_PRETRAIN_OWN, *_FINE_TUNING_ONLY, *_NOT_IN_SDA}
-]
-
 
 class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
+    # as the stack's parameter of the same name, or the one a pretrain_x sets
     _parameter_constraints = {
-        **StackedDenoisingAutoencoder._parameter_constraints,
-        "pretrain": ["boolean"],
+        name: StackedDenoisingAutoencoder._parameter_constraints[
+            PRETRAINING_NAMES.get(name, name)
+        ]
+        for name in sda_parameters()
+        if name != "pretrain"
     }
-    for name in _NOT_IN_SDA:
-        del _parameter_constraints[name]
-    for name in _PRETRAIN_OWN:
-        _parameter_constraints[f"pretrain_{name}"] = TRAINING_CONSTRAINTS[name]
-    del name
+    _parameter_constraints["pretrain"] = ["boolean"]
 
     def __init__(
         self,
@@ -171,9 +151,10 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         stack : StackedDenoisingAutoencoder
         """
         return StackedDenoisingAutoencoder(
-            hidden_layer_sizes=self.hidden_layer_sizes,
-            **{name: getattr(self, name) for name in _PRETRAIN_SHARED},
-            **{name: getattr(self, f"pretrain_{name}") for name in _PRETRAIN_OWN},
+            **{
+                stack_name: getattr(self, name)
+                for name, stack_name in PRETRAINING_NAMES.items()
+            }
         )
 
     def _fit(self, X, y, incremental, classes=None):
@@ -383,8 +364,9 @@ epsilon, rho, n_iter_no_change, max_fun
         ``max_iter``, ...) are not part of a layer's key: a grid search over them
         pretrains once per fold.  The parameters shared with pretraining
         (``learning_rate``, ``power_t``, ``tol``, ``n_iter_no_change``, ``beta_1``,
-        ``beta_2``, ``epsilon``, ``rho``, ``max_fun``, ...) are, even where the
-        pretraining solver does not use them: a grid over those pretrains again.
+        ``beta_2``, ``epsilon``, ``rho``, ``max_fun``, ...) are part of it where
+        the pretraining solver reads them only: under ``pretrain_solver="adam"``
+        a grid over ``beta_1`` pretrains again, over ``rho`` it does not.
 
     Attributes
     ----------

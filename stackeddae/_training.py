@@ -38,7 +38,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
+from ._optimizers import OPTIMIZERS
+from ._params import optimizer_params
 from ._threads import blas_threads
 
 
@@ -472,8 +473,7 @@ class Settings:
         return cls(
             **{name: getattr(est, name) for name in names},
             optimizer_params={
-                name: getattr(est, name)
-                for name in OPTIMIZER_PARAMS.get(est.solver, ())
+                name: getattr(est, name) for name in optimizer_params(est.solver)
             },
             name=type(est).__name__,
             label=label,

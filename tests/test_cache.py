@@ -145,6 +145,45 @@ def test_fine_tuning_parameters_are_not_in_the_key(
     )
 
 
+@pytest.mark.parametrize("solver, shared", [("sgd", True), ("adam", False)])
+def test_a_parameter_the_solver_does_not_read_is_not_in_the_key(
+    tmp_path, digits, trainings, solver, shared
+):
+    # beta_1 is Adam's alone: under sgd two fits differing in it share their layers
+    X, _ = digits
+    quietly(_stack(solver=solver, beta_1=0.9, memory=tmp_path).fit, X)
+    assert len(trainings) == 2
+    cached = quietly(_stack(solver=solver, beta_1=0.5, memory=tmp_path).fit, X)
+    assert len(trainings) == (2 if shared else 4)
+    # a loaded layer has the caller's parameters, and is the layer trained with them
+    plain = quietly(_stack(solver=solver, beta_1=0.5).fit, X)
+    for a, b in zip(plain.autoencoders_, cached.autoencoders_, strict=True):
+        assert b.beta_1 == 0.5
+        assert_same_state(a, b)
+
+
+@pytest.mark.parametrize("pretrain_solver, shared", [("sgd", True), ("adam", False)])
+def test_sda_shares_pretrained_layers_across_what_their_solver_ignores(
+    tmp_path, digits, trainings, pretrain_solver, shared
+):
+    X, y = digits
+    make = lambda **m: SdAClassifier(  # noqa: E731
+        (16, 8),
+        pretrain_solver=pretrain_solver,
+        pretrain_max_iter=2,
+        max_iter=2,
+        random_state=0,
+        memory=tmp_path,
+        **m,
+    )
+    quietly(make(beta_1=0.9, rho=0.9, epsilon=1e-8).fit, X, y)
+    assert len(trainings) == 2
+    quietly(make(beta_1=0.5, rho=0.9, epsilon=1e-8).fit, X, y)
+    assert len(trainings) == (2 if shared else 4)
+    quietly(make(beta_1=0.5, rho=0.5, epsilon=1e-4).fit, X, y)  # sgd, adam: no rho
+    assert len(trainings) == (2 if shared else 6)
+
+
 def test_classifier_with_cache_is_the_classifier_without(tmp_path, digits):
     X, y = digits
     make = lambda **m: SdAClassifier(  # noqa: E731

@@ -16,9 +16,20 @@ from stackeddae import (
     SdARegressor,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._optimizers import OPTIMIZER_PARAMS, OPTIMIZERS
-from stackeddae._supervised import _FINE_TUNING_ONLY
+from stackeddae._optimizers import OPTIMIZERS
+from stackeddae._params import optimizer_params
 from stackeddae._validation import TRAINING_CONSTRAINTS
+
+# The SdA parameters that fine-tuning reads and pretraining does not get.
+_FINE_TUNING_ONLY = {
+    "alpha",
+    "early_stopping",
+    "validation_fraction",
+    "nesterovs_momentum",
+    "warm_start",
+    "random_state",
+    "hidden_layer_sizes",
+}
 
 ESTIMATORS = [
     DenoisingAutoencoder,
@@ -55,8 +66,8 @@ def test_every_training_parameter_is_a_parameter_of_every_estimator(Estimator):
 
 def test_optimizers_take_their_extra_parameters_under_the_estimators_names():
     for solver in OPTIMIZERS:
-        assert OPTIMIZER_PARAMS[solver]
-        assert set(OPTIMIZER_PARAMS[solver]) <= set(TRAINING_CONSTRAINTS)
+        assert optimizer_params(solver)
+        assert set(optimizer_params(solver)) <= set(TRAINING_CONSTRAINTS)
 
 
 def test_each_layer_gets_every_parameter_of_the_stack():
