@@ -16,18 +16,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._batch_size import effective_batch_size
 from ._init import init_weights
 from ._layers import CHUNK_ROWS, decoder_layers, dense, encoder_layers, forward
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
+from ._seeds import new_generator
 from ._threads import under_thread_rule
-from ._training import (
-    effective_batch_size,
-    fit_lbfgs,
-    fit_stochastic,
-    new_generator,
-    reset_history,
-)
+from ._training import fit_lbfgs, fit_stochastic, reset_history
 from ._validation import (
     LAYER_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -361,7 +357,8 @@ class DenoisingAutoencoder(
                 label=label,
                 rows=rows,
             )
-        self._stop_status = status  # kept for inspection
+        # kept for inspection, as a plain str (for skops and old pickles)
+        self._stop_status = status.value
         return status
 
     def _initialize(self, X):

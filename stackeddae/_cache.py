@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_memory
 from ._params import key_params
 from ._pretraining import pretrain_layer
 from ._threads import blas_info, n_blas_threads
-from ._training import History, Settings, report
+from ._training import History, Settings, Status, warn_about_stop
 from ._version import __version__
 
 _call = threading.local()  # whether the last lookup of this thread trained
@@ -48,7 +48,7 @@ def _pretrain_entry(key, codes, params, label):
     # Only `key` is hashed by joblib: it stands for codes and params.
     _call.trained = True
     layer, status = pretrain_layer(codes, params, label)
-    if status == "interrupted":
+    if status == Status.INTERRUPTED:
         raise _Interrupted(layer)
     layer._cache_key = key
     return layer, status
@@ -113,7 +113,7 @@ class LayerCache:
             if not _call.trained and not _is_entry_for(entry, self._key, codes):
                 entry = self._entry.call(*args)[0]
         except _Interrupted as interrupted:
-            return interrupted.layer, "interrupted"
+            return interrupted.layer, Status.INTERRUPTED
         layer, status = entry
         del layer._cache_key
         if not _call.trained:
@@ -122,7 +122,7 @@ class LayerCache:
             layer.set_params(**params)
             # the warnings a training would have given (not converged, diverged),
             # so that a fit warns alike with and without the cache
-            report(
+            warn_about_stop(
                 status,
                 Settings.from_estimator(layer, label),
                 History.resume(layer, False),

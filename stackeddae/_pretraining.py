@@ -13,8 +13,7 @@ from ._autoencoder import DenoisingAutoencoder
 def pretrain_layer(codes, params, label=""):
     """A :class:`DenoisingAutoencoder` with ``params`` fitted afresh to ``codes``.
 
-    Returns the fitted layer and how its training ended (``"converged"``,
-    ``"max_iter"``, ``"diverged"``, ``"interrupted"``, ...).
+    Returns the fitted layer and how its training ended (a ``_training.Status``).
     """
     layer = DenoisingAutoencoder(**params)
     status = layer._fit(codes, incremental=False, label=label, warm=False)

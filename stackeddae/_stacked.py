@@ -24,8 +24,9 @@ from ._cache import LayerCache, cache_memory
 from ._layers import CHUNK_ROWS, decoder_layers, encoder_layers, forward
 from ._params import TO_LAYERS, parameters
 from ._pretraining import pretrain_layer
+from ._seeds import draw_seed
 from ._threads import blas_threads, under_thread_rule
-from ._training import draw_seed
+from ._training import Status
 from ._validation import (
     X_DTYPES,
     check_corruption_level,
@@ -269,7 +270,9 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         return sizes, levels
 
     def _fit(self, X, incremental):
-        """Train the layers bottom-up; "interrupted" if Ctrl-C stopped one."""
+        """Train the layers bottom-up; how the last one trained stopped
+        (``Status.INTERRUPTED`` if Ctrl-C stopped one: the layers above are not
+        trained)."""
         if incremental:
             check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
@@ -298,7 +301,6 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         self.n_layers_ = len(self.autoencoders_)
         memory = cache_memory(self) if fresh and not incremental else None
         cache = None if memory is None else LayerCache(memory, X, self.verbose)
-        status = "fitted"
         with blas_threads(self.n_jobs):  # the codes handed up too
             codes = X
             for k, ae in enumerate(self.autoencoders_):
@@ -311,13 +313,13 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
                     self.autoencoders_[k] = ae
                 else:
                     status = ae._fit(codes, incremental, label=label, warm=not fresh)
-                if status == "interrupted":
+                if status == Status.INTERRUPTED:
                     self._initialize_untrained(k + 1, codes)
                     break
                 if k + 1 < self.n_layers_:
                     codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
-        return "interrupted" if status == "interrupted" else "fitted"
+        return status
 
     def _continued_layers(self, params):
         """How many bottom layers a warm start continues: up to the first whose

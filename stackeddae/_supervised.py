@@ -26,22 +26,17 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._activations import ACTIVATIONS
+from ._batch_size import effective_batch_size
 from ._cache import cache_memory
 from ._init import init_weights
 from ._layers import dense, encoder_layers, forward
 from ._losses import OUTPUT_ACTIVATIONS
 from ._objectives import NetworkObjective
 from ._params import PRETRAINING_NAMES, sda_parameters
+from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
-from ._training import (
-    draw_seed,
-    effective_batch_size,
-    fit_lbfgs,
-    fit_stochastic,
-    new_generator,
-    reset_history,
-)
+from ._training import Status, fit_lbfgs, fit_stochastic, reset_history
 from ._validation import (
     check_hidden_layer_sizes,
     check_integer_params,
@@ -175,18 +170,17 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             rows, validation = self._split_validation(X, Y)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            self._stop_status = self._initialize(
-                X if rows is None else X[rows], Y.shape[1]
-            )
-            if self._stop_status == "interrupted":
+            status = self._initialize(X if rows is None else X[rows], Y.shape[1])
+            if status == Status.INTERRUPTED:
+                self._stop_status = status.value
                 return self  # Ctrl-C during pretraining: no fine-tuning either
         if self.solver == "lbfgs":
             objective = NetworkObjective(self, X.shape[0])
-            self._stop_status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
+            status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
         else:
             n_train = X.shape[0] if rows is None else len(rows)
             batch_size = effective_batch_size(self.batch_size, n_train)
-            self._stop_status = fit_stochastic(
+            status = fit_stochastic(
                 self,
                 NetworkObjective(self, batch_size),
                 X,
@@ -196,6 +190,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 label="fine-tuning ",
                 rows=rows,
             )
+        self._stop_status = status.value  # a plain str, for skops and old pickles
         return self
 
     def _sizes_changed(self):
@@ -204,11 +199,11 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
 
     def _initialize(self, X, n_outputs):
-        """Pretrained (or random) encoders and a zero head; "interrupted" if Ctrl-C
-        stopped pretraining, else "initialized"."""
+        """Pretrained (or random) encoders and a zero head; ``Status.INTERRUPTED``
+        if Ctrl-C stopped pretraining, else None."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
-        status = "initialized"
+        status = None
         if self.pretrain:
             stack = self.pretraining_stack()
             # the user's memory (not the resolved joblib.Memory, which would travel
@@ -219,8 +214,8 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                if stack._fit(X, incremental=False) == "interrupted":
-                    status = "interrupted"
+                if stack._fit(X, incremental=False) == Status.INTERRUPTED:
+                    status = Status.INTERRUPTED
             self.stack_ = stack
             self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
             self.intercepts_ = [

@@ -17,7 +17,7 @@ and continue its record in a :class:`History` (``loss_curve_``, ``n_iter_``, ...
 which they copy back onto the estimator at the end; the loop in between touches no
 estimator.  In call order::
 
-    fit_stochastic(est, objective, X, Y)    settings, history, optimizer; report
+    fit_stochastic(est, objective, X, Y)    settings, history, optimizer; warning
       TrainingLoop.run                      epochs; divergence and Ctrl-C end them
         run_epoch                           the mini-batch loop: cost, check, update
         end_epoch                           counters, loss_curve_, validation, verbose
@@ -31,12 +31,12 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
+from enum import Enum
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from ._optimizers import OPTIMIZERS
 from ._params import optimizer_params
@@ -45,6 +45,19 @@ from ._threads import blas_threads
 
 class DivergenceWarning(UserWarning):
     """Training stopped because the cost diverged (exploded, or became NaN)."""
+
+
+class Status(str, Enum):
+    """How a training run stopped, as :func:`fit_stochastic` and :func:`fit_lbfgs`
+    return it.  A ``str``: a member equals its value, which is what an estimator
+    keeps (``_stop_status``), as models saved before this enumeration did."""
+
+    MAX_ITER = "max_iter"  # ran its epochs (iterations)
+    CONVERGED = "converged"  # tol / n_iter_no_change, or L-BFGS's gradient tol
+    DIVERGED = "diverged"  # the last finite epoch's weights restored
+    INTERRUPTED = "interrupted"  # Ctrl-C
+    MAX_FUN = "max_fun"  # L-BFGS: max_fun cost evaluations
+    STALLED = "stalled"  # L-BFGS: the line search failed
 
 
 # ------------------------------------------------------------- entry points
@@ -88,7 +101,8 @@ def fit_stochastic(
 
     Returns
     -------
-    status : {"max_iter", "converged", "diverged", "interrupted"}
+    status : Status
+        MAX_ITER, CONVERGED, DIVERGED or INTERRUPTED.
     """
     settings = Settings.from_estimator(est, label)
     history = History.resume(est, early_stopping=validation is not None)
@@ -99,8 +113,8 @@ def fit_stochastic(
     finally:
         history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
-    est._optimizer_state = None if status == "diverged" else loop.optimizer.state
-    report(status, settings, history, incremental)
+    est._optimizer_state = None if status == Status.DIVERGED else loop.optimizer.state
+    warn_about_stop(status, settings, history, incremental)
     return status
 
 
@@ -114,9 +128,9 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
 
     Returns
     -------
-    status : {"converged", "max_iter", "max_fun", "stalled", "diverged", \
-"interrupted"}
-        "max_fun": stopped by ``max_fun``; "stalled": the line search failed.
+    status : Status
+        CONVERGED, MAX_ITER, MAX_FUN (stopped by ``max_fun``), STALLED (the line
+        search failed), DIVERGED or INTERRUPTED.
     """
     settings = Settings.from_estimator(est, label)
     history = History.resume(est, early_stopping=False)
@@ -125,7 +139,7 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     finally:
         history.copy_to(est)
     est._optimizer_state = None
-    report(status, settings, history, incremental=False, solver="lbfgs")
+    warn_about_stop(status, settings, history, incremental=False, solver="lbfgs")
     return status
 
 
@@ -152,7 +166,7 @@ class TrainingLoop:
         max_iter = 1 if incremental else self.settings.max_iter
         last_epoch = self.history.n_iter_ + max_iter
         self.bar = _progress_bar(self.settings, max_iter * batches.per_epoch)
-        status = "max_iter"
+        status = Status.MAX_ITER
         with (
             _deferred_interrupt() as interrupted,
             blas_threads(self.settings.n_jobs),
@@ -164,17 +178,17 @@ class TrainingLoop:
                     self.end_epoch(cost, batches.n_samples, validation)
                     self.print_epoch(cost, last_epoch, incremental, start_time)
                     if not incremental and self.should_stop(validation is not None):
-                        status = "converged"
+                        status = Status.CONVERGED
                         break
             except _Diverged:
                 _restore(self.objective.params, self.last_good)
-                status = "diverged"
+                status = Status.DIVERGED
             except _StepInterrupted:  # back to the end of the last epoch
                 _restore(self.objective.params, self.last_good)
                 self.optimizer.state = None  # its moments ran ahead of the weights
-                status = "interrupted"
+                status = Status.INTERRUPTED
             except KeyboardInterrupt:
-                status = "interrupted"
+                status = Status.INTERRUPTED
         if self.bar is not None:
             self.bar.close()
         if self.best is not None:
@@ -319,7 +333,7 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
     # tol is the projected-gradient tolerance only, as in scikit-learn's MLP: as
     # ftol too, it stopped fits on a small relative change of the cost, "converged".
     options = {"maxiter": settings.max_iter, "maxfun": settings.max_fun}
-    status = "max_iter"
+    status = Status.MAX_ITER
     with _deferred_interrupt() as interrupted, blas_threads(settings.n_jobs):
         try:
             result = scipy.optimize.minimize(
@@ -334,9 +348,9 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
             if result.success:
                 accepted["theta"] = result.x
         except _Diverged:
-            status = "diverged"
+            status = Status.DIVERGED
         except KeyboardInterrupt:
-            status = "interrupted"
+            status = Status.INTERRUPTED
     unpack(accepted["theta"])
     history.best_loss_ = min(history.loss_curve_, default=np.inf)
     return status
@@ -345,12 +359,12 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
 def _lbfgs_status(result, max_iter):
     """How scipy's L-BFGS-B stopped: scikit-learn warns unless ``status == 0``."""
     if result.status == 0:
-        return "converged"
+        return Status.CONVERGED
     if result.nit >= max_iter:
-        return "max_iter"
+        return Status.MAX_ITER
     if result.status == 1:
-        return "max_fun"
-    return "stalled"  # abnormal termination in the line search
+        return Status.MAX_FUN
+    return Status.STALLED  # abnormal termination in the line search
 
 
 # ------------------------------------------------------------- divergence, Ctrl-C
@@ -397,10 +411,10 @@ def _is_finite(params):
     return all(np.isfinite(np.sum(p)) for p in params)
 
 
-def report(status, settings, history, incremental, solver="stochastic"):
-    """Warn about a fit that diverged, was interrupted or did not converge."""
+def warn_about_stop(status, settings, history, incremental, solver="stochastic"):
+    """Warn about how a fit stopped: diverged, interrupted, or not converged."""
     name, label = settings.name, settings.label
-    if status == "diverged":
+    if status == Status.DIVERGED:
         remedy = (
             "Rescale the data (e.g. StandardScaler) or raise alpha."
             if solver == "lbfgs"
@@ -415,7 +429,7 @@ def report(status, settings, history, incremental, solver="stochastic"):
             DivergenceWarning,
             stacklevel=4,
         )
-    elif status == "interrupted":
+    elif status == Status.INTERRUPTED:
         warnings.warn(
             f"{name}: {label}training interrupted by the user after "
             f"{history.n_iter_} complete epochs; the weights of the completed "
@@ -424,7 +438,7 @@ def report(status, settings, history, incremental, solver="stochastic"):
             UserWarning,
             stacklevel=4,
         )
-    elif status in _NOT_CONVERGED and not (incremental and status == "max_iter"):
+    elif status in _NOT_CONVERGED and not (incremental and status == Status.MAX_ITER):
         what = "lbfgs" if solver == "lbfgs" else "stochastic optimizer"
         reason = _NOT_CONVERGED[status].format(settings=settings)
         warnings.warn(
@@ -434,11 +448,11 @@ def report(status, settings, history, incremental, solver="stochastic"):
 
 # Why a fit that ran to its end did not converge, for the ConvergenceWarning.
 _NOT_CONVERGED = {
-    "max_iter": "reached the maximum number of epochs ({settings.max_iter}) and "
+    Status.MAX_ITER: "reached the maximum number of epochs ({settings.max_iter}) and "
     "the optimization hasn't converged yet.",
-    "max_fun": "reached the maximum number of cost evaluations (max_fun="
+    Status.MAX_FUN: "reached the maximum number of cost evaluations (max_fun="
     "{settings.max_fun}) and the optimization hasn't converged yet. Increase max_fun.",
-    "stalled": "stopped: the line search found no step that lowers the cost, "
+    Status.STALLED: "stopped: the line search found no step that lowers the cost, "
     "though the gradient is above tol={settings.tol}. Rescale the data (e.g. "
     "StandardScaler) or raise tol.",
 }
@@ -589,36 +603,3 @@ def _progress_bar(settings, n_updates):
     return tqdm(
         total=n_updates, desc=settings.label.strip() or settings.name, leave=False
     )
-
-
-def effective_batch_size(batch_size, n_samples):
-    """``batch_size`` clipped to [1, n_samples] with a warning, as scikit-learn does."""
-    if batch_size == "auto":
-        return min(200, n_samples)
-    if batch_size > n_samples:
-        warnings.warn(
-            f"Got `batch_size` larger than the sample size ({n_samples}). "
-            "It is going to be clipped.",
-            stacklevel=3,
-        )
-    return int(np.clip(batch_size, 1, n_samples))
-
-
-# Seeds drawn for nested estimators and generators: valid for every numpy API.
-_SEED_BOUND = np.iinfo(np.int32).max
-
-
-def draw_seed(rng, size=None):
-    """A seed (or ``size`` seeds) from a numpy ``Generator`` or ``RandomState``."""
-    if isinstance(rng, np.random.Generator):
-        return rng.integers(_SEED_BOUND, size=size)
-    return rng.randint(_SEED_BOUND, size=size)
-
-
-def new_generator(random_state):
-    """A numpy Generator seeded from a scikit-learn ``random_state``.
-
-    The Generator drives initialisation, shuffling and corruption; an int
-    ``random_state`` makes the whole fit bit-for-bit repeatable.
-    """
-    return np.random.default_rng(draw_seed(check_random_state(random_state)))
