@@ -531,7 +531,11 @@ class DenoisingAutoencoder(
             )
         order = self._rng.permutation(X.shape[0])
         X_valid = X[np.sort(order[:n_valid])]
-        return np.sort(order[n_valid:]), lambda: float(self.score(X_valid))
+        # score's value, from the validated rows: score itself would validate
+        # them again and warn of missing feature names after a DataFrame
+        return np.sort(order[n_valid:]), lambda: float(
+            np.mean(-self._sample_divergences(X_valid))
+        )
 
     # -------------------------------------------------------------- inference
     def _encode(self, X):

@@ -264,7 +264,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         if self.contamination == "auto":
             self.offset_ = -_TUKEY_FENCE
         else:  # the fraction of training samples that predict flags
-            scores = self.score_samples(X)
+            scores = self._score_samples(X)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
@@ -316,6 +316,10 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        return self._score_samples(X)
+
+    def _score_samples(self, X):
+        """score_samples of validated X (which, as an ndarray, has no feature names)."""
         anomalies = self._terms(X) @ (1.0 / self.term_scales_)
         return (self.center_ - anomalies) / self.scale_
 
