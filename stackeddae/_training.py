@@ -99,7 +99,7 @@ def fit_stochastic(
         history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
     est._optimizer_state = None if status == "diverged" else loop.optimizer.state
-    report(status, settings, history, incremental)
+    report(status, settings, history, incremental, rewound=loop.rewound)
     return status
 
 
@@ -144,6 +144,7 @@ class TrainingLoop:
         self.best = None  # early stopping's best weights
         self.cost_limit = None  # set by the first cost: see _DIVERGENCE_FACTOR
         self.bar = None
+        self.rewound = False  # Ctrl-C inside a step restored the epoch's start
 
     def run(self, X, Y=None, rows=None, validation=None, incremental=False):
         """Train until max_iter, convergence, divergence or Ctrl-C; the status."""
@@ -168,9 +169,10 @@ class TrainingLoop:
             except _Diverged:
                 _restore(self.objective.params, self.last_good)
                 status = "diverged"
-            except _StepInterrupted:  # back to the end of the last epoch
+            except _StepInterrupted:  # back to the start of this epoch
                 _restore(self.objective.params, self.last_good)
                 self.optimizer.state = None  # its moments ran ahead of the weights
+                self.rewound = True
                 status = "interrupted"
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -396,8 +398,12 @@ def _is_finite(params):
     return all(np.isfinite(np.sum(p)) for p in params)
 
 
-def report(status, settings, history, incremental, solver="stochastic"):
-    """Warn about a fit that diverged, was interrupted or did not converge."""
+def report(status, settings, history, incremental, solver="stochastic", rewound=False):
+    """Warn about a fit that diverged, was interrupted or did not converge.
+
+    ``rewound``: an interruption inside an optimizer step put the weights back to
+    the start of the interrupted epoch.
+    """
     name, label = settings.name, settings.label
     if status == "diverged":
         remedy = (
@@ -415,11 +421,12 @@ def report(status, settings, history, incremental, solver="stochastic"):
             stacklevel=4,
         )
     elif status == "interrupted":
+        kept = "lbfgs" if solver == "lbfgs" else "rewound" if rewound else "steps"
+        unit, kept, further = _KEPT_ON_INTERRUPT[kept]
         warnings.warn(
             f"{name}: {label}training interrupted by the user after "
-            f"{history.n_iter_} complete epochs; the weights of the completed "
-            "mini-batches were kept. The estimator can be used, or trained further "
-            "with partial_fit (or fit with warm_start=True).",
+            f"{history.n_iter_} complete {unit}; {kept}. The estimator can be used, "
+            f"or trained further with {further}.",
             UserWarning,
             stacklevel=4,
         )
@@ -429,6 +436,30 @@ def report(status, settings, history, incremental, solver="stochastic"):
         warnings.warn(
             f"{name}: {label}{what} {reason}", ConvergenceWarning, stacklevel=4
         )
+
+
+# What an interrupted fit kept: the unit its progress is counted in, the weights,
+# and how to continue (L-BFGS has no partial_fit).
+_CONTINUE = "partial_fit (or fit with warm_start=True)"
+_KEPT_ON_INTERRUPT = {
+    "steps": (
+        "epochs",
+        "the weights of the completed mini-batches were kept",
+        _CONTINUE,
+    ),
+    "rewound": (
+        "epochs",
+        "it came inside an optimizer step, which may have updated some arrays "
+        "only, so the weights of the start of the interrupted epoch were restored "
+        "(and the optimizer's state reset)",
+        _CONTINUE,
+    ),
+    "lbfgs": (
+        "iterations",
+        "the weights of the last completed iteration were kept",
+        "fit and warm_start=True",
+    ),
+}
 
 
 # Why a fit that ran to its end did not converge, for the ConvergenceWarning.
