@@ -633,7 +633,8 @@ batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
 n_iter_no_change, max_fun, n_jobs, memory
-        As in :class:`SdAClassifier`, except that early stopping scores R^2.
+        As in :class:`SdAClassifier`, except that early stopping scores R^2,
+        averaged over the outputs as ``score`` (and ``MLPRegressor``) do.
 
     Attributes
     ----------
@@ -721,9 +722,17 @@ n_features_in_, feature_names_in_
         return X, Y
 
     def _validation_score(self, X, Y):
-        residual = ((Y - self._forward(X)) ** 2).sum()
-        total = ((Y - Y.mean(axis=0)) ** 2).sum()
-        return float(1 - residual / total) if total > 0 else 0.0
+        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition.
+
+        As r2_score, an output constant in Y scores 1 if predicted exactly, else 0.
+        """
+        residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
+        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = 1 - residual / total
+        constant = total == 0
+        r2[constant] = residual[constant] == 0
+        return float(r2.mean())
 
     @under_thread_rule
     def predict(self, X):
