@@ -301,8 +301,9 @@ class DenoisingAutoencoder(
     loss_ : float
         Cost of the last epoch.
     loss_curve_ : list of float
-        Cost of each epoch: the mean over its mini-batches of the mean over samples of
-        the summed per-feature loss (plus the penalties).
+        Cost of each epoch: the mean over its samples of the summed per-feature
+        loss (plus the penalties), each mini-batch's mean weighted by its size as
+        in ``MLPClassifier``.
     best_loss_ : float or None
         Lowest epoch cost; None with early stopping, which tracks
         ``best_validation_score_`` instead (as ``MLPClassifier``).

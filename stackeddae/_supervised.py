@@ -457,7 +457,9 @@ epsilon, rho, n_iter_no_change, max_fun
         The pretrained stack (its layers' ``loss_curve_`` show pretraining), or
         None with ``pretrain=False``.
     loss_curve_ : list of float
-        Fine-tuning cost per epoch (mean cross-entropy per sample).
+        Fine-tuning cost per epoch: the mean cross-entropy per sample (plus the
+        L2 penalty), each mini-batch's mean weighted by its size as in
+        ``MLPClassifier``.
     loss_, best_loss_, validation_scores_, best_validation_score_, t_
         As in ``MLPClassifier``, for fine-tuning (``best_loss_`` is None with
         early stopping).

@@ -183,7 +183,10 @@ class TrainingLoop:
         return status
 
     def run_epoch(self, batches, interrupted):
-        """One pass over the mini-batches; the epoch's mean cost.
+        """One pass over the mini-batches; the epoch's mean cost per sample.
+
+        As in scikit-learn's MLP, each mini-batch's mean cost weighs by its size:
+        a short last mini-batch counts for its rows only.
 
         The hot loop: everything it reads is a local, and per mini-batch it runs
         the objective and the optimizer's BLAS calls and little else.
@@ -221,7 +224,12 @@ class TrainingLoop:
                 raise KeyboardInterrupt
         if not _is_finite(objective.params):
             raise _Diverged
-        return total / batches.per_epoch
+        short = n_samples % size  # the last mini-batch's rows, if it is short
+        if short:  # corrected here, out of the hot loop
+            total -= float(cost) * (1 - short / size)
+        # sum of size * mean cost over mini-batches, / n_samples (the same bits
+        # as total / per_epoch when size divides n_samples)
+        return total / (n_samples / size)
 
     def end_epoch(self, cost, n_samples, validation):
         """Record a completed epoch: counters, loss_curve_, validation score."""
