@@ -30,6 +30,7 @@ from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._init import init_weights
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS, l2_penalty
+from ._persistence import LegacyStateMixin
 from ._threads import under_thread_rule
 from ._training import (
     effective_batch_size,
@@ -179,7 +180,7 @@ def _is_stochastic(est):
 
 
 class DenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Denoising autoencoder: one layer of learned features (Vincent et al. 2008).
 

@@ -38,6 +38,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
+from ._persistence import LegacyStateMixin
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import blas_threads
 from ._validation import X_DTYPES, resolve_loss
@@ -103,7 +104,7 @@ def _default_estimator(X):
     )
 
 
-class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
+class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection by an autoencoder's reconstruction and code.
 
     Fits a clone of ``estimator`` to X and scores each sample by the sum of two

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._activations import ACTIVATIONS
 from ._autoencoder import CHUNK_ROWS, DenoisingAutoencoder, _is_stochastic
 from ._cache import LayerCache, cache_memory
+from ._persistence import LegacyStateMixin
 from ._pretraining import pretrain_layer
 from ._threads import blas_threads, under_thread_rule
 from ._training import draw_seed
@@ -50,7 +51,7 @@ _SHARED = [
 
 
 class StackedDenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Stacked denoising autoencoder, pretrained greedily layer by layer.
 

@@ -31,6 +31,7 @@ from ._autoencoder import _is_stochastic
 from ._cache import cache_memory
 from ._init import init_weights
 from ._losses import LOSSES, OUTPUT_ACTIVATIONS, l2_penalty
+from ._persistence import LegacyStateMixin
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import (
@@ -121,7 +122,9 @@ _PRETRAIN_SHARED = [
 ]
 
 
-class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseSdA(
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
     _parameter_constraints = {
