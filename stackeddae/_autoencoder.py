@@ -21,6 +21,7 @@ from ._init import init_weights
 from ._layers import CHUNK_ROWS, decoder_layers, dense, encoder_layers, forward
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
+from ._persistence import LegacyStateMixin
 from ._seeds import new_generator
 from ._threads import under_thread_rule
 from ._training import fit_lbfgs, fit_stochastic, reset_history
@@ -40,7 +41,7 @@ from ._validation import (
 
 
 class DenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Denoising autoencoder: one layer of learned features (Vincent et al. 2008).
 
@@ -162,8 +163,9 @@ class DenoisingAutoencoder(
     loss_ : float
         Cost of the last epoch.
     loss_curve_ : list of float
-        Cost of each epoch: the mean over its mini-batches of the mean over samples of
-        the summed per-feature loss (plus the penalties).
+        Cost of each epoch: the mean over its samples of the summed per-feature
+        loss (plus the penalties), each mini-batch's mean weighted by its size as
+        in ``MLPClassifier``.
     best_loss_ : float or None
         Lowest epoch cost; None with early stopping, which tracks
         ``best_validation_score_`` instead (as ``MLPClassifier``).
@@ -393,7 +395,11 @@ class DenoisingAutoencoder(
             )
         order = self._rng.permutation(X.shape[0])
         X_valid = X[np.sort(order[:n_valid])]
-        return np.sort(order[n_valid:]), lambda: float(self.score(X_valid))
+        # score's value, from the validated rows: score itself would validate
+        # them again and warn of missing feature names after a DataFrame
+        return np.sort(order[n_valid:]), lambda: float(
+            np.mean(-self._sample_divergences(X_valid))
+        )
 
     # -------------------------------------------------------------- inference
     def _encode(self, X):

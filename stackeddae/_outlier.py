@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
 from ._layers import dense, encoder_layers, forward
+from ._persistence import LegacyStateMixin
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import blas_threads
 from ._validation import X_DTYPES, resolve_loss
@@ -98,7 +99,7 @@ def _default_estimator(X):
     )
 
 
-class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
+class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimator):
     """Unsupervised outlier detection by an autoencoder's reconstruction and code.
 
     Fits a clone of ``estimator`` to X and scores each sample by the sum of two
@@ -259,7 +260,7 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         if self.contamination == "auto":
             self.offset_ = -_TUKEY_FENCE
         else:  # the fraction of training samples that predict flags
-            scores = self.score_samples(X)
+            scores = self._score_samples(X)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
@@ -311,6 +312,10 @@ class ReconstructionOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=X_DTYPES)
+        return self._score_samples(X)
+
+    def _score_samples(self, X):
+        """score_samples of validated X (which, as an ndarray, has no feature names)."""
         anomalies = self._terms(X) @ (1.0 / self.term_scales_)
         return (self.center_ - anomalies) / self.scale_
 

@@ -4,6 +4,7 @@ Layer k is a :class:`DenoisingAutoencoder` trained on the clean codes of layers
 1..k-1 (Vincent et al. 2010, section 3.5), each with its own corruption level.
 """
 
+import copy
 import os
 from numbers import Integral, Real
 
@@ -23,6 +24,7 @@ from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
 from ._layers import CHUNK_ROWS, decoder_layers, encoder_layers, forward
 from ._params import TO_LAYERS, parameters
+from ._persistence import LegacyStateMixin
 from ._pretraining import pretrain_layer
 from ._seeds import draw_seed
 from ._threads import blas_threads, under_thread_rule
@@ -43,7 +45,7 @@ from ._validation import (
 
 
 class StackedDenoisingAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Stacked denoising autoencoder, pretrained greedily layer by layer.
 
@@ -241,11 +243,16 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         Returns
         -------
         params : list of dict
-            One dict per layer; the ``random_state`` entries are drawn from this
-            estimator's ``random_state``.
+            One dict per layer; the ``random_state`` entries are the seeds that
+            ``fit`` would draw from this estimator's ``random_state`` now.  Looking
+            draws from a copy: a ``RandomState`` instance is not advanced.
         """
+        return self._layer_params(copy.deepcopy(check_random_state(self.random_state)))
+
+    def _layer_params(self, rng):
+        """layer_params, the seeds drawn from ``rng`` (which ``fit`` advances)."""
         sizes, levels = self._check_layers()
-        seeds = draw_seed(check_random_state(self.random_state), size=len(sizes))
+        seeds = draw_seed(rng, size=len(sizes))
         shared = {name: getattr(self, name) for name in parameters(TO_LAYERS)}
         upper_loss = loss_for_layer_above(self.activation)
         return [
@@ -283,7 +290,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
             self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
         )
         check_integer_params(self)
-        params = self.layer_params()
+        params = self._layer_params(check_random_state(self.random_state))
         if fresh:
             if (
                 self.loss == "cross_entropy"

@@ -33,6 +33,7 @@ from ._layers import dense, encoder_layers, forward
 from ._losses import OUTPUT_ACTIVATIONS
 from ._objectives import NetworkObjective
 from ._params import PRETRAINING_NAMES, sda_parameters
+from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
@@ -47,7 +48,9 @@ from ._validation import (
 )
 
 
-class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseSdA(
+    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
     # as the stack's parameter of the same name, or the one a pretrain_x sets
@@ -376,7 +379,9 @@ epsilon, rho, n_iter_no_change, max_fun
         The pretrained stack (its layers' ``loss_curve_`` show pretraining), or
         None with ``pretrain=False``.
     loss_curve_ : list of float
-        Fine-tuning cost per epoch (mean cross-entropy per sample).
+        Fine-tuning cost per epoch: the mean cross-entropy per sample (plus the
+        L2 penalty), each mini-batch's mean weighted by its size as in
+        ``MLPClassifier``.
     loss_, best_loss_, validation_scores_, best_validation_score_, t_
         As in ``MLPClassifier``, for fine-tuning (``best_loss_`` is None with
         early stopping).
@@ -552,7 +557,8 @@ batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
 n_iter_no_change, max_fun, n_jobs, memory
-        As in :class:`SdAClassifier`, except that early stopping scores R^2.
+        As in :class:`SdAClassifier`, except that early stopping scores R^2,
+        averaged over the outputs as ``score`` (and ``MLPRegressor``) do.
 
     Attributes
     ----------
@@ -640,9 +646,17 @@ n_features_in_, feature_names_in_
         return X, Y
 
     def _validation_score(self, X, Y):
-        residual = ((Y - self._forward(X)) ** 2).sum()
-        total = ((Y - Y.mean(axis=0)) ** 2).sum()
-        return float(1 - residual / total) if total > 0 else 0.0
+        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition.
+
+        As r2_score, an output constant in Y scores 1 if predicted exactly, else 0.
+        """
+        residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
+        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = 1 - residual / total
+        constant = total == 0
+        r2[constant] = residual[constant] == 0
+        return float(r2.mean())
 
     @under_thread_rule
     def predict(self, X):

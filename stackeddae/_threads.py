@@ -9,13 +9,18 @@ its inputs and ``n_jobs`` only.
 BLAS keeps one thread count per process (OpenBLAS has no per-thread setting), so
 calls with different rules cannot run at the same time: :func:`blas_threads`
 serialises them.  Calls with the same rule (the default, one thread) share the
-limit and run concurrently; a call with another rule waits until they are done.
+limit and run concurrently; a call with another rule waits until they are done,
+and calls that come while it waits queue behind it (in order of arrival), so that
+a steady stream of calls under the rule in force cannot hold it off.  (So a call
+must not, while it holds the limit, wait for a call of another thread: that one
+may be queued behind a waiting call of another rule.)
 A call nested in another (pretraining inside a fit, a transform inside a
 fit_transform) runs under the outer rule.  While any call holds the limit, every
 other BLAS user of the process (numpy, scikit-learn) runs under it too.
 """
 
 import threading
+from collections import deque
 from contextlib import contextmanager
 from functools import lru_cache, wraps
 
@@ -67,12 +72,14 @@ def blas_info():
 
 
 class _Limit:
-    """The process's one BLAS limit: the rule in force and how many calls use it."""
+    """The process's one BLAS limit: the rule in force, how many calls use it, and
+    the calls waiting for their turn."""
 
     changed = threading.Condition()
     threads = None
     users = 0
     found = ()  # (library, its thread count before the first user came)
+    queue = deque()  # a token per waiting call, first come first
 
 
 _nesting = threading.local()
@@ -94,8 +101,8 @@ def blas_threads(n_jobs):
         return
     threads = n_blas_threads(n_jobs)
     with _Limit.changed:
-        while _Limit.users and _Limit.threads != threads:
-            _Limit.changed.wait()
+        if _Limit.queue or (_Limit.users and _Limit.threads != threads):
+            _wait_for_turn(threads)
         if not _Limit.users:
             # Set through the libraries directly: threadpoolctl's limit() costs
             # ~100 us, as much as a one-row predict.
@@ -118,6 +125,20 @@ def blas_threads(n_jobs):
                         lib.set_num_threads(found)
                 _Limit.found, _Limit.threads = (), None
                 _Limit.changed.notify_all()
+
+
+def _wait_for_turn(threads):
+    """Queue until this call is first in line and its rule can be in force (holding
+    ``_Limit.changed``).  Calls of one rule next to each other in the queue enter
+    together; a call that gives up (Ctrl-C) leaves the queue."""
+    me = object()
+    _Limit.queue.append(me)
+    try:
+        while _Limit.queue[0] is not me or (_Limit.users and _Limit.threads != threads):
+            _Limit.changed.wait()
+    finally:
+        _Limit.queue.remove(me)
+        _Limit.changed.notify_all()  # the next in line may enter too, or be first
 
 
 def under_thread_rule(method):

@@ -114,7 +114,7 @@ def fit_stochastic(
         history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
     est._optimizer_state = None if status == Status.DIVERGED else loop.optimizer.state
-    warn_about_stop(status, settings, history, incremental)
+    warn_about_stop(status, settings, history, incremental, rewound=loop.rewound)
     return status
 
 
@@ -159,6 +159,7 @@ class TrainingLoop:
         self.best = None  # early stopping's best weights
         self.cost_limit = None  # set by the first cost: see _DIVERGENCE_FACTOR
         self.bar = None
+        self.rewound = False  # Ctrl-C inside a step restored the epoch's start
 
     def run(self, X, Y=None, rows=None, validation=None, incremental=False):
         """Train until max_iter, convergence, divergence or Ctrl-C; the status."""
@@ -183,9 +184,10 @@ class TrainingLoop:
             except _Diverged:
                 _restore(self.objective.params, self.last_good)
                 status = Status.DIVERGED
-            except _StepInterrupted:  # back to the end of the last epoch
+            except _StepInterrupted:  # back to the start of this epoch
                 _restore(self.objective.params, self.last_good)
                 self.optimizer.state = None  # its moments ran ahead of the weights
+                self.rewound = True
                 status = Status.INTERRUPTED
             except KeyboardInterrupt:
                 status = Status.INTERRUPTED
@@ -196,7 +198,10 @@ class TrainingLoop:
         return status
 
     def run_epoch(self, batches, interrupted):
-        """One pass over the mini-batches; the epoch's mean cost.
+        """One pass over the mini-batches; the epoch's mean cost per sample.
+
+        As in scikit-learn's MLP, each mini-batch's mean cost weighs by its size:
+        a short last mini-batch counts for its rows only.
 
         The hot loop: everything it reads is a local, and per mini-batch it runs
         the objective and the optimizer's BLAS calls and little else.
@@ -234,7 +239,12 @@ class TrainingLoop:
                 raise KeyboardInterrupt
         if not _is_finite(objective.params):
             raise _Diverged
-        return total / batches.per_epoch
+        short = n_samples % size  # the last mini-batch's rows, if it is short
+        if short:  # corrected here, out of the hot loop
+            total -= float(cost) * (1 - short / size)
+        # sum of size * mean cost over mini-batches, / n_samples (the same bits
+        # as total / per_epoch when size divides n_samples)
+        return total / (n_samples / size)
 
     def end_epoch(self, cost, n_samples, validation):
         """Record a completed epoch: counters, loss_curve_, validation score."""
@@ -411,8 +421,14 @@ def _is_finite(params):
     return all(np.isfinite(np.sum(p)) for p in params)
 
 
-def warn_about_stop(status, settings, history, incremental, solver="stochastic"):
-    """Warn about how a fit stopped: diverged, interrupted, or not converged."""
+def warn_about_stop(
+    status, settings, history, incremental, solver="stochastic", rewound=False
+):
+    """Warn about how a fit stopped: diverged, interrupted, or not converged.
+
+    ``rewound``: an interruption inside an optimizer step put the weights back to
+    the start of the interrupted epoch.
+    """
     name, label = settings.name, settings.label
     if status == Status.DIVERGED:
         remedy = (
@@ -430,11 +446,12 @@ def warn_about_stop(status, settings, history, incremental, solver="stochastic")
             stacklevel=4,
         )
     elif status == Status.INTERRUPTED:
+        kept = "lbfgs" if solver == "lbfgs" else "rewound" if rewound else "steps"
+        unit, kept, further = _KEPT_ON_INTERRUPT[kept]
         warnings.warn(
             f"{name}: {label}training interrupted by the user after "
-            f"{history.n_iter_} complete epochs; the weights of the completed "
-            "mini-batches were kept. The estimator can be used, or trained further "
-            "with partial_fit (or fit with warm_start=True).",
+            f"{history.n_iter_} complete {unit}; {kept}. The estimator can be used, "
+            f"or trained further with {further}.",
             UserWarning,
             stacklevel=4,
         )
@@ -444,6 +461,30 @@ def warn_about_stop(status, settings, history, incremental, solver="stochastic")
         warnings.warn(
             f"{name}: {label}{what} {reason}", ConvergenceWarning, stacklevel=4
         )
+
+
+# What an interrupted fit kept: the unit its progress is counted in, the weights,
+# and how to continue (L-BFGS has no partial_fit).
+_CONTINUE = "partial_fit (or fit with warm_start=True)"
+_KEPT_ON_INTERRUPT = {
+    "steps": (
+        "epochs",
+        "the weights of the completed mini-batches were kept",
+        _CONTINUE,
+    ),
+    "rewound": (
+        "epochs",
+        "it came inside an optimizer step, which may have updated some arrays "
+        "only, so the weights of the start of the interrupted epoch were restored "
+        "(and the optimizer's state reset)",
+        _CONTINUE,
+    ),
+    "lbfgs": (
+        "iterations",
+        "the weights of the last completed iteration were kept",
+        "fit and warm_start=True",
+    ),
+}
 
 
 # Why a fit that ran to its end did not converge, for the ConvergenceWarning.

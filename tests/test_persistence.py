@@ -30,8 +30,10 @@ from support import (
     raise_on,
     record,
     return_on,
+    trained_arrays,
 )
 
+from stackeddae import ReconstructionOutlierDetector
 from stackeddae._objectives import DAEObjective
 
 PERSISTED = {
@@ -146,6 +148,62 @@ def test_fitted_state_is_plain_data_and_skops_trusts_only_this_package(case, tmp
         sio.load(path)
     loaded = sio.load(path, trusted=untrusted)
     assert_same_state(loaded, est)
+
+
+def _saved_without(est, name):
+    """The pickle of ``est`` as a version without parameter ``name`` saved it:
+    ``name`` missing from its state and from that of every estimator inside it."""
+
+    def strip(obj):
+        obj.__dict__.pop(name, None)
+        for value in vars(obj).values():
+            for inner in value if isinstance(value, list) else [value]:
+                if hasattr(inner, "get_params"):
+                    strip(inner)
+
+    strip(est)
+    return pickle.dumps(est)
+
+
+OLD_MODELS = {
+    **MAKERS,
+    "detector": lambda: ReconstructionOutlierDetector(make_dae(), random_state=0),
+}
+
+
+def _outputs(est, X):
+    if isinstance(est, ReconstructionOutlierDetector):
+        return est.decision_function(X)
+    return est.predict(X) if hasattr(est, "predict") else est.transform(X)
+
+
+@pytest.mark.parametrize("kind", list(OLD_MODELS))
+def test_a_model_saved_before_dtype_existed_loads_refits_and_predicts(kind):
+    X, y = make_X(), make_target(kind)
+    est = fit_quiet(OLD_MODELS[kind](), X, y)
+    expected = _outputs(est, X)
+    loaded = pickle.loads(_saved_without(copy.deepcopy(est), "dtype"))
+    assert_array_equal(_outputs(loaded, X), expected)
+    # dtype=None: as before dtype existed, it trains in the input's precision
+    inner = loaded.estimator if kind == "detector" else loaded
+    assert inner.get_params()["dtype"] is None
+    fit_quiet(loaded, X, y)
+    trained = loaded.estimator_ if kind == "detector" else loaded
+    assert all(a.dtype == np.float64 for a in trained_arrays(trained))
+    assert np.all(np.isfinite(_outputs(loaded, X)))
+
+
+@pytest.mark.parametrize("kind", list(OLD_MODELS))
+def test_every_parameter_missing_from_a_saved_state_gets_a_value(kind):
+    # future parameters are covered too: each gets its default (dtype: None)
+    est = OLD_MODELS[kind]()
+    for name in est.get_params(deep=False):
+        est.__dict__.pop(name)
+    loaded = pickle.loads(pickle.dumps(est))
+    defaults = type(est)().get_params(deep=False)
+    if "dtype" in defaults:
+        defaults["dtype"] = None
+    assert loaded.get_params(deep=False) == defaults
 
 
 @pytest.mark.parametrize("fault", ["interrupted", "diverged"])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import xlogy
-from support import fit_quiet, make_stack
+from sklearn.base import clone
+from support import assert_equal_arrays, fit_quiet, make_stack, trained_arrays
 
 from stackeddae import DenoisingAutoencoder
 
@@ -40,6 +41,22 @@ def test_per_layer_corruption_levels():
         DenoisingAutoencoder(**{**params, "corruption_level": 0.1}), codes
     )
     assert not np.array_equal(other.components_, sda.autoencoders_[2].components_)
+
+
+def test_layer_params_does_not_advance_a_random_state():
+    # a public getter: looking at it must not change the next fit
+    X = _data()
+    looked = _stack(random_state=np.random.RandomState(0))
+    unlooked = clone(looked)  # its own RandomState, in the same state
+    seen = looked.layer_params()
+    assert looked.layer_params() == seen
+    fit_quiet(looked, X)
+    fit_quiet(unlooked, X)
+    assert_equal_arrays(trained_arrays(looked), trained_arrays(unlooked))
+    # the seeds shown are those the fit drew
+    assert [ae.random_state for ae in looked.autoencoders_] == [
+        p["random_state"] for p in seen
+    ]
 
 
 def test_per_layer_corruption_levels_as_tuple_and_array():

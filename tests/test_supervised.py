@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
 from support import fit_quiet, make_network, numeric_gradient, relative_error
 
 from stackeddae import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
@@ -277,6 +279,33 @@ def test_regressor_learns_a_linear_target():
     )
     fit_quiet(reg, X, y)
     assert reg.score(X, y) > 0.9
+
+
+def test_regressor_early_stopping_averages_r2_over_outputs(monkeypatch):
+    # as score and MLPRegressor: the R^2 of each output, then their mean, not the
+    # R^2 of all outputs pooled (which the output of larger variance dominates)
+    held_out = []
+
+    def recording_split(*arrays, **options):
+        train, valid = train_test_split(*arrays, **options)
+        held_out.append(valid)
+        return train, valid
+
+    monkeypatch.setattr("stackeddae._supervised.train_test_split", recording_split)
+    rng = np.random.default_rng(8)
+    X = rng.random((80, 5))
+    Y = np.column_stack([X @ np.arange(1.0, 6.0), 30 * (X[:, 0] - X[:, 1])])
+    reg = _small(SdARegressor, pretrain=False, max_iter=1, early_stopping=True)
+    fit_quiet(reg, X, Y)  # one epoch: its weights are the best ones, kept
+    (valid,) = held_out
+    X_valid, Y_valid = X[valid], Y[valid]
+    pred = reg.predict(X_valid)
+    residual, total = (Y_valid - pred) ** 2, (Y_valid - Y_valid.mean(axis=0)) ** 2
+    pooled = 1 - residual.sum() / total.sum()
+    averaged = r2_score(Y_valid, pred)
+    assert abs(pooled - averaged) > 0.1  # the two definitions differ here
+    assert reg.score(X_valid, Y_valid) == averaged
+    assert_allclose(reg.validation_scores_, [averaged], rtol=1e-10)
 
 
 def test_regressor_partial_fit_checks_output_count():

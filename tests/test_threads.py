@@ -2,6 +2,7 @@
 not depend on the ambient limit, and concurrent use from threads."""
 
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -202,6 +203,105 @@ def test_nested_calls_keep_the_outer_rule(monkeypatch):
                 assert _now() == 2
             assert _now() == 2
         assert _now() == 1
+
+
+class _WatchedCondition(threading.Condition):
+    """The thread rule's condition, counting the calls waiting on it."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = 0
+
+    def wait(self, timeout=None):
+        self.waiting += 1  # under the lock, which wait's caller holds
+        try:
+            return super().wait(timeout)
+        finally:
+            self.waiting -= 1
+
+
+def _until(condition, timeout=10.0):
+    """Wait (polling) until condition() holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def _ruled_call(n_jobs, log, name, release=None):
+    """A thread that runs under blas_threads(n_jobs), noting when it enters and
+    leaves, and holding the limit until ``release`` is set."""
+
+    def run():
+        with blas_threads(n_jobs):
+            log.append(f"{name} in")
+            if release is not None:
+                release.wait(timeout=10)
+            log.append(f"{name} out")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_rule_is_not_held_off_by_newcomers_of_the_ruling_one(monkeypatch):
+    # While calls under rule 1 hold the limit and a call under rule 2 waits, a new
+    # rule-1 call queues behind it: otherwise a steady stream of rule-1 calls from
+    # other threads could hold the rule-2 call off forever.
+    _on_cores(monkeypatch, 4)  # n_jobs=1: 1 thread, n_jobs=2: 2 threads
+    watched = _WatchedCondition()
+    monkeypatch.setattr(stackeddae._threads._Limit, "changed", watched)
+    log, release = [], threading.Event()
+    threads = [_ruled_call(1, log, "A", release)]
+    try:
+        _until(lambda: log == ["A in"])
+        threads.append(_ruled_call(2, log, "B"))
+        _until(lambda: watched.waiting == 1)  # B waits for A
+        threads.append(_ruled_call(1, log, "C"))
+        _until(lambda: "C in" in log or watched.waiting == 2)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert log == ["A in", "A out", "B in", "B out", "C in", "C out"]
+    assert stackeddae._threads._Limit.users == 0
+
+
+def test_a_call_that_gives_up_waiting_leaves_the_queue(monkeypatch):
+    _on_cores(monkeypatch, 4)
+
+    class Interrupted(_WatchedCondition):
+        def wait(self, timeout=None):  # Ctrl-C while waiting, the first time
+            if not self.waiting:
+                self.waiting = -1
+                raise KeyboardInterrupt
+            return super().wait(timeout)
+
+    monkeypatch.setattr(stackeddae._threads._Limit, "changed", Interrupted())
+    log, release, gave_up = [], threading.Event(), []
+    threads = [_ruled_call(1, log, "A", release)]
+
+    def impatient():
+        try:
+            with blas_threads(2):
+                log.append("B in")
+        except KeyboardInterrupt:
+            gave_up.append("B")
+
+    try:
+        _until(lambda: log == ["A in"])
+        threads.append(threading.Thread(target=impatient, daemon=True))
+        threads[-1].start()
+        _until(lambda: gave_up == ["B"])
+        threads.append(_ruled_call(1, log, "C"))
+        _until(lambda: "C out" in log)  # beside A: no one is waiting any more
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert log == ["A in", "C in", "C out", "A out"]
+    assert not stackeddae._threads._Limit.queue
 
 
 def test_fits_with_different_n_jobs_in_threads_take_turns(monkeypatch, patch_objective):

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
-from support import fit_quiet, make_dae, raise_on
+from support import fit_quiet, make_clf, make_dae, raise_on
 
 from stackeddae import (
     DenoisingAutoencoder,
@@ -17,7 +17,7 @@ from stackeddae import (
     SdAClassifier,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._objectives import DAEObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 from stackeddae._training import History, Settings, TrainingLoop
 
 
@@ -77,6 +77,34 @@ def test_loss_curve_averages_the_mini_batch_costs(patch_objective):
     dae = fit_quiet(_dae(max_iter=2), _data())
     assert len(costs) == 12  # 6 mini-batches per epoch
     assert_allclose(dae.loss_curve_, [np.mean(costs[:6]), np.mean(costs[6:])])
+
+
+OBJECTIVES = {
+    "dae": (DAEObjective, lambda **p: _dae(**p)),
+    "classifier": (NetworkObjective, lambda **p: make_clf(pretrain=False, **p)),
+}
+
+
+@pytest.mark.parametrize("kind", list(OBJECTIVES))
+def test_loss_curve_is_the_mean_cost_per_sample(patch_objective, kind):
+    # As scikit-learn's MLP: each mini-batch's mean cost weighs by its size, so a
+    # short last mini-batch (60 rows in 25, 25 and 10) counts for its 10 rows.
+    costs, sizes = [], []
+
+    def spy(i, self, X, Y, original):
+        cost = original(self, X, Y)
+        costs.append(float(cost))
+        sizes.append(X.shape[0])
+        return cost
+
+    cls, make = OBJECTIVES[kind]
+    patch_objective(cls, spy)
+    X, y = _data(), np.arange(60) % 3
+    est = make(max_iter=2, batch_size=25)
+    fit_quiet(est, X) if kind == "dae" else fit_quiet(est, X, y)
+    assert sizes == [25, 25, 10] * 2
+    per_sample = [np.dot(costs[k : k + 3], sizes[k : k + 3]) / 60 for k in (0, 3)]
+    assert_allclose(est.loss_curve_, per_sample, rtol=1e-12)
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):

@@ -1,0 +1,31 @@
+"""Models saved by older versions of the package: they load, refit and predict.
+
+A parameter added to an estimator is missing from the state of a model pickled
+before it existed, and ``get_params``, ``fit`` and ``clone`` read every parameter.
+Following scikit-learn's ``__setstate__`` pattern, a loaded model gets each missing
+parameter: the value under which the package behaved as it did before the
+parameter existed where the new default changed that behaviour, else the default.
+"""
+
+import inspect
+
+# Parameters whose default is not how the package behaved before they existed.
+BEFORE_ADDED = {
+    "dtype": None,  # before dtype, fits trained in the input's precision
+}
+
+
+class LegacyStateMixin:
+    """Fill in, on loading, the parameters that the saved state lacks."""
+
+    def __setstate__(self, state):
+        if isinstance(state, dict):
+            signature = inspect.signature(type(self).__init__)
+            missing = {
+                name: BEFORE_ADDED.get(name, parameter.default)
+                for name, parameter in signature.parameters.items()
+                if parameter.default is not parameter.empty and name not in state
+            }
+            if missing:
+                state = {**state, **missing}
+        super().__setstate__(state)
