@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import machine, make_optimizer
 from threadpoolctl import threadpool_limits
 
 # (n_components, batch_size, corruption_level): the reference experiment without and
@@ -68,7 +68,6 @@ def setup(package, X, n_components, batch_size, level):
     """A DAE of this version on one mini-batch, its objective and SGD optimizer."""
     name = package.__name__
     objective_cls = sys.modules[name + "._autoencoder"]._DAEObjective
-    make_optimizer = sys.modules[name + "._training"].make_optimizer
     dae = package.DenoisingAutoencoder(
         n_components=n_components,
         batch_size=batch_size,
@@ -80,7 +79,9 @@ def setup(package, X, n_components, batch_size, level):
         warnings.simplefilter("ignore")
         dae.fit(X[:batch_size])
     objective = objective_cls(dae, batch_size)
-    optimizer = make_optimizer(dae, objective.params)
+    optimizer = make_optimizer(
+        dae, objective.params, training=sys.modules[name + "._training"]
+    )
     batches = [X[i : i + batch_size] for i in range(0, len(X), batch_size)]
     return objective, optimizer, batches
 

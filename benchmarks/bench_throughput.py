@@ -52,7 +52,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import machine, make_optimizer
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -60,7 +60,7 @@ from stackeddae import DenoisingAutoencoder, SdAClassifier
 from stackeddae._autoencoder import _DAEObjective
 from stackeddae._init import init_weights
 from stackeddae._supervised import _NetworkObjective
-from stackeddae._training import make_optimizer, reset_history
+from stackeddae._training import reset_history
 from stackeddae.datasets import load_mnist_5k
 
 try:
