@@ -34,8 +34,8 @@ summary the script adds.  A script looks like this::
         main(measure, CONFIG, smoke=SMOKE, columns=COLUMNS, doc=__doc__)
 
 ``measure`` may also return a :class:`Result`: the rows, a ``summary`` dict recorded
-beside them, and ``text`` printed after the table (for the scripts whose results need
-more than one table).  ``plot``, given to :func:`main`, draws the record into a PNG
+beside them, ``tables`` to print instead of the rows (made by :func:`table`, e.g. of
+a :func:`pivot` of the rows) and ``text`` printed after them.  ``plot``, given to :func:`main`, draws the record into a PNG
 beside the JSON.  A script that needs an optional package calls :func:`require`, which
 exits with a message naming the package when it is missing.
 """
@@ -202,6 +202,18 @@ def table(rows, columns=None, title=None):
     return "\n".join(lines)
 
 
+def pivot(rows, index, column, value):
+    """Rows of one ``index`` value each, one column per ``column`` value, of ``value``.
+
+    ``pivot(rows, "task", "method", "auroc")`` turns long rows (one per task and
+    method) into one row per task with the AUROC of each method, for :func:`table`.
+    """
+    wide = {}
+    for row in rows:
+        wide.setdefault(row[index], {index: row[index]})[row[column]] = row.get(value)
+    return list(wide.values())
+
+
 # ------------------------------------------------------------------ the runner
 @dataclasses.dataclass
 class Result:
@@ -210,6 +222,7 @@ class Result:
     rows: list
     summary: dict = dataclasses.field(default_factory=dict)  # recorded, not printed
     text: str = ""  # printed after the table
+    tables: list = None  # the tables to print instead of the rows (pre-rendered)
 
 
 class Usage(Exception):
@@ -365,8 +378,13 @@ def main(
         "summary": result.summary,
         "rows": result.rows,
     }
-    print()
-    if result.rows:
+    print(
+        "\n"
+        + " ".join(f"{k}={json.dumps(v, default=_plain)}" for k, v in vars(cfg).items())
+    )
+    if result.tables is not None:
+        print("\n\n".join(result.tables))
+    elif result.rows:
         print(table(result.rows, columns, title))
     if result.text:
         print(result.text)
