@@ -35,9 +35,10 @@ summary the script adds.  A script looks like this::
 
 ``measure`` may also return a :class:`Result`: the rows, a ``summary`` dict recorded
 beside them, ``tables`` to print instead of the rows (made by :func:`table`, e.g. of
-a :func:`pivot` of the rows) and ``text`` printed after them.  ``plot``, given to :func:`main`, draws the record into a PNG
-beside the JSON.  A script that needs an optional package calls :func:`require`, which
-exits with a message naming the package when it is missing.
+a :func:`pivot` of the rows) and ``text`` printed after them.  ``plot``, given to
+:func:`main`, draws the record into a PNG beside the JSON.  A script that needs an
+optional package calls :func:`require`, which exits with a message naming the
+package when it is missing.
 """
 
 import argparse
@@ -187,6 +188,8 @@ def table(rows, columns=None, title=None):
                     columns.setdefault(key, "")
     specs = {}
     for key, spec in columns.items():
+        if all(row.get(key) is None for row in rows):  # nothing to show
+            continue
         header, fmt = spec if isinstance(spec, tuple) else (key, spec)
         specs[key] = (header.replace("_", " "), fmt)
     cells = [
@@ -195,10 +198,20 @@ def table(rows, columns=None, title=None):
     headers = [header for header, _ in specs.values()]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = [title] if title else []
-    lines.append("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
-    lines += [
-        "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells
+    # text columns align left, numbers right
+    left = [
+        all(isinstance(row.get(key), (str, type(None))) for row in rows)
+        for key in specs
     ]
+
+    def line(texts):
+        return "  ".join(
+            t.ljust(w) if is_text else t.rjust(w)
+            for t, w, is_text in zip(texts, widths, left, strict=True)
+        ).rstrip()
+
+    lines.append(line(headers))
+    lines += [line(r) for r in cells]
     return "\n".join(lines)
 
 
@@ -252,24 +265,48 @@ def _option(parser, key, default, help_text, choices):
         kwargs.update(
             nargs="*", type=kind if kind in (int, float, str) else _parse_value
         )
+    elif isinstance(default, dict):  # --key a=1 b=2,3 --key c=x: merged into it
+        kwargs.update(nargs="+", action=_Assign, metavar="NAME=VALUE")
     elif isinstance(default, (int, float, str)):
         kwargs["type"] = type(default)
-    else:  # None, a dict: JSON
+    else:  # None: a number, true/false/none, JSON or text
         kwargs["type"] = _parse_value
     shown = json.dumps(default, default=_plain)
     kwargs["help"] = f"{help_text + ' ' if help_text else ''}(default: {shown})"
     parser.add_argument("--" + key.replace("_", "-"), **kwargs)
 
 
+def parse_value(text):
+    """A command-line value: ``1``, ``0.1``, ``true``, ``none``, ``a,b`` (a tuple)."""
+    if "," in text:
+        return tuple(parse_value(t) for t in text.split(",") if t)
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    words = {"true": True, "false": False, "none": None}
+    return words.get(text.lower(), text)
+
+
 def _parse_value(text):
-    """A command-line value that JSON or Python reads as a number, None, ... or text."""
-    for word, value in (("none", None), ("true", True), ("false", False)):
-        if text.lower() == word:
-            return value
     try:
         return json.loads(text)
     except ValueError:
-        return text
+        return parse_value(text)
+
+
+class _Assign(argparse.Action):
+    """``NAME=VALUE`` items, gathered over repeated options into one dict."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        gathered = dict(getattr(namespace, self.dest, {}))
+        for item in values:
+            name, sep, value = item.partition("=")
+            if not sep:
+                parser.error(f"{option_string} takes NAME=VALUE, not {item!r}")
+            gathered[name] = parse_value(value)
+        setattr(namespace, self.dest, gathered)
 
 
 def parse(config, smoke=None, *, doc="", helps=None, choices=None, argv=None):
@@ -278,9 +315,10 @@ def parse(config, smoke=None, *, doc="", helps=None, choices=None, argv=None):
     Returns ``(cfg, args)``: ``cfg`` a namespace of the configuration keys, ``args``
     the parsed options (``smoke``, ``out``).  Each key of ``config`` is an option of
     the same name (``_`` written ``-``), typed after its default: a tuple or list
-    takes several values, a bool is ``--key`` / ``--no-key``, ``None`` or a dict
-    reads JSON (``--params '{"alpha": 0.1}'``).  ``--smoke`` takes ``smoke``'s values
-    for the keys the command line does not set.
+    takes several values, a bool is ``--key`` / ``--no-key``, a dict takes
+    ``NAME=VALUE`` items that update it (``--set alpha=0.1 sizes=500,500``; a comma
+    makes a tuple), ``None`` reads a number, ``none``, JSON or text.  ``--smoke``
+    takes ``smoke``'s values for the keys the command line does not set.
     """
     helps, choices = helps or {}, choices or {}
     description = (doc or "").strip().split("\n\n")[0]
@@ -306,8 +344,13 @@ def parse(config, smoke=None, *, doc="", helps=None, choices=None, argv=None):
     if args.smoke:
         values.update(smoke or {})
     for key, value in vars(args).items():
-        if key in config:
-            values[key] = tuple(value) if isinstance(config[key], tuple) else value
+        if key not in config:
+            continue
+        if isinstance(config[key], tuple):
+            value = tuple(value)
+        elif isinstance(config[key], dict):  # the items given update the default
+            value = {**values[key], **value}
+        values[key] = value
     return types.SimpleNamespace(**values), args
 
 
