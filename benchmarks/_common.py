@@ -309,16 +309,21 @@ class _Assign(argparse.Action):
         setattr(namespace, self.dest, gathered)
 
 
-def parse(config, smoke=None, *, doc="", helps=None, choices=None, argv=None):
-    """The configuration after ``--smoke`` and the overrides of the command line.
+def parse(
+    config, smoke=None, *, doc="", helps=None, choices=None, presets=None, argv=None
+):
+    """The configuration after the presets, ``--smoke`` and the command line.
 
     Returns ``(cfg, args)``: ``cfg`` a namespace of the configuration keys, ``args``
-    the parsed options (``smoke``, ``out``).  Each key of ``config`` is an option of
-    the same name (``_`` written ``-``), typed after its default: a tuple or list
-    takes several values, a bool is ``--key`` / ``--no-key``, a dict takes
-    ``NAME=VALUE`` items that update it (``--set alpha=0.1 sizes=500,500``; a comma
-    makes a tuple), ``None`` reads a number, ``none``, JSON or text.  ``--smoke``
-    takes ``smoke``'s values for the keys the command line does not set.
+    the parsed options (``smoke``, ``out``, ``presets``: the names given).
+
+    Each key of ``config`` is an option of the same name (``_`` written ``-``), typed
+    after its default: a tuple or list takes several values, a bool is ``--key`` /
+    ``--no-key``, a dict takes ``NAME=VALUE`` items that update it (``--set
+    alpha=0.1 sizes=500,500``; a comma makes a tuple), ``None`` reads a number,
+    ``none``, JSON or text.  Each key of ``presets`` (name -> values) is a flag
+    ``--name`` that takes its values; ``--smoke`` takes ``smoke``'s values; the
+    options given on the command line override both.
     """
     helps, choices = helps or {}, choices or {}
     description = (doc or "").strip().split("\n\n")[0]
@@ -337,10 +342,21 @@ def parse(config, smoke=None, *, doc="", helps=None, choices=None, argv=None):
         default=None,
         help="JSON record to write (default results/<script>.json)",
     )
+    presets = presets or {}
+    for preset in presets:
+        parser.add_argument(
+            "--" + preset.replace("_", "-"),
+            action="store_true",
+            help=f"the {preset} configuration: "
+            + ", ".join(f"{k}={v}" for k, v in presets[preset].items()),
+        )
     for key, default in config.items():
         _option(parser, key, default, helps.get(key), choices.get(key))
     args = parser.parse_args(argv)
+    args.presets = [preset for preset in presets if getattr(args, preset)]
     values = dict(config)
+    for preset in args.presets:
+        values.update(presets[preset])
     if args.smoke:
         values.update(smoke or {})
     for key, value in vars(args).items():
@@ -365,6 +381,7 @@ def main(
     helps=None,
     choices=None,
     plot=None,
+    presets=None,
     name=None,
     argv=None,
 ):
@@ -385,6 +402,9 @@ def main(
         The table of the rows: see :func:`table`.
     helps, choices : dict, optional
         ``--help`` texts and allowed values, by configuration key.
+    presets : dict, optional
+        Named configurations (name -> the keys they change), each a flag
+        ``--name``; the record of a run with one is ``results/<script>_<name>.json``.
     plot : callable, optional
         ``plot(record, path)`` draws the record into the PNG ``path`` (beside the
         JSON record); it is not called when no record is written.
@@ -398,8 +418,16 @@ def main(
     record : dict
         What was written (also when nothing was written: a smoke run).
     """
-    cfg, args = parse(config, smoke, doc=doc, helps=helps, choices=choices, argv=argv)
-    name = name or Path(sys.argv[0]).stem
+    cfg, args = parse(
+        config,
+        smoke,
+        doc=doc,
+        helps=helps,
+        choices=choices,
+        presets=presets,
+        argv=argv,
+    )
+    name = "_".join([name or Path(sys.argv[0]).stem, *args.presets])
     started, start = now(), time.perf_counter()
     try:
         result = measure(cfg)
