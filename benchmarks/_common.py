@@ -242,6 +242,18 @@ class Usage(Exception):
     """A configuration the script cannot run; the runner prints it as a usage error."""
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or None when matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def require(module, why="", install=None):
     """Import ``module``, or exit with a message naming it and how to install it."""
     try:
@@ -407,7 +419,9 @@ def main(
         ``--name``; the record of a run with one is ``results/<script>_<name>.json``.
     plot : callable, optional
         ``plot(record, path)`` draws the record into the PNG ``path`` (beside the
-        JSON record); it is not called when no record is written.
+        JSON record) and returns it, or None without matplotlib; it is not called
+        when no record is written, nor when the configuration's ``plot`` is false
+        (``--no-plot``).
     name : str, optional
         The record's name (default the script's file name without ``.py``).
     argv : list of str, optional
@@ -467,9 +481,9 @@ def main(
         return record
     write_json(out, record)
     print(f"\nwrote {out}")
-    if plot is not None:
+    if plot is not None and getattr(cfg, "plot", True):
         figure = Path(out).with_suffix(".png")
-        if plot(record, figure) is not False:
+        if plot(record, figure):  # None: matplotlib is missing
             print(f"wrote {figure}")
     return record
 
