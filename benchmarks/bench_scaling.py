@@ -66,7 +66,7 @@ CONFIG = dict(
     plot=True,  # the PNG beside the record
 )
 SMOKE = dict(
-    n_samples=(500, 1000),
+    n_samples=(500,),  # one memory run: one subprocess
     widths=(50,),
     width_n=500,
     epochs=1,
