@@ -54,6 +54,9 @@ def test_options_follow_the_configuration(common):
         params={"a": 1, "b": (2, 3)},
     )
     assert not args.smoke and args.out is None
+    # a dict option gathers NAME=VALUE items over repeated flags, as --set did
+    cfg, _ = common.parse(CONFIG, argv=["--params", "a=1", "--params", "b=x"])
+    assert cfg.params == {"a": 1, "b": "x"}
 
 
 def test_smoke_and_presets_yield_to_the_command_line(common):
