@@ -28,19 +28,17 @@ Usage::
 
     python benchmarks/bench_anomaly.py                 # 3 seeds, a few minutes
     python benchmarks/bench_anomaly.py --seeds 0 --methods detector pca
+    python benchmarks/bench_anomaly.py --smoke         # seconds: does it run?
 
 The randomised methods (``detector``, ``dae_defaults``, ``iforest``) are averaged
 over the seeds; the others are deterministic and fitted once.
 """
 
-import argparse
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import Result, main, pivot, table
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
@@ -56,7 +54,6 @@ from stackeddae.datasets import load_mnist_5k
 # ----------------------------------------------------------------- configuration
 TEST_SIZE = 1000
 SPLIT_SEED = 0
-SEEDS = (0, 1, 2)
 PCA_VARIANCE = 0.9
 # Published one-class means on the full MNIST (Ruff et al. 2018, Table 1), for
 # orientation only: other data (60000 training digits), other preprocessing.
@@ -66,7 +63,6 @@ PUBLISHED = {
     "deep convolutional AE": 0.896,
     "Deep SVDD": 0.935,
 }
-RESULTS = Path(__file__).parent / "results" / "bench_anomaly.json"
 
 
 class _PCAReconstruction:
@@ -102,20 +98,21 @@ METHODS = {
 }
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument(
-        "--methods", nargs="+", default=list(METHODS), choices=list(METHODS)
-    )
-    parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    return parser.parse_args()
+CONFIG = dict(
+    seeds=(0, 1, 2),
+    methods=tuple(METHODS),
+    classes=tuple(range(10)),  # the one-class tasks (the 0-4 vs 5-9 task always runs)
+    blas_threads=1,
+    max_fit_rows=None,  # at most this many training digits per task (None: all)
+)
+SMOKE = dict(
+    seeds=(0,), methods=("divergence_only", "pca"), classes=(0,), max_fit_rows=200
+)
 
 
-def settings(X_train, y_train, y_test):
+def settings(X_train, y_train, y_test, classes):
     """(name, training rows, anomaly labels of the test digits) of every task."""
-    for c in range(10):
+    for c in classes:
         yield f"digit {c}", X_train[y_train == c], y_test != c
     yield "0-4 vs 5-9", X_train[y_train < 5], y_test >= 5
 
@@ -129,95 +126,76 @@ def auroc(model, X_fit, X_test, is_anomaly):
     return float(roc_auc_score(is_anomaly, -model.score_samples(X_test))), seconds
 
 
-def run(args):
+def measure(cfg):
     X, y = load_mnist_5k(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=SPLIT_SEED
     )
-    tasks = list(settings(X_train, y_train, y_test))
-    results = {}
-    for method in args.methods:
-        make, seeded = METHODS[method]
-        results[method] = {}
-        for name, X_fit, is_anomaly in tasks:
-            runs = [
-                auroc(make(seed), X_fit, X_test, is_anomaly)
-                for seed in (args.seeds if seeded else args.seeds[:1])
-            ]
-            aucs, seconds = zip(*runs, strict=True)
-            results[method][name] = {
-                "auroc": float(np.mean(aucs)),
-                "auroc_per_seed": list(aucs),
-                "fit_time_s": float(np.mean(seconds)),
-                "n_fit": len(X_fit),
-            }
-            print(
-                f"{method:<15} {name:<11} AUROC {np.mean(aucs):.4f} "
-                f"(seeds {', '.join(f'{a:.4f}' for a in aucs)}), "
-                f"fit {np.mean(seconds):.2f} s on {len(X_fit)} digits",
-                flush=True,
+    tasks = list(settings(X_train, y_train, y_test, cfg.classes))
+    rows = []
+    with threadpool_limits(cfg.blas_threads):
+        for method in cfg.methods:
+            make, seeded = METHODS[method]
+            one_class = []
+            for name, X_fit, is_anomaly in tasks:
+                X_fit = X_fit[: cfg.max_fit_rows]
+                runs = [
+                    auroc(make(seed), X_fit, X_test, is_anomaly)
+                    for seed in (cfg.seeds if seeded else cfg.seeds[:1])
+                ]
+                aucs, seconds = zip(*runs, strict=True)
+                rows.append(
+                    {
+                        "method": method,
+                        "task": name,
+                        "auroc": float(np.mean(aucs)),
+                        "auroc_per_seed": list(aucs),
+                        "fit_time_s": float(np.mean(seconds)),
+                        "n_fit": len(X_fit),
+                    }
+                )
+                if name.startswith("digit"):
+                    one_class.append(rows[-1])
+                print(
+                    f"{method:<15} {name:<11} AUROC {np.mean(aucs):.4f} "
+                    f"(seeds {', '.join(f'{a:.4f}' for a in aucs)}), "
+                    f"fit {np.mean(seconds):.2f} s on {len(X_fit)} digits",
+                    flush=True,
+                )
+            rows.append(
+                {
+                    "method": method,
+                    "task": f"mean of {len(one_class)}",  # the headline number
+                    "auroc": float(np.mean([r["auroc"] for r in one_class])),
+                    "auroc_per_seed": list(
+                        np.mean([r["auroc_per_seed"] for r in one_class], axis=0)
+                    ),
+                    "fit_time_s": float(np.mean([r["fit_time_s"] for r in one_class])),
+                }
             )
-        one_class = [results[method][f"digit {c}"] for c in range(10)]
-        results[method]["one_class_mean"] = {
-            "auroc": float(np.mean([r["auroc"] for r in one_class])),
-            "auroc_per_seed": list(
-                np.mean([r["auroc_per_seed"] for r in one_class], axis=0)
+    return Result(
+        rows,
+        summary={
+            "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED},
+            "pca_variance": PCA_VARIANCE,
+            "published_one_class_means": PUBLISHED,
+        },
+        tables=[
+            table(
+                pivot(rows, "task", "method", "auroc"),
+                {"task": ("normal data", ""), **{m: ".4f" for m in cfg.methods}},
+                title="AUROC of -score_samples on the 1000 test digits",
             ),
-        }
-    return tasks, results
-
-
-def print_table(tasks, results):
-    methods = list(results)
-    header = f"{'normal data':<16}" + "".join(f"{m:>16}" for m in methods)
-    print(header)
-    print("-" * len(header))
-    rows = [name for name, _, _ in tasks[:10]] + ["one_class_mean", tasks[10][0]]
-    for row in rows:
-        aucs = [results[m][row]["auroc"] for m in methods]
-        best = max(aucs)
-        cells = "".join(f"{a:>15.4f}" + ("*" if a == best else " ") for a in aucs)
-        label = "mean of 10" if row == "one_class_mean" else row
-        print(f"{label:<16}{cells}")
-    print("(* best of the row; AUROC of -score_samples on the 1000 test digits)")
-    print(
-        "published one-class means on the full MNIST (Ruff et al. 2018), for "
-        "orientation: " + ", ".join(f"{k} {v}" for k, v in PUBLISHED.items())
+            table(
+                pivot(rows, "task", "method", "fit_time_s"),
+                {"task": ("normal data", ""), **{m: ".2f" for m in cfg.methods}},
+                title="fit time, s (indicative only: shared machine)",
+            ),
+        ],
+        text="published one-class means on the full MNIST (Ruff et al. 2018), for "
+        "orientation: " + ", ".join(f"{k} {v}" for k, v in PUBLISHED.items()),
     )
-    for m in methods:
-        times = [results[m][name]["fit_time_s"] for name, _, _ in tasks]
-        print(
-            f"{m:<15} fit time: {np.mean(times[:10]):.2f} s per digit class, "
-            f"{times[10]:.2f} s on digits 0-4"
-        )
-    print("(timings are indicative only: shared 2-core machine, other jobs running)")
-
-
-def main():
-    args = parse_args()
-    with threadpool_limits(args.blas_threads):
-        tasks, results = run(args)
-    print()
-    print_table(tasks, results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(
-            {
-                "command": "python benchmarks/bench_anomaly.py "
-                f"--seeds {' '.join(map(str, args.seeds))} "
-                f"--methods {' '.join(args.methods)}",
-                "split": {"test_size": TEST_SIZE, "random_state": SPLIT_SEED},
-                "seeds": args.seeds,
-                "pca_variance": PCA_VARIANCE,
-                "published_one_class_means": PUBLISHED,
-                "results": results,
-                "machine": machine(),
-            },
-            indent=2,
-        )
-    )
-    print(f"results written to {args.output}")
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__, choices={"methods": METHODS})

@@ -25,6 +25,7 @@ Usage::
         mlp_defaults svc_defaults
     python benchmarks/bench_classifier.py --methods sda_pretrained sda_random_init \\
         --set max_iter=10 --set hidden_layer_sizes=500,500
+    python benchmarks/bench_classifier.py --smoke   # seconds: does it run?
 
 ``--set name=value`` overrides a parameter of the two ``sda_*`` ablation models (a
 comma makes a tuple); this is how the defaults were explored (see DEFAULTS.md).
@@ -33,14 +34,11 @@ the shipped configuration); its row then repeats that one.  Timings are indicati
 only: they depend on the machine and its load.
 """
 
-import argparse
-import json
-import platform
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import Result, main
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -54,7 +52,6 @@ from stackeddae.datasets import load_mnist_5k
 # ----------------------------------------------------------------- configuration
 TEST_SIZE = 1000
 SPLIT_SEED = 0
-SEEDS = (0, 1, 2)
 # The pretrained model and its ablation (pretrain=False, same fine-tuning budget):
 # the library defaults, spelled out so that this benchmark keeps measuring the same
 # model if the defaults change (DEFAULTS.md explains how they were chosen).
@@ -85,12 +82,37 @@ METHODS = (
 )
 INPUT_DTYPES = ("float64", "float32")
 PLAIN = (int, float, str, bool, type(None))  # parameters JSON keeps as they are
-# BLAS threads: on 2 cores mini-batches of 20-512 rows gain nothing from threads,
-# and on a busy machine two OpenBLAS threads were measured 3-20x slower than one.
-# 0 leaves the library default (all cores).
-BLAS_THREADS = 1
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_classifier"
+CONFIG = dict(
+    seeds=(0, 1, 2),
+    methods=METHODS,
+    dtypes=INPUT_DTYPES,
+    set={},  # overrides of SDA_PARAMS (the sda_pretrained / sda_random_init models)
+    # BLAS threads: on 2 cores mini-batches of 20-512 rows gain nothing from
+    # threads, and on a busy machine two OpenBLAS threads were measured 3-20x
+    # slower than one.  0 leaves the library default (all cores).
+    blas_threads=1,
+    train_rows=None,  # all 4000 (a smoke run takes fewer)
+)
+# seconds: the ablation pair, a few epochs on 500 training digits, one dtype
+SMOKE = dict(
+    seeds=(0,),
+    methods=("sda_pretrained", "sda_random_init", "logistic"),
+    dtypes=("float32",),
+    set={"hidden_layer_sizes": (32,), "pretrain_max_iter": 1, "max_iter": 3},
+    train_rows=500,
+)
+HELPS = {
+    "set": "override a parameter of the sda_pretrained / sda_random_init models",
+}
+COLUMNS = {
+    "key": ("method (input)", ""),
+    "accuracy_mean": ("accuracy", ".4f"),
+    "accuracy_std": ("std", ".4f"),
+    "fit_time_mean_s": ("fit time (s)", ".1f"),
+    "n_iter_mean": ("epochs", ".1f"),
+    "same_as": ("same model as", ""),
+    "fit_time_over_mlp": ("fit time / MLP's", ".2f"),
+}
 
 
 def make_estimator(method, seed, sda_params):
@@ -122,38 +144,6 @@ def same_model(est, done, seed, sda_params):
     return None
 
 
-def parse_value(text):
-    if "," in text:
-        return tuple(parse_value(t) for t in text.split(",") if t)
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"True": True, "False": False, "None": None}.get(text, text)
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=METHODS)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a parameter of the sda_pretrained / sda_random_init models",
-    )
-    parser.add_argument(
-        "--dtypes", nargs="+", choices=INPUT_DTYPES, default=list(INPUT_DTYPES)
-    )
-    parser.add_argument("--blas-threads", type=int, default=BLAS_THREADS)
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    return parser.parse_args()
-
-
 def fit_score(estimator, X_train, y_train, X_test, y_test):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -180,49 +170,27 @@ def summarize(runs):
     }
 
 
-def print_table(summary, seeds):
-    header = (
-        f"{'method (input)':<26} {'accuracy':>8} {'std':>7} "
-        f"{'fit time (s)':>12} {'epochs':>7}"
-    )
-    print(f"test accuracy on {TEST_SIZE} held-out digits, seeds {seeds}")
-    print(header)
-    print("-" * len(header))
-    for method, s in summary.items():
-        print(
-            f"{method:<26} {s['accuracy_mean']:>8.4f} {s['accuracy_std']:>7.4f} "
-            f"{s['fit_time_mean_s']:>12.1f} {s['n_iter_mean']:>7.1f}"
-            + (f"  (= {s['same_as']})" if "same_as" in s else "")
-        )
-    print("(timings are indicative only: shared 2-core machine, other jobs running)")
+def measure(cfg):
+    with threadpool_limits(cfg.blas_threads or None):
+        return run(cfg)
 
 
-def main():
-    args = parse_args()
-    if args.blas_threads:
-        with threadpool_limits(args.blas_threads):
-            return run(args)
-    return run(args)
-
-
-def run(args):
-    sda_params = dict(SDA_PARAMS)
-    for item in args.set:
-        name, _, value = item.partition("=")
-        sda_params[name] = parse_value(value)
+def run(cfg):
+    sda_params = {**SDA_PARAMS, **cfg.set}
     X, y = load_mnist_5k(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_SIZE, stratify=y, random_state=SPLIT_SEED
     )
+    X_train, y_train = X_train[: cfg.train_rows], y_train[: cfg.train_rows]
     data = {
-        dtype: (X_train.astype(dtype), X_test.astype(dtype)) for dtype in args.dtypes
+        dtype: (X_train.astype(dtype), X_test.astype(dtype)) for dtype in cfg.dtypes
     }
-    keys = [f"{m} ({d})" for m in args.methods for d in args.dtypes]
-    runs, summary, params = {k: [] for k in keys}, {}, {}
-    done = {d: {} for d in args.dtypes}  # (method, seed) -> result, per input dtype
-    for seed in args.seeds:
-        for method in args.methods:
-            for dtype in args.dtypes:
+    keys = [f"{m} ({d})" for m in cfg.methods for d in cfg.dtypes]
+    runs, params = {k: [] for k in keys}, {}
+    done = {d: {} for d in cfg.dtypes}  # (method, seed) -> result, per input dtype
+    for seed in cfg.seeds:
+        for method in cfg.methods:
+            for dtype in cfg.dtypes:
                 key = f"{method} ({dtype})"
                 est = make_estimator(method, seed, sda_params)
                 same = same_model(est, done[dtype], seed, sda_params)
@@ -241,46 +209,43 @@ def run(args):
                 )
                 runs[key].append(result)
                 params[key] = {
-                    k: v
-                    if isinstance(v, (int, float, str, bool, type(None)))
-                    else repr(v)
+                    k: v if isinstance(v, PLAIN) else repr(v)
                     for k, v in est.get_params().items()
                 }
+    summary = {}
     for key in keys:
-        summary[key] = summarize(runs[key])
+        method, dtype = key.rstrip(")").split(" (")
+        summary[key] = {"key": key, "method": method, "input_dtype": dtype}
+        summary[key].update(summarize(runs[key]))
         if runs[key] and "same_as" in runs[key][0]:
             summary[key]["same_as"] = runs[key][0]["same_as"]
-    ratio_keys = [(f"sda_defaults ({d})", f"mlp_defaults ({d})") for d in args.dtypes]
-    for sda, mlp in ratio_keys:
-        if sda in summary and mlp in summary:
-            ratio = summary[sda]["fit_time_mean_s"] / summary[mlp]["fit_time_mean_s"]
-            summary[sda]["fit_time_over_mlp"] = ratio
-    print()
-    print_table(summary, args.seeds)
-    for key, s in summary.items():
-        if "fit_time_over_mlp" in s:
-            print(f"{key}: fit time / MLPClassifier()'s = {s['fit_time_over_mlp']:.2f}")
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    payload = {
-        "config": {
+    for d in cfg.dtypes:
+        sda, mlp = (
+            summary.get(f"sda_defaults ({d})"),
+            summary.get(f"mlp_defaults ({d})"),
+        )
+        if sda and mlp:
+            sda["fit_time_over_mlp"] = sda["fit_time_mean_s"] / mlp["fit_time_mean_s"]
+    rows = [{**summary[key], "params": params[key], "runs": runs[key]} for key in keys]
+    return Result(
+        rows,
+        summary={
             "test_size": TEST_SIZE,
             "split_seed": SPLIT_SEED,
-            "seeds": args.seeds,
             "sda_params": {k: repr(v) for k, v in sda_params.items()},
-            "blas_threads": args.blas_threads,
-            "input_dtypes": args.dtypes,
         },
-        "summary": summary,
-        "params": params,
-        "runs": runs,
-        "machine": platform.platform(),
-        "note": "timings indicative only (shared machine)",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}")
+        text="(timings are indicative only: shared 2-core machine, other jobs running)",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        doc=__doc__,
+        columns=COLUMNS,
+        title=f"test accuracy on {TEST_SIZE} held-out digits",
+        helps=HELPS,
+        choices={"methods": METHODS, "dtypes": INPUT_DTYPES},
+    )

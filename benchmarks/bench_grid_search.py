@@ -30,6 +30,7 @@ Usage::
 
     python benchmarks/bench_grid_search.py                  # the full run (long)
     python benchmarks/bench_grid_search.py --reduced        # ~10 min on 2 cores
+    python benchmarks/bench_grid_search.py --smoke          # seconds: does it run?
 
 In the main process, the final estimator of a Pipeline (LogisticRegression) uses
 the BLAS default (all cores), loky's workers one thread: ``--blas-threads 1`` makes
@@ -40,20 +41,16 @@ LogisticRegression fit about 20 times slower).
 n_jobs=1 only (``--n-jobs 1 2`` and ``--dask`` add the parallel runs).
 """
 
-import argparse
 import glob
-import json
 import os
-import sys
 import tempfile
 import time
 import warnings
 from collections import defaultdict
-from pathlib import Path
 
 import joblib
 import numpy as np
-from _common import machine
+from _common import main, require
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -67,10 +64,43 @@ from stackeddae.datasets import load_mnist_5k
 LEVELS = (0.1, 0.2, 0.3)
 CV = 3
 SEED = 0
-FULL = dict(rows=5000, pretrain_epochs=None, finetune_epochs=None, n_jobs=(1, 2))
-REDUCED = dict(rows=1500, pretrain_epochs=5, finetune_epochs=30, n_jobs=(1,))
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_grid_search"
+SEARCHES = ("pipeline", "three_layers", "classifier")
+CONFIG = dict(
+    rows=5000,
+    pretrain_epochs=None,  # None: the estimators' defaults
+    finetune_epochs=None,
+    n_jobs=(1, 2),
+    searches=SEARCHES,
+    dask=False,  # also on a LocalCluster (2 workers)
+    repeats=1,  # best of, interleaved
+    blas_threads=None,  # this process's BLAS limit (what LogisticRegression uses)
+)
+PRESETS = {
+    "reduced": dict(rows=1500, pretrain_epochs=5, finetune_epochs=30, n_jobs=(1,))
+}
+SMOKE = dict(
+    rows=300,  # folds of 200 rows: above the fine-tuning batch of 128
+    pretrain_epochs=1,
+    finetune_epochs=2,
+    n_jobs=(1,),
+    searches=("classifier",),
+    blas_threads=1,
+)
+COLUMNS = {
+    "search": "",
+    "n_jobs": "d",
+    "backend": "",
+    "uncached_s": ".1f",
+    "trainings_uncached": ("trainings", "d"),
+    "cold_s": ".1f",
+    "trainings_cold": ("trainings", "d"),
+    "trainings_goal": ("goal", "d"),
+    "warm_s": ".1f",
+    "trainings_warm": ("trainings", "d"),
+    "ideal_s": ".1f",
+    "cold_over_ideal": ("cold/ideal", ".3f"),
+    "identical": "",
+}
 
 
 def searches(pretrain_epochs, finetune_epochs):
@@ -163,7 +193,7 @@ def scores(search):
     return [search.cv_results_[f"split{i}_test_score"].tolist() for i in range(CV)]
 
 
-def measure(name, est, grid, prefixes, X, y, n_jobs, backend, repeats):
+def measure_search(name, est, grid, prefixes, X, y, n_jobs, backend, repeats):
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
     depth = len(est.hidden_layer_sizes) if hasattr(est, "hidden_layer_sizes") else 2
     if isinstance(est, Pipeline):
@@ -259,37 +289,15 @@ def layer_times(est, X):
     return {d: t[0] for d, t in clock.times.items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reduced", action="store_true")
-    parser.add_argument("--rows", type=int)
-    parser.add_argument("--n-jobs", type=int, nargs="+")
-    parser.add_argument("--searches", nargs="+")
-    parser.add_argument("--dask", action="store_true", help="also on a LocalCluster")
-    parser.add_argument("--repeats", type=int, default=1, help="best of, interleaved")
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=None,
-        help="limit this process's BLAS default (what LogisticRegression uses)",
-    )
-    parser.add_argument("--output", default=None)
-    args = parser.parse_args()
-    config = dict(REDUCED if args.reduced else FULL)
-    if args.rows:
-        config["rows"] = args.rows
-    if args.n_jobs:
-        config["n_jobs"] = tuple(args.n_jobs)
+def measure(cfg):
     X, y = load_mnist_5k(return_X_y=True)
-    rows = np.random.default_rng(SEED).permutation(len(X))[: config["rows"]]
+    rows = np.random.default_rng(SEED).permutation(len(X))[: cfg.rows]
     X, y = X[np.sort(rows)], y[np.sort(rows)]  # the file is sorted by class
-    table = searches(config["pretrain_epochs"], config["finetune_epochs"])
-    names = args.searches or list(table)
-    runs = [(n_jobs, "loky") for n_jobs in config["n_jobs"]]
+    table = searches(cfg.pretrain_epochs, cfg.finetune_epochs)
+    runs = [(n_jobs, "loky") for n_jobs in cfg.n_jobs]
     client = None
-    if args.dask:
-        import distributed
-
+    if cfg.dask:
+        distributed = require("distributed", "for --dask", "pip install distributed")
         cluster = distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -300,47 +308,41 @@ def main():
         client = distributed.Client(cluster)
         runs.append((2, "dask"))
     rows = []
-    limit = threadpool_limits(args.blas_threads, user_api="blas")
+    limit = threadpool_limits(cfg.blas_threads, user_api="blas")
     try:
-        for name in names:
+        for name in cfg.searches:
             est, grid, prefixes = table[name]
             for n_jobs, backend in runs:
-                row = measure(
-                    name, est, grid, prefixes, X, y, n_jobs, backend, args.repeats
+                row = measure_search(
+                    name, est, grid, prefixes, X, y, n_jobs, backend, cfg.repeats
                 )
                 rows.append(row)
-                print(format_row(row), flush=True)
+                print(progress(row), flush=True)
     finally:
         limit.restore_original_limits()
         if client is not None:
             client.close()
             cluster.close()
-    out = (
-        Path(args.output)
-        if args.output
-        else RESULTS / (NAME + ("_reduced" if args.reduced else "") + ".json")
-    )
-    payload = {
-        "config": {**config, "cv": CV, "levels": LEVELS, "argv": sys.argv[1:]},
-        "machine": machine(),
-        "rows": rows,
-        "note": "2-core machine shared with other jobs while this ran",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"wrote {out}")
+    return rows
 
 
-def format_row(r):
+def progress(r):
     depth = ", ".join(f"{d}: {s:.2f}" for d, s in sorted(r["layer_s_by_depth"].items()))
     return (
-        f"{r['search']:12s} n_jobs={r['n_jobs']} {r['backend']:5s} | uncached "
-        f"{r['uncached_s']:7.1f} s ({r['trainings_uncached']} trainings) | cold "
-        f"{r['cold_s']:7.1f} s ({r['trainings_cold']}, goal {r['trainings_goal']}) | "
-        f"warm {r['warm_s']:7.1f} s ({r['trainings_warm']}) | ideal "
-        f"{r['ideal_s']:7.1f} s, cold/ideal {r['cold_over_ideal']:.3f} | layer s by "
-        f"depth {{{depth}}} | identical {r['identical']}"
+        f"{r['search']} n_jobs={r['n_jobs']} {r['backend']}: uncached "
+        f"{r['uncached_s']:.1f} s, cold {r['cold_s']:.1f} s, warm {r['warm_s']:.1f} s, "
+        f"ideal {r['ideal_s']:.1f} s; layer s by depth {{{depth}}}"
     )
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        presets=PRESETS,
+        doc=__doc__,
+        columns=COLUMNS,
+        choices={"searches": SEARCHES},
+        title=f"cv={CV}, levels {LEVELS}",
+    )

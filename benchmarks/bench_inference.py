@@ -26,20 +26,16 @@ Usage::
 
     python benchmarks/bench_inference.py                  # ~30 s
     python benchmarks/bench_inference.py --repeats 3 --seconds 0.1   # quick look
+    python benchmarks/bench_inference.py --smoke   # seconds: does it run?
 
 Needs the ``onnx`` extra (skl2onnx, onnxruntime, onnx).
 """
 
-import argparse
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import skl2onnx
-from _common import machine
+from _common import Result, main, require
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
@@ -47,28 +43,28 @@ from threadpoolctl import threadpool_limits
 from stackeddae import SdAClassifier
 from stackeddae._activations import softmax
 from stackeddae.datasets import load_mnist_5k
-from stackeddae.onnx import to_onnx
 
 # ----------------------------------------------------------------- configuration
 HIDDEN = (256, 256)
 FIT_PARAMS = {"pretrain_max_iter": 1, "max_iter": 3, "random_state": 0}
 TEST_SIZE = 1000
 SPLIT_SEED = 0
-BATCH_SIZES = (1, 1000)
-REPEATS = 21
-SECONDS = 0.2  # target length of one timed run of one variant
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES)
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--seconds", type=float, default=SECONDS)
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    return parser.parse_args()
+CONFIG = dict(
+    batch_sizes=(1, 1000),
+    repeats=21,
+    seconds=0.2,  # target length of one timed run of one variant
+)
+SMOKE = dict(repeats=1, seconds=0.01)
+COLUMNS = {
+    "batch_size": ("batch", "d"),
+    "numpy_us": ("numpy µs", ".1f"),
+    "forward_us": ("forward µs", ".1f"),
+    "onnxruntime_us": ("onnxruntime µs", ".1f"),
+    "ratio_numpy_over_onnxruntime": ("ratio", ".2f"),
+    "numpy_samples_per_s": ("numpy samples/s", ".0f"),
+    "onnxruntime_samples_per_s": ("ort samples/s", ".0f"),
+    "ratio_of_best": ("best", ".2f"),
+}
 
 
 def fit_classifier():
@@ -90,6 +86,7 @@ def fit_classifier():
 
 
 def single_thread_session(onx):
+    ort = require("onnxruntime", "(the onnx extra)", "pip install stackeddae[onnx]")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -122,12 +119,12 @@ def calibrate(predict, batches, seconds):
     return max(1, int(n * seconds / max(elapsed, 1e-9)))
 
 
-def measure(funcs, X_test, batch_size, args):
+def time_batch(funcs, X_test, batch_size, cfg):
     batches = [X_test[i : i + batch_size] for i in range(0, len(X_test), batch_size)]
-    n_calls = {name: calibrate(f, batches, args.seconds) for name, f in funcs.items()}
+    n_calls = {name: calibrate(f, batches, cfg.seconds) for name, f in funcs.items()}
     times = {name: [] for name in funcs}
     order = list(funcs)
-    for _ in range(args.repeats):
+    for _ in range(cfg.repeats):
         for name in order:
             times[name].append(seconds_per_call(funcs[name], batches, n_calls[name]))
         order.reverse()  # no variant always runs first
@@ -135,6 +132,11 @@ def measure(funcs, X_test, batch_size, args):
     best = {name: float(np.min(t)) for name, t in times.items()}
     return {
         "batch_size": batch_size,
+        "numpy_us": medians["numpy"] * 1e6,
+        "forward_us": medians["numpy forward"] * 1e6,
+        "onnxruntime_us": medians["onnxruntime"] * 1e6,
+        "numpy_samples_per_s": batch_size / medians["numpy"],
+        "onnxruntime_samples_per_s": batch_size / medians["onnxruntime"],
         "calls_per_run": n_calls,
         "seconds_per_call": times,
         "median_seconds_per_call": medians,
@@ -144,32 +146,10 @@ def measure(funcs, X_test, batch_size, args):
     }
 
 
-def print_table(rows):
-    header = (
-        f"{'batch':>6} {'numpy µs':>10} {'forward µs':>11} {'onnxruntime µs':>15} "
-        f"{'ratio':>7} {'numpy samples/s':>16} {'ort samples/s':>14} {'best':>6}"
-    )
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        m = row["median_seconds_per_call"]
-        b = row["batch_size"]
-        print(
-            f"{b:>6} {m['numpy'] * 1e6:>10.1f} {m['numpy forward'] * 1e6:>11.1f} "
-            f"{m['onnxruntime'] * 1e6:>15.1f} "
-            f"{row['ratio_numpy_over_onnxruntime']:>6.2f}x "
-            f"{b / m['numpy']:>16.0f} {b / m['onnxruntime']:>14.0f} "
-            f"{row['ratio_of_best']:>5.2f}x"
-        )
-    print(
-        "ratio = numpy time / onnxruntime time (medians; > 1: onnxruntime faster); "
-        "best: the same ratio of the fastest repeats;\n"
-        "forward = numpy without input validation"
-    )
+def measure(cfg):
+    require("skl2onnx", "(the onnx extra)", "pip install stackeddae[onnx]")
+    from stackeddae.onnx import to_onnx
 
-
-def main():
-    args = parse_args()
     clf, X_test, fit_seconds = fit_classifier()
     session = single_thread_session(to_onnx(clf, X_test, options={"zipmap": False}))
     with threadpool_limits(1, user_api="blas"):
@@ -178,32 +158,22 @@ def main():
             np.max(np.abs(funcs["numpy"](X_test) - funcs["onnxruntime"](X_test)))
         )
         print(f"largest |numpy - onnxruntime| probability: {difference:.2e}\n")
-        rows = [measure(funcs, X_test, b, args) for b in args.batch_sizes]
-    print_table(rows)
-
-    out = Path(args.output) if args.output else RESULTS / "bench_inference.json"
-    out.parent.mkdir(exist_ok=True)
-    payload = {
-        "config": {
+        rows = [time_batch(funcs, X_test, b, cfg) for b in cfg.batch_sizes]
+    return Result(
+        rows,
+        summary={
             "layers": [X_test.shape[1], *HIDDEN, len(clf.classes_)],
             "dtype": str(X_test.dtype),
             "fit_params": FIT_PARAMS,
             "fit_seconds": fit_seconds,
-            "repeats": args.repeats,
-            "seconds": args.seconds,
             "threads": 1,
+            "max_abs_difference": difference,
         },
-        "machine": {
-            **machine(),
-            "onnxruntime": ort.__version__,
-            "skl2onnx": skl2onnx.__version__,
-        },
-        "max_abs_difference": difference,
-        "results": rows,
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}")
+        text="ratio = numpy time / onnxruntime time (medians; > 1: onnxruntime "
+        "faster); best: the same ratio of the fastest repeats;\n"
+        "forward = numpy without input validation",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__, columns=COLUMNS)

@@ -13,15 +13,14 @@ the variants interleaved:
 Usage::
 
     python benchmarks/bench_inference_threads.py     # ~1 min on 2 cores
+    python benchmarks/bench_inference_threads.py --smoke   # seconds: does it run?
 """
 
-import json
 import time
 import warnings
 from inspect import unwrap
-from pathlib import Path
 
-from _common import machine
+from _common import Result, main
 from threadpoolctl import threadpool_info
 
 from stackeddae import SdAClassifier, StackedDenoisingAutoencoder
@@ -29,16 +28,18 @@ from stackeddae._threads import n_blas_threads
 from stackeddae.datasets import load_mnist_5k
 
 # ----------------------------------------------------------------- configuration
-CALLS = 2000  # one-row predictions per turn
-TURNS = 5  # interleaved turns; the best of each variant is kept
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_inference_threads"
+CONFIG = dict(
+    calls=2000,  # one-row predictions per turn
+    turns=5,  # interleaved turns; the best of each variant is kept
+)
+SMOKE = dict(calls=20, turns=1)
+COLUMNS = {"quantity": "", "rule": ".4g", "ambient": ".4g", "rule_over_ambient": ".3f"}
 
 
-def interleave(variants):
+def interleave(variants, turns):
     """Best time of each variant, turns interleaved."""
     times = {name: [] for name in variants}
-    for _ in range(TURNS):
+    for _ in range(turns):
         for name, fn in variants.items():
             start = time.perf_counter()
             fn()
@@ -46,7 +47,7 @@ def interleave(variants):
     return {name: min(t) for name, t in times.items()}
 
 
-def main():
+def measure(cfg):
     X, y = load_mnist_5k(return_X_y=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -58,46 +59,44 @@ def main():
     ambient = max(
         i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
     )
-    results = {
-        "rule_threads": n_blas_threads(None),
-        "ambient_threads": ambient,
-        "one_row_predict_us": {
-            k: v / CALLS * 1e6
-            for k, v in interleave(
-                {
-                    "rule": lambda: [clf.predict(row) for _ in range(CALLS)],
-                    "ambient": lambda: [
-                        unwrap(SdAClassifier.predict)(clf, row) for _ in range(CALLS)
-                    ],
-                }
-            ).items()
+    one_row = interleave(
+        {
+            "rule": lambda: [clf.predict(row) for _ in range(cfg.calls)],
+            "ambient": lambda: [
+                unwrap(SdAClassifier.predict)(clf, row) for _ in range(cfg.calls)
+            ],
         },
+        cfg.turns,
+    )
+    results = {
+        "one_row_predict_us": {k: v / cfg.calls * 1e6 for k, v in one_row.items()},
         "transform_5000_s": interleave(
             {
                 "rule": lambda: stack.transform(X),
                 "ambient": lambda: unwrap(StackedDenoisingAutoencoder.transform)(
                     stack, X
                 ),
-            }
+            },
+            cfg.turns,
         ),
         "predict_5000_s": interleave(
             {
                 "rule": lambda: clf.predict(X),
                 "ambient": lambda: unwrap(SdAClassifier.predict)(clf, X),
-            }
+            },
+            cfg.turns,
         ),
     }
-    for key, value in results.items():
-        print(f"{key:22s} {value}")
-    out = RESULTS / f"{NAME}.json"
-    payload = {
-        "machine": machine(),
-        "results": results,
-        "note": "2-core machine shared with other jobs while this ran",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"wrote {out}")
+    rows = [
+        {"quantity": k, **v, "rule_over_ambient": v["rule"] / v["ambient"]}
+        for k, v in results.items()
+    ]
+    return Result(
+        rows,
+        summary={"rule_threads": n_blas_threads(None), "ambient_threads": ambient},
+        text=f"BLAS threads: {n_blas_threads(None)} under the rule, {ambient} ambient",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__, columns=COLUMNS)

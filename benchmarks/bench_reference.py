@@ -18,18 +18,16 @@ Usage::
     python benchmarks/bench_reference.py                 # 200 epochs, ~1-2 min
     python benchmarks/bench_reference.py --epochs 20     # quick look
     python benchmarks/bench_reference.py --order random --seeds 0 1 2
+    python benchmarks/bench_reference.py --smoke         # seconds: does it run?
 
 Timings are indicative only: they depend on the machine and its load.
 """
 
-import argparse
-import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from _common import PUBLISHED, TOLERANCE, machine
+from _common import PUBLISHED, TOLERANCE, Result, main, pyplot, table
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -40,33 +38,29 @@ from stackeddae.datasets import load_mnist_5k
 N_COMPONENTS = 100
 LEARNING_RATE = 0.1
 BATCH_SIZE = 20
-EPOCHS = 200
 CORRUPTION_LEVELS = (0.0, 0.3)
-SEEDS = (0,)
-# BLAS threads.  Mini-batches of 20 rows are too small to gain from threads, and on a
-# busy machine two OpenBLAS threads were measured 3-20x slower than one.  0 leaves
-# the library default (all cores).
-BLAS_THREADS = 1
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_reference"
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument(
-        "--order",
-        choices=["shuffle", "random", "sorted"],
-        default="shuffle",
-        help="reshuffle every epoch (default), permute once, or keep class order",
-    )
-    parser.add_argument("--blas-threads", type=int, default=BLAS_THREADS)
-    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    return parser.parse_args()
+CONFIG = dict(
+    epochs=200,
+    seeds=(0,),
+    order="shuffle",  # reshuffle every epoch, permute once ("random"), or "sorted"
+    # BLAS threads.  Mini-batches of 20 rows are too small to gain from threads, and
+    # on a busy machine two OpenBLAS threads were measured 3-20x slower than one.  0
+    # leaves the library default (all cores).
+    blas_threads=1,
+    plot=True,  # the PNG beside the record
+)
+SMOKE = dict(epochs=2)
+HELPS = {
+    "order": "reshuffle every epoch (default), permute once, or keep class order",
+}
+COLUMNS = {
+    "corruption_level": ("corruption", ".1f"),
+    "epoch": "d",
+    "published": ".1f",
+    "ours": ".2f",
+    "relative_difference": ("rel. diff", "+.1%"),
+    "result": "",
+}
 
 
 def load_data(order, seed):
@@ -118,44 +112,21 @@ def compare(runs, level):
                 "ours_std": float(np.std(costs)),
                 "relative_difference": rel,
                 "pass": bool(abs(rel) <= TOLERANCE),
+                "result": "PASS" if abs(rel) <= TOLERANCE else "FAIL",
             }
         )
     return rows
 
 
-def print_table(rows, timings):
-    header = (
-        f"{'corruption':>10} {'epoch':>5} {'published':>9} {'ours':>8} "
-        f"{'rel. diff':>9}  result"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['corruption_level']:>10.1f} {r['epoch']:>5d} {r['published']:>9.1f} "
-            f"{r['ours']:>8.2f} {100 * r['relative_difference']:>+8.1f}%  "
-            f"{'PASS' if r['pass'] else 'FAIL'}"
-        )
-    print()
-    print(f"{'corruption':>10} {'fit time (s)':>12} {'s / epoch':>10}")
-    for level, t in timings.items():
-        print(f"{level:>10.1f} {t['fit_time_s']:>12.1f} {t['time_per_epoch_s']:>10.3f}")
-    print("(timings are indicative only: shared 2-core machine, other jobs running)")
-
-
-def plot(results, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def plot(record, path):
+    plt = pyplot()
+    if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(6, 4))
-    for level, runs in results.items():
+    for level, runs in record["summary"]["runs"].items():
         curve = np.mean([r["loss_curve"] for r in runs], axis=0)
         (line,) = ax.plot(curve, label=f"ours, corruption {level}")
-        epochs, costs = zip(*PUBLISHED[level].items(), strict=True)
+        epochs, costs = zip(*PUBLISHED[float(level)].items(), strict=True)
         ax.plot(epochs, costs, "o", color=line.get_color(), label="Theano tutorial")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training cost")
@@ -167,61 +138,60 @@ def plot(results, path):
     return path
 
 
-def main():
-    args = parse_args()
-    if args.blas_threads:
-        with threadpool_limits(args.blas_threads):
-            return run(args)
-    return run(args)
+def measure(cfg):
+    with threadpool_limits(cfg.blas_threads or None):
+        return run(cfg)
 
 
-def run(args):
-    shuffle = args.order == "shuffle"
+def run(cfg):
+    shuffle = cfg.order == "shuffle"
     results, rows, timings = {}, [], {}
     for level in CORRUPTION_LEVELS:
         runs = []
-        for seed in args.seeds:
-            X = load_data(args.order, seed)
-            run = run_one(X, level, seed, args.epochs, shuffle)
+        for seed in cfg.seeds:
+            X = load_data(cfg.order, seed)
+            run = run_one(X, level, seed, cfg.epochs, shuffle)
             print(
                 f"corruption {level}, seed {seed}: {run['n_iter']} epochs in "
                 f"{run['fit_time_s']:.1f} s, final cost {run['loss_curve'][-1]:.2f}",
                 flush=True,
             )
             runs.append(run)
-        results[level] = runs
+        results[str(level)] = runs
         rows += compare(runs, level)
-        timings[level] = {
+        timings[str(level)] = {
             key: float(np.mean([r[key] for r in runs]))
             for key in ("fit_time_s", "time_per_epoch_s")
         }
-    print()
-    print_table(rows, timings)
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    png = None if args.no_plot else plot(results, out.with_suffix(".png"))
-    payload = {
-        "config": {
+    timing_rows = [{"corruption": level, **t} for level, t in timings.items()]
+    return Result(
+        rows,
+        summary={
             "n_components": N_COMPONENTS,
             "learning_rate_init": LEARNING_RATE,
             "batch_size": BATCH_SIZE,
-            "epochs": args.epochs,
-            "seeds": args.seeds,
-            "order": args.order,
-            "blas_threads": args.blas_threads,
             "tolerance": TOLERANCE,
+            "published": {str(k): v for k, v in PUBLISHED.items()},
+            "timings": timings,
+            "runs": results,
         },
-        "published": {str(k): v for k, v in PUBLISHED.items()},
-        "comparison": rows,
-        "timings": {str(k): v for k, v in timings.items()},
-        "runs": {str(k): v for k, v in results.items()},
-        "machine": machine(),
-        "note": "timings indicative only (shared machine)",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}" + (f" and {png}" if png else ""))
+        text="\n"
+        + table(
+            timing_rows,
+            {"corruption": "", "fit_time_s": ".1f", "time_per_epoch_s": ".3f"},
+        )
+        + "\n(timings are indicative only: shared 2-core machine, other jobs running)",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        doc=__doc__,
+        columns=COLUMNS,
+        helps=HELPS,
+        choices={"order": ("shuffle", "random", "sorted")},
+        plot=plot,
+    )

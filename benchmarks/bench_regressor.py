@@ -24,18 +24,16 @@ Usage::
     python benchmarks/bench_regressor.py               # 3 seeds, ~6 min
     python benchmarks/bench_regressor.py --seeds 0 --problems friedman1
     python benchmarks/bench_regressor.py --set solver=sgd --set learning_rate_init=0.1
+    python benchmarks/bench_regressor.py --smoke   # seconds: does it run?
 
 Timings are indicative only: they depend on the machine and its load.
 """
 
-import argparse
-import json
-import platform
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import Result, main
 from sklearn.datasets import make_friedman1, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -48,13 +46,7 @@ from threadpoolctl import threadpool_limits
 from stackeddae import SdARegressor
 from stackeddae.datasets import load_mnist_5k
 
-try:  # run as a script: benchmarks/ is on sys.path
-    from bench_classifier import parse_value
-except ImportError:  # imported as benchmarks.bench_regressor
-    from .bench_classifier import parse_value
-
 # ----------------------------------------------------------------- configuration
-SEEDS = (0, 1, 2)
 N_SYNTHETIC = 2000  # samples of the synthetic problems (1/4 held out)
 PROBLEMS = (
     "make_regression",
@@ -64,9 +56,27 @@ PROBLEMS = (
     "digits lower half",
 )
 MODELS = ("sda_defaults", "mlp_defaults", "ridge")
-BLAS_THREADS = 1  # see bench_classifier.py
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_regressor"
+CONFIG = dict(
+    seeds=(0, 1, 2),
+    problems=PROBLEMS,
+    models=MODELS,
+    set={},  # overrides of SdARegressor's defaults (to try candidate defaults)
+    blas_threads=1,  # see bench_classifier.py
+)
+SMOKE = dict(
+    seeds=(0,),
+    problems=("friedman1", "digits lower half"),
+    models=("sda_defaults", "ridge"),
+    set={"hidden_layer_sizes": (32,), "pretrain_max_iter": 1, "max_iter": 3},
+)
+COLUMNS = {
+    "problem": "",
+    "model": "",
+    "r2_mean": ("test R^2", ".4f"),
+    "r2_std": ("std", ".4f"),
+    "fit_time_mean_s": ("fit time (s)", ".1f"),
+    "any_warning": ("warnings", ""),
+}
 
 
 def standardize(train, test):
@@ -111,25 +121,6 @@ def make_model(name, seed, sda_params=None):
     return Ridge()
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--problems", nargs="+", choices=PROBLEMS, default=PROBLEMS)
-    parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a default of SdARegressor (to try candidate defaults)",
-    )
-    parser.add_argument("--blas-threads", type=int, default=BLAS_THREADS)
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    return parser.parse_args()
-
-
 def describe(warning):
     return f"{warning.category.__name__}: {warning.message}"[:160]
 
@@ -152,28 +143,20 @@ def fit_score(model, data):
     }
 
 
-def main():
-    args = parse_args()
-    if args.blas_threads:
-        with threadpool_limits(args.blas_threads):
-            return run(args)
-    return run(args)
+def measure(cfg):
+    with threadpool_limits(cfg.blas_threads or None):
+        return run(cfg)
 
 
-def run(args):
-    sda_params = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        sda_params[name] = parse_value(value)
-    runs, summary = {}, {}
-    for problem in args.problems:
+def run(cfg):
+    rows = []
+    for problem in cfg.problems:
         data = load_problem(problem)
-        for model in args.models:
-            seeds = args.seeds if model != "ridge" else args.seeds[:1]
-            key = f"{problem} | {model}"
-            runs[key] = []
+        for model in cfg.models:
+            seeds = cfg.seeds if model != "ridge" else cfg.seeds[:1]
+            runs = []
             for seed in seeds:
-                result = fit_score(make_model(model, seed, sda_params), data)
+                result = fit_score(make_model(model, seed, cfg.set), data)
                 result["seed"] = seed
                 print(
                     f"{problem:<22} {model:<13} seed {seed}: R^2 {result['r2']:.4f} "
@@ -181,48 +164,33 @@ def run(args):
                     + "; ".join(result["warnings"]),
                     flush=True,
                 )
-                runs[key].append(result)
-            r2 = [r["r2"] for r in runs[key]]
-            summary[key] = {
-                "problem": problem,
-                "model": model,
-                "r2_mean": float(np.mean(r2)),
-                "r2_std": float(np.std(r2)),
-                "fit_time_mean_s": float(np.mean([r["fit_time_s"] for r in runs[key]])),
-                "any_warning": any(r["warnings"] for r in runs[key]),
-            }
-    print()
-    header = (
-        f"{'problem':<22} {'model':<13} {'test R^2':>8} {'std':>7} "
-        f"{'fit time (s)':>12}  warnings"
+                runs.append(result)
+            r2 = [r["r2"] for r in runs]
+            rows.append(
+                {
+                    "problem": problem,
+                    "model": model,
+                    "r2_mean": float(np.mean(r2)),
+                    "r2_std": float(np.std(r2)),
+                    "fit_time_mean_s": float(np.mean([r["fit_time_s"] for r in runs])),
+                    "any_warning": any(r["warnings"] for r in runs),
+                    "runs": runs,
+                }
+            )
+    return Result(
+        rows,
+        summary={"n_synthetic": N_SYNTHETIC},
+        text="(timings are indicative only: shared 2-core machine, other jobs running)",
     )
-    print(header)
-    print("-" * len(header))
-    for s in summary.values():
-        print(
-            f"{s['problem']:<22} {s['model']:<13} {s['r2_mean']:>8.4f} "
-            f"{s['r2_std']:>7.4f} {s['fit_time_mean_s']:>12.1f}  "
-            f"{'yes' if s['any_warning'] else ''}"
-        )
-    print("(timings are indicative only: shared 2-core machine, other jobs running)")
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    payload = {
-        "config": {
-            "seeds": args.seeds,
-            "n_synthetic": N_SYNTHETIC,
-            "blas_threads": args.blas_threads,
-            "sda_overrides": {k: repr(v) for k, v in sda_params.items()},
-        },
-        "summary": list(summary.values()),
-        "runs": runs,
-        "machine": platform.platform(),
-        "note": "timings indicative only (shared machine)",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        doc=__doc__,
+        columns=COLUMNS,
+        helps={"set": "override a default of SdARegressor"},
+        choices={"problems": PROBLEMS, "models": MODELS},
+    )

@@ -23,12 +23,12 @@ Usage::
     python benchmarks/bench_scaling.py                       # ~2 min
     python benchmarks/bench_scaling.py --n-samples 1000 3000 10000 \\
         --widths 100 250 --width-n 3000 --repeats 1         # quick look
+    python benchmarks/bench_scaling.py --smoke               # seconds: does it run?
 
 The fits train with one BLAS thread (``n_jobs=None``; ``--threads`` limits BLAS
 outside them); timings are the best of ``--repeats`` fits.
 """
 
-import argparse
 import json
 import resource
 import subprocess
@@ -39,7 +39,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import Result, main, pyplot, table
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -47,48 +47,32 @@ from stackeddae import DenoisingAutoencoder
 from stackeddae.datasets import load_mnist_5k
 
 # ----------------------------------------------------------------- configuration
-N_SAMPLES = (1_000, 3_000, 10_000, 30_000, 100_000)
-WIDTHS = (100, 250, 500, 1000)
-WIDTH_N = 10_000  # samples of the width sweep
 N_COMPONENTS = 100  # width of the sample sweep and the memory runs
 BATCH_SIZE = 20
 CORRUPTION_LEVEL = 0.3
-EPOCHS = 2
-REPEATS = 3
-THREADS = 1
 JITTER = 0.05
 # Memory runs: the default fit, and one that holds out a validation set.
 MEMORY_VARIANTS = {"default": {}, "early_stopping": {"early_stopping": True}}
 SEED = 0
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_scaling"
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-samples", type=int, nargs="+", default=N_SAMPLES)
-    parser.add_argument("--widths", type=int, nargs="+", default=WIDTHS)
-    parser.add_argument("--width-n", type=int, default=WIDTH_N)
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--threads", type=int, default=THREADS)
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory runs")
-    parser.add_argument(
-        "--memory-variants",
-        nargs="+",
-        default=list(MEMORY_VARIANTS),
-        choices=list(MEMORY_VARIANTS),
-    )
-    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    # internal: one memory measurement, run in a subprocess
-    parser.add_argument(
-        "--memory-child", type=int, default=None, help=argparse.SUPPRESS
-    )
-    parser.add_argument("--variant", default="default", help=argparse.SUPPRESS)
-    return parser.parse_args()
+CONFIG = dict(
+    n_samples=(1_000, 3_000, 10_000, 30_000, 100_000),
+    widths=(100, 250, 500, 1000),
+    width_n=10_000,  # samples of the width sweep
+    epochs=2,
+    repeats=3,
+    threads=1,
+    memory=True,  # the memory runs (--no-memory skips them)
+    memory_variants=tuple(MEMORY_VARIANTS),
+    plot=True,  # the PNG beside the record
+)
+SMOKE = dict(
+    n_samples=(500,),  # one memory run: one subprocess
+    widths=(50,),
+    width_n=500,
+    epochs=1,
+    repeats=1,
+    memory_variants=("default",),
+)
 
 
 def make_data(n, seed=SEED, chunk=10_000):
@@ -185,7 +169,10 @@ def peak_rss(reset):
 
 
 def memory_child(n, epochs, threads, variant):
-    """Build X, then fit it under tracemalloc; print one JSON line."""
+    """Build X, then fit it under tracemalloc; print one JSON line.
+
+    Run in a fresh process by :func:`memory_rows`.
+    """
     X = make_data(n)
     dae = make_dae(N_COMPONENTS, epochs, **MEMORY_VARIANTS[variant])
     rss_before = reset_peak_rss()
@@ -222,19 +209,10 @@ def memory_child(n, epochs, threads, variant):
 def memory_rows(sizes, variants, epochs, threads):
     rows = []
     for variant, n in ((v, n) for v in variants for n in sizes):
+        child = f"import bench_scaling; bench_scaling.memory_child({n}, {epochs}, "
         out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--memory-child",
-                str(n),
-                "--epochs",
-                str(epochs),
-                "--threads",
-                str(threads),
-                "--variant",
-                variant,
-            ],
+            [sys.executable, "-c", child + f"{threads}, {variant!r})"],
+            cwd=Path(__file__).resolve().parent,
             check=True,
             capture_output=True,
             text=True,
@@ -257,76 +235,71 @@ def memory_rows(sizes, variants, epochs, threads):
 
 
 # ---------------------------------------------------------------------- output
-def print_tables(sample_rows, width_rows, mem_rows, epochs):
-    print(
-        f"\nFit time against samples: DAE 784-{N_COMPONENTS}, batch {BATCH_SIZE}, "
-        f"{epochs} epochs"
-    )
+def tables(sample_rows, width_rows, mem_rows, epochs):
     base = sample_rows[0]["us_per_sample_epoch"]
-    header = f"{'n':>8} {'fit s':>8} {'us/sample/epoch':>16} {'vs smallest':>11}"
-    print(header)
-    print("-" * len(header))
     for r in sample_rows:
-        print(
-            f"{r['n_samples']:>8} {r['fit_time_s']:>8.2f} "
-            f"{r['us_per_sample_epoch']:>16.1f} "
-            f"{r['us_per_sample_epoch'] / base:>10.2f}x"
+        r["vs_smallest"] = r["us_per_sample_epoch"] / base
+    for r in width_rows:
+        r["ns_per_unit"] = 1e3 * r["us_per_sample_epoch"] / r["width"]
+    for r in mem_rows:
+        for key in ("x", "weights", "fit_peak"):
+            r[f"{key}_mib"] = r[f"{key}_bytes"] / 2**20
+    texts = [
+        table(
+            sample_rows,
+            {
+                "n_samples": ("n", "d"),
+                "fit_time_s": ("fit s", ".2f"),
+                "us_per_sample_epoch": ("us/sample/epoch", ".1f"),
+                "vs_smallest": ".2f",
+            },
+            title=f"Fit time against samples: DAE 784-{N_COMPONENTS}, batch "
+            f"{BATCH_SIZE}, {epochs} epochs",
         )
-    if len(sample_rows) > 1:
-        s = slope(
-            [r["n_samples"] for r in sample_rows],
-            [r["fit_time_s"] for r in sample_rows],
-        )
-        print(f"slope of log time on log n: {s:.3f} (linear: 1)")
-
+    ]
     if width_rows:
-        print(f"\nFit time against width: n {width_rows[0]['n_samples']}")
-        header = f"{'width':>8} {'fit s':>8} {'us/sample/epoch':>16} {'per unit':>9}"
-        print(header)
-        print("-" * len(header))
-        for r in width_rows:
-            print(
-                f"{r['width']:>8} {r['fit_time_s']:>8.2f} "
-                f"{r['us_per_sample_epoch']:>16.1f} "
-                f"{1e3 * r['us_per_sample_epoch'] / r['width']:>7.1f}ns"
+        texts.append(
+            table(
+                width_rows,
+                {
+                    "width": "d",
+                    "fit_time_s": ("fit s", ".2f"),
+                    "us_per_sample_epoch": ("us/sample/epoch", ".1f"),
+                    "ns_per_unit": ("per unit ns", ".1f"),
+                },
+                title=f"Fit time against width: n {width_rows[0]['n_samples']}",
             )
-        if len(width_rows) > 1:
-            s = slope(
-                [r["width"] for r in width_rows], [r["fit_time_s"] for r in width_rows]
-            )
-            print(f"slope of log time on log width: {s:.3f}")
-
+        )
     if mem_rows:
-        print(
-            f"\nPeak memory of a fit (allocations beyond X, tracemalloc), 784-"
-            f"{N_COMPONENTS}"
-        )
-        header = (
-            f"{'variant':>14} {'n':>8} {'X MiB':>8} {'weights MiB':>11} "
-            f"{'fit peak MiB':>12} "
-            f"{'peak / X':>8} {'(X+peak) / X':>12} {'RSS growth / X':>14}"
-        )
-        print(header)
-        print("-" * len(header))
-        for r in mem_rows:
-            print(
-                f"{r['variant']:>14} {r['n_samples']:>8} "
-                f"{r['x_bytes'] / 2**20:>8.1f} "
-                f"{r['weights_bytes'] / 2**20:>11.2f} "
-                f"{r['fit_peak_bytes'] / 2**20:>12.2f} {r['peak_over_x']:>8.3f} "
-                f"{r['total_over_x']:>12.3f} {r['rss_growth_over_x']:>14.3f}"
+        texts.append(
+            table(
+                mem_rows,
+                {
+                    "variant": "",
+                    "n_samples": ("n", "d"),
+                    "x_mib": ("X MiB", ".1f"),
+                    "weights_mib": ("weights MiB", ".2f"),
+                    "fit_peak_mib": ("fit peak MiB", ".2f"),
+                    "peak_over_x": ("peak / X", ".3f"),
+                    "total_over_x": ("(X+peak) / X", ".3f"),
+                    "rss_growth_over_x": ("RSS growth / X", ".3f"),
+                },
+                title="Peak memory of a fit (allocations beyond X, tracemalloc), "
+                f"784-{N_COMPONENTS}",
             )
-    print("(timings depend on the machine and its load)")
+        )
+    return texts
 
 
-def plot(sample_rows, width_rows, mem_rows, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def plot(record, path):
+    plt = pyplot()
+    if plt is None:
         return None
+    rows = record["rows"]
+    sample_rows, width_rows, mem_rows = (
+        [r for r in rows if r["part"] == part]
+        for part in ("samples", "widths", "memory")
+    )
     panels = 2 + bool(mem_rows)
     fig, axes = plt.subplots(1, panels, figsize=(4 * panels, 3.5))
     n = np.array([r["n_samples"] for r in sample_rows])
@@ -360,64 +333,63 @@ def plot(sample_rows, width_rows, mem_rows, path):
     return path
 
 
-def main():
-    args = parse_args()
-    if args.memory_child is not None:
-        return memory_child(args.memory_child, args.epochs, args.threads, args.variant)
-    X = make_data(max([*args.n_samples, args.width_n]))
-    with threadpool_limits(args.threads):
-        sample_rows = time_rows(
-            X, args.n_samples, N_COMPONENTS, args.epochs, args.repeats
-        )
+def measure(cfg):
+    X = make_data(max([*cfg.n_samples, cfg.width_n]))
+    with threadpool_limits(cfg.threads):
+        sample_rows = time_rows(X, cfg.n_samples, N_COMPONENTS, cfg.epochs, cfg.repeats)
         width_rows = []
-        for width in args.widths:
-            width_rows += time_rows(X, [args.width_n], width, args.epochs, args.repeats)
+        for width in cfg.widths:
+            width_rows += time_rows(X, [cfg.width_n], width, cfg.epochs, cfg.repeats)
     del X
     mem_rows = (
-        []
-        if args.no_memory
-        else memory_rows(
-            args.n_samples, args.memory_variants, args.epochs, args.threads
-        )
+        memory_rows(cfg.n_samples, cfg.memory_variants, cfg.epochs, cfg.threads)
+        if cfg.memory
+        else []
     )
-    print_tables(sample_rows, width_rows, mem_rows, args.epochs)
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    png = (
-        None
-        if args.no_plot
-        else plot(sample_rows, width_rows, mem_rows, out.with_suffix(".png"))
-    )
-    payload = {
-        "config": {
-            "n_samples": args.n_samples,
-            "widths": args.widths,
-            "width_n": args.width_n,
-            "n_components": N_COMPONENTS,
-            "batch_size": BATCH_SIZE,
-            "corruption_level": CORRUPTION_LEVEL,
-            "epochs": args.epochs,
-            "repeats": args.repeats,
-            "threads": args.threads,
-            "jitter": JITTER,
-            "dtype": "float32",
-        },
-        "machine": machine(),
-        "samples": sample_rows,
-        "samples_slope": slope(
+    slopes = {}
+    if len(sample_rows) > 1:
+        slopes["samples_slope"] = slope(
             [r["n_samples"] for r in sample_rows],
             [r["fit_time_s"] for r in sample_rows],
         )
-        if len(sample_rows) > 1
-        else None,
-        "widths": width_rows,
-        "memory": mem_rows,
-        "note": "timings depend on the machine and its load",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}" + (f" and {png}" if png else ""))
+    if len(width_rows) > 1:
+        slopes["widths_slope"] = slope(
+            [r["width"] for r in width_rows], [r["fit_time_s"] for r in width_rows]
+        )
+    texts = tables(sample_rows, width_rows, mem_rows, cfg.epochs)
+    for part, part_rows in (
+        ("samples", sample_rows),
+        ("widths", width_rows),
+        ("memory", mem_rows),
+    ):
+        for r in part_rows:
+            r["part"] = part
+    return Result(
+        sample_rows + width_rows + mem_rows,
+        summary={
+            **slopes,
+            "n_components": N_COMPONENTS,
+            "batch_size": BATCH_SIZE,
+            "corruption_level": CORRUPTION_LEVEL,
+            "jitter": JITTER,
+            "dtype": "float32",
+        },
+        tables=texts,
+        text="".join(
+            f"slope of log time on log {axis}: {slopes[key]:.3f} (linear: 1)\n"
+            for key, axis in (("samples_slope", "n"), ("widths_slope", "width"))
+            if key in slopes
+        )
+        + "(timings depend on the machine and its load)",
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        doc=__doc__,
+        choices={"memory_variants": tuple(MEMORY_VARIANTS)},
+        plot=plot,
+    )

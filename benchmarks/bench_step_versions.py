@@ -19,12 +19,12 @@ time / step time, median over the turns) against each floor.
 Usage::
 
     git worktree add /tmp/main main
-    python benchmarks/bench_step_versions.py main=/tmp/main/stackeddae new=stackeddae
+    python benchmarks/bench_step_versions.py \
+        --versions main=/tmp/main/stackeddae new=stackeddae
+    python benchmarks/bench_step_versions.py --smoke   # this checkout alone, seconds
 """
 
-import argparse
 import importlib.util
-import json
 import sys
 import time
 import warnings
@@ -32,24 +32,20 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import Result, Usage, main, make_optimizer, table
 from threadpoolctl import threadpool_limits
 
 # (n_components, batch_size, corruption_level): the reference experiment without and
 # with noise, and the GEMM-floor configuration of bench_throughput.py
 CONFIGS = ((100, 20, 0.0), (100, 20, 0.3), (500, 128, 0.3))
 STEPS = {20: 250, 128: 40}  # steps per timed run, by batch size
-REPEATS = 15
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_step_versions"
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("versions", nargs="+", help="name=path/to/stackeddae")
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--output", default=None)
-    return parser.parse_args()
+CONFIG = dict(
+    versions=(),  # name=path/to/stackeddae, oldest first
+    repeats=15,
+    steps=None,  # steps per timed run (None: STEPS by batch size)
+)
+HERE = Path(__file__).resolve().parent
+SMOKE = dict(versions=(f"current={HERE.parent / 'stackeddae'}",), repeats=1, steps=3)
 
 
 def load(name, path):
@@ -68,7 +64,6 @@ def setup(package, X, n_components, batch_size, level):
     """A DAE of this version on one mini-batch, its objective and SGD optimizer."""
     name = package.__name__
     objective_cls = sys.modules[name + "._autoencoder"]._DAEObjective
-    make_optimizer = sys.modules[name + "._training"].make_optimizer
     dae = package.DenoisingAutoencoder(
         n_components=n_components,
         batch_size=batch_size,
@@ -80,7 +75,9 @@ def setup(package, X, n_components, batch_size, level):
         warnings.simplefilter("ignore")
         dae.fit(X[:batch_size])
     objective = objective_cls(dae, batch_size)
-    optimizer = make_optimizer(dae, objective.params)
+    optimizer = make_optimizer(
+        dae, objective.params, training=sys.modules[name + "._training"]
+    )
     batches = [X[i : i + batch_size] for i in range(0, len(X), batch_size)]
     return objective, optimizer, batches
 
@@ -99,9 +96,10 @@ def seconds_per_floor(floor, n_steps):
     return (time.process_time() - start) / n_steps
 
 
-def main():
-    args = parse_args()
-    versions = dict(v.split("=", 1) for v in args.versions)
+def measure(cfg):
+    if not cfg.versions:
+        raise Usage("give the versions: --versions name=path/to/stackeddae ...")
+    versions = dict(v.split("=", 1) for v in cfg.versions)
     names = list(versions)
     packages = {}
     for i, (name, path) in enumerate(versions.items()):
@@ -120,6 +118,7 @@ def main():
     results = []
     with threadpool_limits(1):
         for n_components, m, level in CONFIGS:
+            n_steps = cfg.steps or STEPS[m]
             works = {
                 name: setup(package, X, n_components, m, level)
                 for name, package in packages.items()
@@ -135,12 +134,13 @@ def main():
                 timers[label] = partial(seconds_per_floor, floor(objective))
             labels = list(timers)
             times = {label: [] for label in labels}
-            for r in range(args.repeats):
+            for r in range(cfg.repeats):
                 k = r % len(labels)
                 for label in labels[k:] + labels[:k]:
-                    times[label].append(timers[label](STEPS[m]))
+                    times[label].append(timers[label](n_steps))
             row = {
                 "config": f"784-{n_components}, batch {m}, masking {level}",
+                "steps_per_run": n_steps,
                 "median_us": {n: 1e6 * float(np.median(t)) for n, t in times.items()},
                 "quartiles_us": {
                     n: [1e6 * float(q) for q in np.percentile(t, [25, 75])]
@@ -162,37 +162,46 @@ def main():
                     float(q) for q in np.percentile(ratio, [50, 25, 75])
                 ]
             results.append(row)
-            print(
-                row["config"]
-                + ": "
-                + ", ".join(
-                    f"{n} {row['median_us'][n]:.0f} us "
-                    f"[{row['quartiles_us'][n][0]:.0f}-{row['quartiles_us'][n][1]:.0f}]"
-                    for n in labels
-                )
-                + "".join(
-                    f"; {k} {v[0]:.3f} [{v[1]:.3f}-{v[2]:.3f}]"
-                    for k, v in row["ratios"].items()
-                ),
-                flush=True,
-            )
-            print(
-                "  efficiency (floor / step): "
-                + ", ".join(f"{k} {100 * v:.1f}%" for k, v in row["efficiency"].items())
-            )
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    payload = {
-        "versions": versions,
-        "repeats": args.repeats,
-        "steps_per_run": STEPS,
-        "clock": "process CPU time",
-        "machine": machine(),
-        "results": results,
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"wrote {out}")
+            print(f"{row['config']}: done", flush=True)
+    shown = [
+        {
+            "config": r["config"],
+            **{
+                f"{n} us": f"{r['median_us'][n]:.0f} "
+                f"[{r['quartiles_us'][n][0]:.0f}-{r['quartiles_us'][n][1]:.0f}]"
+                for n in r["median_us"]
+            },
+            **{
+                k: f"{v[0]:.3f} [{v[1]:.3f}-{v[2]:.3f}]" for k, v in r["ratios"].items()
+            },
+        }
+        for r in results
+    ]
+    efficiency = [
+        {"config": r["config"], **{k: 100 * v for k, v in r["efficiency"].items()}}
+        for r in results
+    ]
+    return Result(
+        results,
+        summary={
+            "versions": versions,
+            "clock": "process CPU time",
+            "steps_per_run": cfg.steps or STEPS,
+        },
+        tables=[
+            table(
+                shown,
+                title="median time per step [25th-75th percentiles]; "
+                "ratios > 1: the later version is faster",
+            ),
+            table(
+                efficiency,
+                {k: ".1f" if k != "config" else "" for k in efficiency[0]},
+                title="efficiency, % (floor time / step time, median over turns)",
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__)

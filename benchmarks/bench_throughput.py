@@ -40,19 +40,17 @@ Usage::
     python benchmarks/bench_throughput.py --batch-sizes 128 --dtypes float32 \\
         --threads 1 --repeats 1 --seconds 0.1 --fit-epochs 1    # quick look
     python benchmarks/bench_throughput.py --threads 1 --cpu-time   # loaded machine
+    python benchmarks/bench_throughput.py --smoke   # seconds: does it run?
 
 PyTorch is optional (``pip install torch==2.13.0``); without it its column is empty.
 """
 
-import argparse
-import json
 import time
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import Result, Usage, main, make_optimizer, table
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -60,7 +58,7 @@ from stackeddae import DenoisingAutoencoder, SdAClassifier
 from stackeddae._autoencoder import _DAEObjective
 from stackeddae._init import init_weights
 from stackeddae._supervised import _NetworkObjective
-from stackeddae._training import make_optimizer, reset_history
+from stackeddae._training import reset_history
 from stackeddae.datasets import load_mnist_5k
 
 try:
@@ -71,49 +69,44 @@ except ImportError:
 
 # ----------------------------------------------------------------- configuration
 N_HIDDEN = 500
-BATCH_SIZES = (20, 128, 512)
 DTYPES = ("float32", "float64")
-THREADS = (1, 2)
 CORRUPTION_LEVEL = 0.3
 LEARNING_RATE = 0.1
-REPEATS = 5
-SECONDS = 0.4  # target length of one timed run of each kind of work
-FIT_EPOCHS = 1  # epochs over the 5000 digits per timed fit
-N_CLASSES = 10
 GOAL_EFFICIENCY = 0.75  # at batch 128, float32
 GOAL_EFFICIENCY_14 = 0.90  # issue #14
 SEED = 0
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_throughput"
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES)
-    parser.add_argument("--dtypes", nargs="+", default=DTYPES, choices=DTYPES)
-    parser.add_argument("--threads", type=int, nargs="+", default=THREADS)
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--seconds", type=float, default=SECONDS)
-    parser.add_argument("--fit-epochs", type=int, default=FIT_EPOCHS)
-    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument(
-        "--cpu-time",
-        action="store_true",
-        help="time by the process's CPU seconds, which waiting for a loaded core "
-        "does not inflate (one thread only)",
-    )
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    args = parser.parse_args()
-    if args.cpu_time:
-        if args.threads != [1]:
-            parser.error("--cpu-time measures one thread: add --threads 1")
-        global clock
-        clock = time.process_time
-    return args
-
-
+CONFIG = dict(
+    batch_sizes=(20, 128, 512),
+    dtypes=DTYPES,
+    threads=(1, 2),
+    repeats=5,
+    seconds=0.4,  # target length of one timed run of each kind of work
+    fit_epochs=1,  # epochs over the 5000 digits per timed fit
+    torch=True,  # the PyTorch column, when torch is installed (--no-torch: skip)
+    # time by the process's CPU seconds, which waiting for a loaded core does not
+    # inflate (one thread only)
+    cpu_time=False,
+)
+SMOKE = dict(
+    batch_sizes=(128,), dtypes=("float32",), threads=(1,), repeats=1, seconds=0.02
+)
+COLUMNS = {
+    "threads": ("thr", "d"),
+    "dtype": "",
+    "batch_size": ("batch", "d"),
+    "floor_gflops": ("GEMM GF/s", ".1f"),
+    "floor": ".0f",
+    "step": ".0f",
+    "efficiency": ("eff.", ".0%"),
+    "floor, sample rows": ("old fl.", ".0f"),
+    "efficiency_vs_sample_rows_floor": ("eff.", ".0%"),
+    "fit": ".0f",
+    "fit_efficiency": ("eff.", ".0%"),
+    "pytorch": ".0f",
+    "speedup_vs_pytorch": ("vs pt", ".2f"),
+    "fine-tune": ("finetune", ".0f"),
+    "fine-tune adam": ("ft adam", ".0f"),
+}
 clock = time.perf_counter  # --cpu-time: time.process_time
 
 
@@ -299,7 +292,7 @@ def calibrate(work, seconds):
 
 
 # ------------------------------------------------------------------ the runs
-def run_config(X, y, W, batch_size, n_threads, args, use_torch):
+def run_config(X, y, W, batch_size, n_threads, cfg, use_torch):
     m = batch_size
     works = {"step": LibraryStep(W, X, m)}
     works["step"](3)  # fill the objective's buffers with real values
@@ -309,16 +302,16 @@ def run_config(X, y, W, batch_size, n_threads, args, use_torch):
         works["pytorch"] = TorchStep(W, X, m)
     works["fine-tune"] = FineTuneStep(X, y, m)
     works["fine-tune adam"] = FineTuneStep(X, y, m, solver="adam")
-    counts = {name: calibrate(work, args.seconds) for name, work in works.items()}
+    counts = {name: calibrate(work, cfg.seconds) for name, work in works.items()}
     fit_dae = dae_from_weights(W, X, m, shuffle=True, n_jobs=n_threads)
-    fit_dae.set_params(max_iter=args.fit_epochs)
+    fit_dae.set_params(max_iter=cfg.fit_epochs)
     times = {name: [] for name in [*works, "fit"]}
-    for _ in range(args.repeats):
+    for _ in range(cfg.repeats):
         for name, work in works.items():
             times[name].append(seconds_per_call(work, counts[name]) / m)
         start = clock()
         quiet_fit(fit_dae, X)
-        times["fit"].append((clock() - start) / (args.fit_epochs * X.shape[0]))
+        times["fit"].append((clock() - start) / (cfg.fit_epochs * X.shape[0]))
     best = {name: min(t) for name, t in times.items()}  # seconds per sample
     flops_per_sample = 10 * X.shape[1] * N_HIDDEN
     row = {
@@ -350,16 +343,16 @@ def run_config(X, y, W, batch_size, n_threads, args, use_torch):
     return row
 
 
-def run_inference(X, y, W, n_threads, args):
+def run_inference(X, y, W, n_threads, cfg):
     dae = dae_from_weights(W, X, 128)
     clf = FineTuneStep(X, y, 128).clf
     works = {
         "transform": lambda n: [dae.transform(X) for _ in range(n)],
         "predict": lambda n: [clf.predict(X) for _ in range(n)],
     }
-    counts = {name: calibrate(work, args.seconds) for name, work in works.items()}
+    counts = {name: calibrate(work, cfg.seconds) for name, work in works.items()}
     times = {name: [] for name in works}
-    for _ in range(args.repeats):
+    for _ in range(cfg.repeats):
         for name, work in works.items():
             times[name].append(seconds_per_call(work, counts[name]) / X.shape[0])
     return {
@@ -370,82 +363,83 @@ def run_inference(X, y, W, n_threads, args):
     }
 
 
-def print_tables(rows, inference, use_torch):
-    print(
-        f"\nDAE 784-{N_HIDDEN} pretraining, masking {CORRUPTION_LEVEL}, SGD: samples "
-        "per second (best repeat)"
-    )
-    header = (
-        f"{'thr':>3} {'dtype':>7} {'batch':>5} {'GEMM GF/s':>9} {'floor':>8} "
-        f"{'step':>8} {'eff.':>5} {'old fl.':>8} {'eff.':>5} {'fit':>8} {'eff.':>5} "
-        f"{'pytorch':>8} "
-        f"{'vs pt':>6} {'finetune':>8} {'ft adam':>8}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        s = r["samples_per_s"]
-        pt = f"{s['pytorch']:>8.0f}" if use_torch else f"{'-':>8}"
-        vs = f"{r['speedup_vs_pytorch']:>5.2f}x" if use_torch else f"{'-':>6}"
-        print(
-            f"{r['threads']:>3} {r['dtype']:>7} {r['batch_size']:>5} "
-            f"{r['floor_gflops']:>9.1f} {s['floor']:>8.0f} {s['step']:>8.0f} "
-            f"{100 * r['efficiency']:>4.0f}% {s['floor, sample rows']:>8.0f} "
-            f"{100 * r['efficiency_vs_sample_rows_floor']:>4.0f}% {s['fit']:>8.0f} "
-            f"{100 * r['fit_efficiency']:>4.0f}% {pt} {vs} {s['fine-tune']:>8.0f} "
-            f"{s['fine-tune adam']:>8.0f}"
+def report(rows, inference):
+    """The tables of the rows and the inference runs, and the goals, as text."""
+    shown = [{**r, **r["samples_per_s"]} for r in rows]
+    tables = [
+        table(
+            shown,
+            COLUMNS,
+            title=f"DAE 784-{N_HIDDEN} pretraining, masking {CORRUPTION_LEVEL}, SGD: "
+            "samples per second (best repeat)",
         )
-    print(
-        "floor: the step's GEMMs alone; old fl.: the four GEMMs of the layout "
+        + "\nfloor: the step's GEMMs alone; old fl.: the four GEMMs of the layout "
         "before issue #14;\neff.: floor time / step (or fit) time; "
         "vs pt: stackeddae step speed / PyTorch's;\nfit: n_jobs = threads; "
         "finetune: SGD as in the step; ft adam: with Adam, its default solver"
-    )
-
-    print("\nfloat32 / float64 speed (step samples per second)")
+    ]
     by_key = {(r["threads"], r["dtype"], r["batch_size"]): r for r in rows}
+    ratios = []
     for (n_threads, dtype, m), r in by_key.items():
         other = by_key.get((n_threads, "float64", m))
         if dtype == "float32" and other is not None:
-            ratio = r["samples_per_s"]["step"] / other["samples_per_s"]["step"]
-            floor = r["samples_per_s"]["floor"] / other["samples_per_s"]["floor"]
-            print(
-                f"  {n_threads} thread(s), batch {m:>3}: step {ratio:.2f}x, "
-                f"GEMM floor {floor:.2f}x"
+            ratios.append(
+                {
+                    "threads": n_threads,
+                    "batch": m,
+                    "step": r["samples_per_s"]["step"] / other["samples_per_s"]["step"],
+                    "GEMM_floor": r["samples_per_s"]["floor"]
+                    / other["samples_per_s"]["floor"],
+                }
             )
-
-    print("\nInference on the 5000 digits vs pretraining (samples per second)")
-    header = (
-        f"{'thr':>3} {'dtype':>7} {'transform':>9} {'predict':>9} "
-        f"{'best pretraining step':>22}"
-    )
-    print(header)
-    print("-" * len(header))
+    if ratios:
+        tables.append(
+            table(ratios, title="float32 / float64 speed (step samples per second)")
+        )
+    fastest = {}
     for inf in inference:
-        steps = [
-            r["samples_per_s"]["step"]
-            for r in rows
-            if r["threads"] == inf["threads"] and r["dtype"] == inf["dtype"]
-        ]
-        s = inf["samples_per_s"]
-        print(
-            f"{inf['threads']:>3} {inf['dtype']:>7} {s['transform']:>9.0f} "
-            f"{s['predict']:>9.0f} {max(steps, default=float('nan')):>22.0f}"
+        fastest[inf["threads"], inf["dtype"]] = max(
+            (
+                r["samples_per_s"]["step"]
+                for r in rows
+                if r["threads"] == inf["threads"] and r["dtype"] == inf["dtype"]
+            ),
+            default=float("nan"),
         )
-
-    goal = [r for r in rows if r["dtype"] == "float32" and r["batch_size"] == 128]
-    for r in goal:
-        print(
-            f"goal: float32 batch 128, {r['threads']} thread(s): step efficiency "
-            f"{100 * r['efficiency']:.0f}% (fit {100 * r['fit_efficiency']:.0f}%) "
-            f"{'PASS' if r['efficiency'] >= GOAL_EFFICIENCY else 'FAIL'} "
-            f"(>= {100 * GOAL_EFFICIENCY:.0f}%), "
-            f"{'PASS' if r['efficiency'] >= GOAL_EFFICIENCY_14 else 'FAIL'} "
-            f"(>= {100 * GOAL_EFFICIENCY_14:.0f}%, issue #14); against the old floor "
-            f"{100 * r['efficiency_vs_sample_rows_floor']:.0f}%"
+    tables.append(
+        table(
+            [
+                {
+                    **inf,
+                    **inf["samples_per_s"],
+                    "best_step": fastest[inf["threads"], inf["dtype"]],
+                }
+                for inf in inference
+            ],
+            {
+                "threads": ("thr", "d"),
+                "dtype": "",
+                "transform": ".0f",
+                "predict": ".0f",
+                "best_step": ("best pretraining step", ".0f"),
+            },
+            title="Inference on the 5000 digits vs pretraining (samples per second)",
         )
+    )
+    goals = []
+    for r in rows:
+        if r["dtype"] == "float32" and r["batch_size"] == 128:
+            goals.append(
+                f"goal: float32 batch 128, {r['threads']} thread(s): step efficiency "
+                f"{100 * r['efficiency']:.0f}% (fit {100 * r['fit_efficiency']:.0f}%) "
+                f"{'PASS' if r['efficiency'] >= GOAL_EFFICIENCY else 'FAIL'} "
+                f"(>= {100 * GOAL_EFFICIENCY:.0f}%), "
+                f"{'PASS' if r['efficiency'] >= GOAL_EFFICIENCY_14 else 'FAIL'} "
+                f"(>= {100 * GOAL_EFFICIENCY_14:.0f}%, issue #14); against the old "
+                f"floor {100 * r['efficiency_vs_sample_rows_floor']:.0f}%"
+            )
     slow = [r for r in rows if r["fine_tune_vs_step"] < 1]
-    print(
+    goals.append(
         "goal: fine-tuning no slower per sample than pretraining at the same batch: "
         + (
             "PASS"
@@ -455,41 +449,39 @@ def print_tables(rows, inference, use_torch):
         )
     )
     for inf in inference:
-        fastest = max(
-            (
-                r["samples_per_s"]["step"]
-                for r in rows
-                if r["threads"] == inf["threads"] and r["dtype"] == inf["dtype"]
-            ),
-            default=0.0,
-        )
+        best = fastest[inf["threads"], inf["dtype"]]
         worst = min(inf["samples_per_s"].values())
-        print(
+        goals.append(
             f"goal: transform/predict, {inf['threads']} thread(s) {inf['dtype']}: "
-            f"{worst / fastest:.1f}x the fastest pretraining step "
-            f"{'PASS' if worst >= fastest else 'FAIL'}"
+            f"{worst / best:.1f}x the fastest pretraining step "
+            f"{'PASS' if worst >= best else 'FAIL'}"
         )
-    print("(timings depend on the machine and its load)")
+    goals.append("(timings depend on the machine and its load)")
+    return tables, "\n".join(goals)
 
 
-def main():
-    args = parse_args()
-    use_torch = torch is not None and not args.no_torch
-    if torch is None and not args.no_torch:
+def measure(cfg):
+    global clock
+    if cfg.cpu_time:
+        if tuple(cfg.threads) != (1,):
+            raise Usage("--cpu-time measures one thread: add --threads 1")
+        clock = time.process_time
+    use_torch = torch is not None and cfg.torch
+    if torch is None and cfg.torch:
         print("PyTorch is not installed: no PyTorch column (pip install torch==2.13.0)")
     X0, y0 = load_mnist_5k(return_X_y=True)
     order = np.random.default_rng(SEED).permutation(len(X0))
     X0, y0 = np.ascontiguousarray(X0[order]), y0[order]
     rows, inference = [], []
-    for n_threads in args.threads:
+    for n_threads in cfg.threads:
         with threads(n_threads, use_torch):
-            for dtype in args.dtypes:
+            for dtype in cfg.dtypes:
                 X = X0.astype(dtype)
                 W = init_weights(
                     np.random.default_rng(SEED), X.shape[1], N_HIDDEN, "sigmoid", dtype
                 )
-                for m in args.batch_sizes:
-                    row = run_config(X, y0, W, m, n_threads, args, use_torch)
+                for m in cfg.batch_sizes:
+                    row = run_config(X, y0, W, m, n_threads, cfg, use_torch)
                     rows.append(row)
                     s = row["samples_per_s"]
                     print(
@@ -497,36 +489,32 @@ def main():
                         f" samples/s, efficiency {100 * row['efficiency']:.0f}%",
                         flush=True,
                     )
-                inference.append(run_inference(X, y0, W, n_threads, args))
-    print_tables(rows, inference, use_torch)
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    payload = {
-        "config": {
+                inference.append(run_inference(X, y0, W, n_threads, cfg))
+    tables, text = report(rows, inference)
+    return Result(
+        rows,
+        summary={
             "n_visible": X0.shape[1],
             "n_hidden": N_HIDDEN,
             "corruption_level": CORRUPTION_LEVEL,
             "learning_rate": LEARNING_RATE,
-            "batch_sizes": args.batch_sizes,
-            "dtypes": args.dtypes,
-            "threads": args.threads,
-            "repeats": args.repeats,
-            "seconds": args.seconds,
-            "fit_epochs": args.fit_epochs,
             "goal_efficiency": GOAL_EFFICIENCY,
             "goal_efficiency_issue_14": GOAL_EFFICIENCY_14,
-            "clock": "process CPU time" if args.cpu_time else "wall time",
+            "clock": "process CPU time" if cfg.cpu_time else "wall time",
             "statistic": "best of the repeats (median in median_samples_per_s)",
+            "inference": inference,
         },
-        "machine": machine(),
-        "rows": rows,
-        "inference": inference,
-        "note": "timings depend on the machine and its load",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}")
+        tables=tables,
+        text=text,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(
+        measure,
+        CONFIG,
+        smoke=SMOKE,
+        doc=__doc__,
+        choices={"dtypes": DTYPES},
+        helps={"cpu_time": "time by the process's CPU seconds (one thread only)"},
+    )

@@ -28,6 +28,7 @@ Usage::
     python benchmarks/bench_vs_torch.py                  # 200 epochs, ~4-6 min
     python benchmarks/bench_vs_torch.py --epochs 12 --chunk 4   # quick look
     python benchmarks/bench_vs_torch.py --no-jax --threads 2
+    python benchmarks/bench_vs_torch.py --smoke          # seconds: does it run?
 
 Needs PyTorch (``pip install torch==2.13.0``: the CPU build on these machines); JAX
 (``pip install jax``) is used when installed, with one thread only (XLA's thread
@@ -35,24 +36,27 @@ pools are sized when jax is imported).  ``--threads`` sets ``torch.set_num_threa
 the BLAS limit and stackeddae's ``n_jobs`` alike.
 """
 
-import argparse
 import importlib.util
-import json
 import os
 import time
-from pathlib import Path
 
 import numpy as np
+from _common import (
+    PUBLISHED,
+    TOLERANCE,
+    Result,
+    busy_threads,
+    main,
+    pyplot,
+    require,
+    table,
+    thread_cpu_seconds,
+)
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    raise SystemExit(
-        "bench_vs_torch.py needs PyTorch: pip install torch==2.13.0 (CPU build)"
-    ) from None
-from _common import PUBLISHED, TOLERANCE, busy_threads, machine, thread_cpu_seconds
-from jax_reference import JaxTrainer, cost_and_grads, one_thread_flags
-from torch_reference import (
+torch = require("torch", "", "pip install torch==2.13.0, the CPU build")
+
+from jax_reference import JaxTrainer, cost_and_grads, one_thread_flags  # noqa: E402
+from torch_reference import (  # noqa: E402
     TorchDAE,
     TorchTrainer,
     fit_quietly,
@@ -62,49 +66,42 @@ from torch_reference import (
     stackeddae_from_weights,
 )
 
-from stackeddae._autoencoder import _DAEObjective
-from stackeddae.datasets import load_mnist_5k
+from stackeddae._autoencoder import _DAEObjective  # noqa: E402
+from stackeddae.datasets import load_mnist_5k  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
 N_COMPONENTS = 100
 LEARNING_RATE = 0.1
 BATCH_SIZE = 20
-EPOCHS = 200
-CHUNK = 10  # epochs per turn when alternating the implementations
 CORRUPTION_LEVELS = (0.0, 0.3)
-SEED = 0
-THREADS = 1  # torch.set_num_threads and the BLAS limit, equal for all
 # Goals for the speed-up, their time per epoch / stackeddae's (median of the turns).
 GOALS = {"pytorch": 2.0, "jax": 1.2}
-RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "bench_vs_torch"
+CONFIG = dict(
+    epochs=200,
+    chunk=10,  # epochs per turn when alternating the implementations
+    threads=1,  # torch.set_num_threads, the BLAS limit and n_jobs, equal for all
+    seed=0,
+    jax=True,  # JAX too, when installed and with one thread (--no-jax: leave it out)
+    plot=True,  # the PNG beside the record
+)
+SMOKE = dict(epochs=2, chunk=1)
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--chunk", type=int, default=CHUNK)
-    parser.add_argument("--threads", type=int, default=THREADS)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--no-jax", action="store_true", help="leave JAX out")
-    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    parser.add_argument(
-        "--output", default=None, help="JSON path (default results/<name>.json)"
-    )
-    args = parser.parse_args()
-    args.jax = not args.no_jax and args.threads == 1
-    if args.jax and importlib.util.find_spec("jax") is None:
+def setup(cfg):
+    """Whether JAX takes part, and the CPU this process is pinned to (or None)."""
+    use_jax = cfg.jax and cfg.threads == 1
+    if use_jax and importlib.util.find_spec("jax") is None:
         print("JAX is not installed (pip install jax): comparing with PyTorch only")
-        args.jax = False
-    if args.jax:
+        use_jax = False
+    if use_jax:
         one_thread_flags()  # before jax is first imported
-    args.cpu = None
-    if args.threads == 1 and hasattr(os, "sched_setaffinity"):
+    cpu = None
+    if cfg.threads == 1 and hasattr(os, "sched_setaffinity"):
         # XLA hands its work between threads of its pools, one at a time; pinned to
         # one core, no implementation can run anything in parallel
-        args.cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {args.cpu})
-    return args
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+    return use_jax, cpu
 
 
 def load_data(seed):
@@ -172,13 +169,13 @@ class StackeddaeTrainer:
         return self
 
 
-def make_trainers(X, W, level, args):
+def make_trainers(X, W, level, cfg, use_jax):
     """Every implementation, from the same weights and mini-batches, ours first."""
-    common = {"corruption_level": level, "seed": args.seed}
+    common = {"corruption_level": level, "seed": cfg.seed}
     peers = {"pytorch": TorchTrainer}
-    if args.jax:
+    if use_jax:
         peers["jax"] = JaxTrainer
-    trainers = {"stackeddae": StackeddaeTrainer(X, W, threads=args.threads, **common)}
+    trainers = {"stackeddae": StackeddaeTrainer(X, W, threads=cfg.threads, **common)}
     for name, cls in peers.items():
         trainers[name] = cls(
             X, W, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, **common
@@ -186,8 +183,8 @@ def make_trainers(X, W, level, args):
     return trainers
 
 
-def run_level(X, W, level, args):
-    trainers = make_trainers(X, W, level, args)
+def run_level(X, W, level, cfg, use_jax):
+    trainers = make_trainers(X, W, level, cfg, use_jax)
     names = list(trainers)
     # per turn: (epochs, wall seconds, CPU seconds, threads that did the work)
     chunks = {name: [] for name in names}
@@ -201,15 +198,15 @@ def run_level(X, W, level, args):
         chunks[name].append((k, wall, cpu, busy))
 
     done, turn = 0, 0
-    while done < args.epochs:
-        k = min(args.chunk, args.epochs - done)
+    while done < cfg.epochs:
+        k = min(cfg.chunk, cfg.epochs - done)
         # rotate who goes first, so that no implementation always follows another
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
             run(name, k)
         done += k
         turn += 1
         print(
-            f"  corruption {level}: {done}/{args.epochs} epochs, cost "
+            f"  corruption {level}: {done}/{cfg.epochs} epochs, cost "
             + ", ".join(f"{n} {t.loss_curve[-1]:.2f}" for n, t in trainers.items()),
             flush=True,
         )
@@ -277,74 +274,103 @@ def compare(result):
     return rows
 
 
-def print_tables(gaps, results, rows, args):
+def report(gaps, results, rows, cfg, cpu):
+    """The tables of the timings and the costs, and the gaps, as text."""
     names = results[0]["implementations"]
-    peers = names[1:]
-    print("\nOne noiseless mini-batch, stackeddae vs each (max relative gap):")
-    for peer, peer_gaps in gaps.items():
-        print(f"  {peer}: " + ", ".join(f"{k} {v:.1e}" for k, v in peer_gaps.items()))
-
-    print(
-        f"\nTime per epoch, DAE 784-{N_COMPONENTS}, batch {BATCH_SIZE}, float32, "
-        f"{args.threads} thread(s)"
-        + ("" if args.cpu is None else f", pinned to CPU {args.cpu}")
-        + f", {args.epochs} epochs in turns of {args.chunk}; "
-        "speed-up = their time / ours (whole run; median of the turns, range)"
-    )
+    timing = []
     for r in results:
-        print(f"corruption {r['corruption_level']}:")
         for name in names:
             res = r[name]
-            print(
-                f"  {name:>10} {res['time_per_epoch_s']:.4f} s/epoch "
-                f"(median turn {res['median_chunk_time_per_epoch_s']:.4f}, CPU "
-                f"{res['median_chunk_cpu_per_epoch_s']:.4f}), "
-                f"CPU/wall {res['cpu_per_wall']:.2f}, "
-                f"busy threads <= {res['max_busy_threads']}"
+            timing.append(
+                {
+                    "corruption": r["corruption_level"],
+                    "implementation": name,
+                    "s_per_epoch": res["time_per_epoch_s"],
+                    "median_turn": res["median_chunk_time_per_epoch_s"],
+                    "cpu_per_epoch": res["median_chunk_cpu_per_epoch_s"],
+                    "cpu_per_wall": res["cpu_per_wall"],
+                    "busy_threads": res["max_busy_threads"],
+                    "speed_up": res.get("ratio"),
+                    "median_turn_speed_up": res.get("median_turn_ratio"),
+                    "range": None
+                    if name not in GOALS
+                    else "{:.2f}-{:.2f}".format(*res["turn_ratio_range"]),
+                    "by_cpu_time": res.get("median_turn_cpu_ratio"),
+                    "goal": GOALS.get(name),
+                    "result": None
+                    if name not in GOALS
+                    else (
+                        "PASS" if res["median_turn_ratio"] >= GOALS[name] else "FAIL"
+                    ),
+                }
             )
-            if name in GOALS:
-                goal, low, high = GOALS[name], *res["turn_ratio_range"]
-                verdict = "PASS" if res["median_turn_ratio"] >= goal else "FAIL"
-                print(
-                    f"{'':>13}speed-up {res['ratio']:.2f}x, median turn "
-                    f"{res['median_turn_ratio']:.2f}x ({low:.2f}-{high:.2f}x), "
-                    f"by CPU time {res['median_turn_cpu_ratio']:.2f}x; goal >= "
-                    f"{goal:g}x: {verdict}"
-                )
-
-    print("\nCost (mean over mini-batches of the summed cross-entropy) vs published")
-    header = f"{'corruption':>10} {'epoch':>5} {'published':>9} " + " ".join(
-        f"{name:>10} {'diff':>7}" for name in names
-    )
-    print(header + "  result")
-    print("-" * (len(header) + 8))
-    for r in rows:
-        print(
-            f"{r['corruption_level']:>10.1f} {r['epoch']:>5d} {r['published']:>9.1f} "
-            + " ".join(
-                f"{r[name]:>10.2f} {100 * r[name + '_vs_published']:>+6.1f}%"
-                for name in names
-            )
-            + f"  {'PASS' if r['pass'] else 'FAIL'}"
+    cost_rows = [
+        {
+            **{k: r[k] for k in ("corruption_level", "epoch", "published")},
+            **{key: r[key] for name in names for key in (name, f"{name}_vs_published")},
+            "result": "PASS" if r["pass"] else "FAIL",
+        }
+        for r in rows
+    ]
+    cost_columns = {"corruption_level": ("corruption", ".1f"), "epoch": "d"}
+    cost_columns["published"] = ".1f"
+    for name in names:
+        cost_columns[name] = ".2f"
+        cost_columns[f"{name}_vs_published"] = ("diff", "+.1%")
+    cost_columns["result"] = ""
+    tables = [
+        table(
+            timing,
+            {
+                "corruption": ".1f",
+                "implementation": "",
+                "s_per_epoch": ("s/epoch", ".4f"),
+                "median_turn": ".4f",
+                "cpu_per_epoch": ("CPU", ".4f"),
+                "cpu_per_wall": ("CPU/wall", ".2f"),
+                "busy_threads": "d",
+                "speed_up": ".2f",
+                "median_turn_speed_up": ("median turn", ".2f"),
+                "range": "",
+                "by_cpu_time": ("by CPU time", ".2f"),
+                "goal": "g",
+                "result": "",
+            },
+            title=f"Time per epoch, DAE 784-{N_COMPONENTS}, batch {BATCH_SIZE}, "
+            f"float32, {cfg.threads} thread(s)"
+            + ("" if cpu is None else f", pinned to CPU {cpu}")
+            + f", {cfg.epochs} epochs in turns of {cfg.chunk}; speed-up = their "
+            "time / ours (whole run; median of the turns, range)",
+        ),
+        table(
+            cost_rows,
+            cost_columns,
+            title="Cost (mean over mini-batches of the summed cross-entropy) vs "
+            "published",
+        ),
+    ]
+    text = ["One noiseless mini-batch, stackeddae vs each (max relative gap):"]
+    for peer, peer_gaps in gaps.items():
+        text.append(
+            f"  {peer}: " + ", ".join(f"{k} {v:.1e}" for k, v in peer_gaps.items())
         )
     for r in results:
-        print(
-            f"corruption {r['corruption_level']}: largest gap between the cost curves, "
+        text.append(
+            f"corruption {r['corruption_level']}: largest gap between the cost "
+            "curves, "
             + ", ".join(
                 f"stackeddae vs {peer} {100 * r[peer]['max_relative_curve_gap']:.2f}%"
-                for peer in peers
+                for peer in names[1:]
             )
         )
+    return tables, "\n".join(text)
 
 
-def plot(results, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+def plot(record, path):
+    plt = pyplot()
+    if plt is None:
         return None
+    results = record["summary"]["results"]
     styles = {"stackeddae": "-", "pytorch": "--", "jax": ":"}
     labels = {"stackeddae": "stackeddae", "pytorch": "PyTorch", "jax": "JAX"}
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -371,47 +397,38 @@ def plot(results, path):
     return path
 
 
-def main():
-    args = parse_args()
-    X = load_data(args.seed)
-    W = initial_weights(args.seed, X.shape[1], N_COMPONENTS, np.float32)
-    with same_threads(args.threads):
-        gaps = gradient_check(X, W, args.jax)
+def measure(cfg):
+    use_jax, cpu = setup(cfg)
+    X = load_data(cfg.seed)
+    W = initial_weights(cfg.seed, X.shape[1], N_COMPONENTS, np.float32)
+    with same_threads(cfg.threads):
+        gaps = gradient_check(X, W, use_jax)
         results = []
         for level in CORRUPTION_LEVELS:
-            results.append(run_level(X, W, level, args))
+            results.append(run_level(X, W, level, cfg, use_jax))
     rows = [row for r in results for row in compare(r)]
-    print_tables(gaps, results, rows, args)
-
-    RESULTS.mkdir(exist_ok=True)
-    out = Path(args.output) if args.output else RESULTS / f"{NAME}.json"
-    png = None if args.no_plot else plot(results, out.with_suffix(".png"))
-    payload = {
-        "config": {
+    tables, text = report(gaps, results, rows, cfg, cpu)
+    return Result(
+        rows,
+        summary={
             "n_components": N_COMPONENTS,
             "learning_rate": LEARNING_RATE,
             "batch_size": BATCH_SIZE,
-            "epochs": args.epochs,
-            "chunk": args.chunk,
-            "threads": args.threads,
-            "stackeddae_n_jobs": args.threads,
-            "pinned_to_cpu": args.cpu,
-            "seed": args.seed,
+            "stackeddae_n_jobs": cfg.threads,
+            "jax": use_jax,
+            "pinned_to_cpu": cpu,
             "dtype": "float32",
             "tolerance": TOLERANCE,
             "goals": GOALS,
             "xla_flags": os.environ.get("XLA_FLAGS"),
+            "gradient_check": gaps,
+            "published": {str(k): v for k, v in PUBLISHED.items()},
+            "results": results,
         },
-        "machine": machine(),
-        "gradient_check": gaps,
-        "published": {str(k): v for k, v in PUBLISHED.items()},
-        "comparison": rows,
-        "results": results,
-        "note": "timings depend on the machine and its load",
-    }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"\nwrote {out}" + (f" and {png}" if png else ""))
+        tables=tables,
+        text=text,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__, plot=plot)

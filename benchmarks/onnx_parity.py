@@ -9,22 +9,27 @@ tolerance the tests require.
 Usage::
 
     python benchmarks/onnx_parity.py      # ~10 s; writes results/onnx_parity.json
+    python benchmarks/onnx_parity.py --smoke   # the first three cases
+
+Needs the ``onnx`` extra (skl2onnx, onnxruntime, onnx) and pytest (the cases are the
+tests').
 """
 
-import json
 import sys
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from _common import machine
+from _common import Result, main, require
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import test_onnx as cases  # noqa: E402
+from stackeddae import DenoisingAutoencoder, StackedDenoisingAutoencoder
 
-from stackeddae import DenoisingAutoencoder, StackedDenoisingAutoencoder  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 AUTOENCODERS = (DenoisingAutoencoder, StackedDenoisingAutoencoder)
+CONFIG = dict(cases=None)  # how many cases, in the order of the tests (None: all)
+SMOKE = dict(cases=3)
+COLUMNS = {"case": "", "dtype": "", "max_abs_diff": ".2e", "tolerance": ".0e"}
+cases = None  # tests/test_onnx.py, imported by measure
 
 
 def saturated(dtype):
@@ -80,23 +85,26 @@ def all_cases():
             yield name, dtype, cases.check_pipeline, cases.pipeline(dtype, final)
 
 
-def main():
+def measure(cfg):
+    global cases
+    for module in ("onnxruntime", "skl2onnx", "pytest"):
+        require(module, "(the onnx extra, and the tests' pytest)")
+    sys.path.insert(0, str(TESTS))
+    import test_onnx as cases
+
     rows = []
-    print(f"{'case':<52} {'dtype':<8} {'max |diff|':>10} {'tolerance':>9}")
-    for name, dtype, check, model in all_cases():
-        difference = check(*model)
-        dtype_name = np.dtype(dtype).name
-        rows.append({"case": name, "dtype": dtype_name, "max_abs_diff": difference})
-        print(
-            f"{name:<52} {dtype_name:<8} {difference:>10.2e} "
-            f"{cases.TOLERANCE[dtype]:>9.0e}"
+    for name, dtype, check, model in islice(all_cases(), cfg.cases):
+        rows.append(
+            {
+                "case": name,
+                "dtype": np.dtype(dtype).name,
+                "max_abs_diff": check(*model),
+                "tolerance": cases.TOLERANCE[dtype],
+            }
         )
-    out = RESULTS / "onnx_parity.json"
-    out.parent.mkdir(exist_ok=True)
-    payload = {"machine": machine(), "tolerance": "1e-5 float32, 1e-10 float64"}
-    out.write_text(json.dumps({**payload, "results": rows}, indent=1) + "\n")
-    print(f"\nwrote {out}")
+        print(f"{name} {rows[-1]['dtype']}: {rows[-1]['max_abs_diff']:.2e}", flush=True)
+    return Result(rows, summary={"tolerance": "1e-5 float32, 1e-10 float64"})
 
 
 if __name__ == "__main__":
-    main()
+    main(measure, CONFIG, smoke=SMOKE, doc=__doc__, columns=COLUMNS)
