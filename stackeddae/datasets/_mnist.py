@@ -93,7 +93,7 @@ def load_mnist_5k(*, return_X_y=False, as_float=True):
     with resources.files(__package__).joinpath("data/mnist_5k.npz").open("rb") as f:
         with np.load(f) as archive:
             images, labels = archive["images"], archive["labels"].astype(np.int64)
-    X = _to_float(images) if as_float else images
+    X = _to_float([images]) if as_float else images
     if return_X_y:
         return X, labels
     return Bunch(
@@ -219,9 +219,11 @@ def fetch_mnist(
     for images_name, labels_name in pairs:
         parts.append(_read_images(_local_file(folder, images_name)))
         labels.append(_read_labels(_local_file(folder, labels_name), len(parts[-1])))
-    pixels = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    pixels = pixels.reshape(len(pixels), -1)
-    X = _to_float(pixels) if as_float else pixels
+    parts = [part.reshape(len(part), -1) for part in parts]
+    if as_float:
+        X = _to_float(parts)
+    else:
+        X = parts[0] if len(parts) == 1 else np.concatenate(parts)
     y = (labels[0] if len(labels) == 1 else np.concatenate(labels)).astype(np.int64)
 
     feature_names = [
@@ -246,9 +248,10 @@ def fetch_mnist(
     )
 
 
-def _to_float(pixels):
-    """uint8 pixels -> float32 in [0, 1], the convention of both loaders."""
-    X = pixels.astype(np.float32)
+def _to_float(parts):
+    """Blocks of uint8 pixels -> one float32 array in [0, 1], the convention of both
+    loaders (cast into the result directly: no uint8 copy of the whole)."""
+    X = np.concatenate(parts, dtype=np.float32)
     X /= np.float32(255)
     return X
 
