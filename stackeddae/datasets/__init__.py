@@ -1,5 +1,5 @@
-"""Datasets bundled with stackeddae."""
+"""Datasets: 5000 MNIST digits bundled with stackeddae, and all of MNIST fetched."""
 
-from ._mnist import load_mnist_5k
+from ._mnist import fetch_mnist, load_mnist_5k
 
-__all__ = ["load_mnist_5k"]
+__all__ = ["fetch_mnist", "load_mnist_5k"]
