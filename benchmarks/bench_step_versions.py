@@ -3,7 +3,7 @@
 Each version is a ``stackeddae`` package directory (a checkout of another commit, e.g.
 ``git worktree add /tmp/main main``), given as ``name=path``; the first is imported
 under a private name, so that all run side by side.  For every configuration, each
-version's ``_DAEObjective`` and SGD update run ``--steps`` consecutive mini-batches of
+version's ``DAEObjective`` and SGD update run ``--steps`` consecutive mini-batches of
 the 5000 bundled digits, from the same initial weights, with one BLAS thread; the
 versions take turns (who goes first rotating) ``--repeats`` times.  Time is the
 process's CPU time, which waiting for a loaded core does not inflate.
@@ -63,7 +63,10 @@ def load(name, path):
 def setup(package, X, n_components, batch_size, level):
     """A DAE of this version on one mini-batch, its objective and SGD optimizer."""
     name = package.__name__
-    objective_cls = sys.modules[name + "._autoencoder"]._DAEObjective
+    try:  # the objectives got a module of their own in 0.1.0's refactor (#18)
+        objective_cls = importlib.import_module(name + "._objectives").DAEObjective
+    except ModuleNotFoundError:
+        objective_cls = sys.modules[name + "._autoencoder"]._DAEObjective
     dae = package.DenoisingAutoencoder(
         n_components=n_components,
         batch_size=batch_size,

@@ -4,11 +4,11 @@ For every mini-batch size (20, 128, 512), dtype (float32, float64) and thread co
 (1, 2), five kinds of work, interleaved and repeated (the best repeat is reported):
 
 ``step``
-    stackeddae's training step alone: ``_DAEObjective`` (masking 0.3, sigmoid, tied
+    stackeddae's training step alone: ``DAEObjective`` (masking 0.3, sigmoid, tied
     weights, cross-entropy) then the SGD update, on consecutive mini-batches of the
     5000 bundled digits, with exactly the thread limit of the row.
 ``floor``
-    The GEMM floor: the same matrix products that ``_DAEObjective.__call__`` makes,
+    The GEMM floor: the same matrix products that ``DAEObjective.__call__`` makes,
     alone, on buffers of the same shapes and layout (W x~^T, y W, W da^T and the tied
     gradient dy^T x~ + y^T da, the hidden layer one unit per row): 10 m * 784 * 500
     flops per step.  ``efficiency = floor time / step time`` (goals: >= 75 % at
@@ -24,7 +24,7 @@ For every mini-batch size (20, 128, 512), dtype (float32, float64) and thread co
     The same step in plain PyTorch (``torch_reference.py``: autograd and
     ``torch.optim.SGD``), same dtype, same threads, same initial weights.
 ``fine-tune``
-    SdAClassifier's fine-tuning step (``_NetworkObjective``, a 784-500-10 network,
+    SdAClassifier's fine-tuning step (``NetworkObjective``, a 784-500-10 network,
     softmax cross-entropy) at the same mini-batch size and with the same plain SGD
     as ``step``: per sample it should be no slower than pretraining.
 ``fine-tune adam``
@@ -55,9 +55,8 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder, SdAClassifier
-from stackeddae._autoencoder import _DAEObjective
 from stackeddae._init import init_weights
-from stackeddae._supervised import _NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective
 from stackeddae._training import reset_history
 from stackeddae.datasets import load_mnist_5k
 
@@ -168,7 +167,7 @@ class LibraryStep:
 
     def __init__(self, W, X, batch_size):
         self.dae = dae_from_weights(W, X, batch_size)
-        self.objective = _DAEObjective(self.dae, batch_size)
+        self.objective = DAEObjective(self.dae, batch_size)
         self.optimizer = make_optimizer(self.dae, self.objective.params)
         self.batches = Batches(X, batch_size)
 
@@ -182,7 +181,7 @@ class LibraryStep:
 
 
 class GemmFloor:
-    """The matrix products of ``_DAEObjective.__call__`` (tied weights), alone.
+    """The matrix products of ``DAEObjective.__call__`` (tied weights), alone.
 
     W x~^T, y W, W da^T, then dW = dy^T x~ and dW += y^T da (BLAS gemm, beta = 1),
     on buffers laid out as the objective's: the hidden layer one unit per row.
@@ -260,7 +259,7 @@ class FineTuneStep:
             random_state=SEED,
         )
         quiet_fit(self.clf, X[:1000], y[:1000])
-        self.objective = _NetworkObjective(self.clf, batch_size)
+        self.objective = NetworkObjective(self.clf, batch_size)
         self.optimizer = make_optimizer(self.clf, self.objective.params)
         Y = (y[:, None] == self.clf.classes_[None, :]).astype(X.dtype)
         self.batches = Batches(X, batch_size, Y)

@@ -66,7 +66,7 @@ from torch_reference import (  # noqa: E402
     stackeddae_from_weights,
 )
 
-from stackeddae._autoencoder import _DAEObjective  # noqa: E402
+from stackeddae._objectives import DAEObjective  # noqa: E402
 from stackeddae.datasets import load_mnist_5k  # noqa: E402
 
 # ----------------------------------------------------------------- configuration
@@ -126,7 +126,7 @@ def gradient_check(X, W, use_jax):
     rng = np.random.default_rng(1)
     dae.intercept_hidden_[:] = rng.normal(0, 0.1, dae.intercept_hidden_.shape)
     dae.intercept_visible_[:] = rng.normal(0, 0.1, dae.intercept_visible_.shape)
-    objective = _DAEObjective(dae, BATCH_SIZE)
+    objective = DAEObjective(dae, BATCH_SIZE)
     xb = X[:BATCH_SIZE]
     cost = float(objective(xb))
     model = TorchDAE(W, dae.intercept_hidden_, dae.intercept_visible_)
