@@ -396,8 +396,9 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
         Hidden activation, in pretraining and fine-tuning.
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders.
-    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
-        Pretraining noise.
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"}, \
+default="masking"
+        Pretraining noise, as in :class:`DenoisingAutoencoder`.
     corruption_level : float or sequence of float, default=0.2
         Pretraining noise level, for all layers or one per layer.
     tied_weights : bool, default=True
