@@ -60,13 +60,17 @@ class DenoisingAutoencoder(
         inputs in [0, 1]; "squared_error" has a linear decoder for real-valued data.
         "auto" picks cross-entropy when the training data lie in [0, 1], else squared
         error.  Only fitting checks the range.
-    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"}, \
+default="masking"
         Noise applied to the inputs while training: masking sets inputs to 0,
         gaussian adds noise of standard deviation ``corruption_level``, salt and
-        pepper sets inputs to the data's minimum or maximum.
+        pepper sets inputs to the data's minimum or maximum, swap replaces an
+        input by the same feature's value in another row of the mini-batch (the
+        noise for tabular data; README, "Choosing parameters").
     corruption_level : float, default=0.3
-        Probability of corrupting an input (masking, salt and pepper; in [0, 1)) or
-        the noise's standard deviation (gaussian).  0 gives a plain autoencoder.
+        Probability of corrupting an input (masking, salt and pepper, swap; in
+        [0, 1)) or the noise's standard deviation (gaussian).  0 gives a plain
+        autoencoder.
     tied_weights : bool, default=True
         Whether the decoder uses the transposed encoder weights.
     solver : {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "lbfgs"}, default="sgd"

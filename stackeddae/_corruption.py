@@ -68,16 +68,53 @@ def salt_and_pepper(X, level, rng, out, low=0.0, high=1.0):
     return out
 
 
+def swap(X, level, rng, out, low=0.0, high=1.0):
+    """Swap noise: with probability ``level`` replace an input by the same
+    feature's value in another row of the mini-batch, drawn uniformly.
+
+    The tabular-data noise of Jahrer's Porto Seguro winning solution (2017): a
+    swapped value is one the feature really takes, whatever its scale or type.
+    The rows come from the mini-batch, not the whole training set, by measurement
+    (``benchmarks/bench_swap_noise.py``): on four scikit-learn tables the codes
+    gave the same downstream accuracy either way (at most 0.0023 apart), a step
+    took 5-13% less time, and the mini-batch is all it needs (``partial_fit``
+    chunks, sparse X).  A batch of one row has no other row and is left as is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(12.0).reshape(4, 3)  # column j holds j, j + 3, j + 6, j + 9
+    >>> out = swap(X, 0.5, np.random.default_rng(0), np.empty_like(X))
+    >>> bool(np.all(out % 3 == X % 3))  # every value stays in its own column
+    True
+    """
+    np.copyto(out, X)
+    m, n = X.shape
+    if m < 2:
+        return out
+    swapped = np.flatnonzero(_uniform16(rng, X.shape) < _threshold(level))
+    # Flat index r*n + c of a swapped entry; its source is row (r + k) mod m with k
+    # uniform in 1..m-1, i.e. the flat index shifted by k*n modulo m*n.
+    source = rng.integers(1, m, size=swapped.size)
+    source *= n
+    source += swapped
+    np.remainder(source, m * n, out=source)
+    np.put(out, swapped, np.take(X, source))
+    return out
+
+
 CORRUPTIONS = {
     "masking": masking,
     "gaussian": gaussian,
     "salt_and_pepper": salt_and_pepper,
+    "swap": swap,
 }
 
-# Allowed corruption levels: a probability for masking and salt-and-pepper noise, a
-# standard deviation for Gaussian noise.
+# Allowed corruption levels: a probability for masking, salt-and-pepper and swap
+# noise, a standard deviation for Gaussian noise.
 LEVEL_RANGES = {
     "masking": (0.0, 1.0),
     "gaussian": (0.0, np.inf),
     "salt_and_pepper": (0.0, 1.0),
+    "swap": (0.0, 1.0),
 }

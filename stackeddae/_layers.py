@@ -4,7 +4,8 @@ At inference every estimator is a chain of dense layers ``h <- s(h W + b)``, wit
 of shape (n_inputs, n_outputs) as in scikit-learn's MLP (a transposed view of an
 autoencoder's ``components_``, no copy).  :func:`encoder_layers` lists them for any
 fitted estimator, bottom to top, :func:`decoder_layers` the decoders of the
-autoencoders, top to bottom, and :func:`forward` runs X through such a list.  The
+autoencoders, top to bottom, and :func:`forward` runs X through such a list
+(:func:`layer_outputs` yields every layer's output on the way).  The
 estimators' ``transform``, ``inverse_transform``, ``predict`` and scores, the outlier
 detector, the plots and the ONNX export all read the layers here.
 
@@ -12,6 +13,8 @@ A layer computes in the dtype numpy gives its product: the training precision fo
 inputs in it, float64 where a caller passes float64 data (scores) or float64
 weights (the regressor's head).
 """
+
+import collections
 
 from sklearn.utils.extmath import safe_sparse_dot
 
@@ -28,11 +31,18 @@ def dense(X, W, b, activation):
     return ACTIVATIONS[activation](H)
 
 
-def forward(layers, X):
-    """X run through ``layers`` ((W, b, activation), in order); X itself if none."""
+def layer_outputs(layers, X):
+    """Each layer's output as X runs through ``layers`` ((W, b, activation), in
+    order): a generator, so that a caller keeps only the outputs it wants."""
     for W, b, activation in layers:
         X = dense(X, W, b, activation)
-    return X
+        yield X
+
+
+def forward(layers, X):
+    """X run through ``layers``: the last layer's output; X itself if none."""
+    last = collections.deque(layer_outputs(layers, X), maxlen=1)  # holds one output
+    return last.pop() if last else X
 
 
 def _autoencoder_encoder(dae):

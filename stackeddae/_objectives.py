@@ -6,7 +6,7 @@ mean cost of the mini-batch and fills ``grads`` (see ``_training.py``).
 
 One mini-batch of a denoising autoencoder, top to bottom (``DAEObjective``)::
 
-    x~ = corrupt(x)              masking / gaussian / salt-and-pepper noise
+    x~ = corrupt(x)              masking / gaussian / salt-and-pepper / swap noise
     y  = s(x~ W^T + b)           encoder (W has shape (n_components, n_features))
     a  = y W + b'                decoder pre-activation (tied: W' = W^T)
     cost = loss(a, x)            cross-entropy from the logits, or squared error

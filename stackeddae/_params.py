@@ -113,6 +113,8 @@ ROUTES = {
     # the thread count is in the key itself (n_jobs=4 and 8 are one on 4 cores)
     "n_jobs": _route("layer stack to_layers pretraining fine_tuning"),
     "memory": _route("stack pretraining"),
+    # what transform returns: inference only, set on the pretraining stack too
+    "transform_layers": _route("stack pretraining"),
     # the supervised estimators' own settings of their pretraining stack
     "pretrain_solver": _route("pretraining"),
     "pretrain_learning_rate_init": _route("pretraining"),

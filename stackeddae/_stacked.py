@@ -9,20 +9,22 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array, check_random_state, gen_batches
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
-from ._layers import CHUNK_ROWS, decoder_layers, encoder_layers, forward
+from ._features import TRANSFORM_LAYERS, feature_names_out, join_codes, n_features_out
+from ._layers import (
+    CHUNK_ROWS,
+    decoder_layers,
+    encoder_layers,
+    forward,
+    layer_outputs,
+)
 from ._params import TO_LAYERS, parameters
 from ._persistence import LegacyStateMixin
 from ._pretraining import pretrain_layer
@@ -44,14 +46,13 @@ from ._validation import (
 )
 
 
-class StackedDenoisingAutoencoder(
-    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class StackedDenoisingAutoencoder(LegacyStateMixin, TransformerMixin, BaseEstimator):
     """Stacked denoising autoencoder, pretrained greedily layer by layer.
 
     Layer k is a :class:`DenoisingAutoencoder` fitted to the clean codes of the
-    layers below it.  ``transform`` returns the top code; ``inverse_transform``
-    decodes through all layers back to input space.
+    layers below it.  ``transform`` returns the top code (or every layer's, with
+    ``transform_layers="all"``); ``inverse_transform`` decodes the top code through
+    all layers back to input space.
 
     Parameters
     ----------
@@ -81,6 +82,16 @@ class StackedDenoisingAutoencoder(
         ``beta_1`` under "sgd", say) and its seed, so fits that share their first
         layers (grid-search candidates on one fold) train them once.  Needs an
         int ``random_state``; results are bit-identical to a fit without cache.
+    transform_layers : {"top", "all"}, default="top"
+        What ``transform`` returns: the top layer's code, or the codes of all
+        layers concatenated bottom to top (width ``sum(hidden_layer_sizes)``, the
+        "deep stack" features of tabular models), named by layer and unit by
+        ``get_feature_names_out`` (``stackeddenoisingautoencoder_layer1_0``, ...).
+        It changes no training (nor the ``memory`` cache's keys): it can be set
+        after ``fit``.  ``inverse_transform`` takes ``transform``'s output either
+        way and decodes its top code (with "all", its last
+        ``hidden_layer_sizes[-1]`` columns; the columns of the layers below are
+        not read).
     activation, corruption, tied_weights, solver, alpha, sparsity_target, \
 sparsity_weight, batch_size, learning_rate, learning_rate_init, power_t, shuffle, \
 tol, verbose, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
@@ -123,6 +134,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         ],
         "corruption_level": ["array-like", Interval(Real, 0, None, closed="left")],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "transform_layers": [StrOptions(set(TRANSFORM_LAYERS))],
     }
     del _parameter_constraints["n_components"]
 
@@ -162,6 +174,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         max_fun=15000,
         n_jobs=None,
         memory=None,
+        transform_layers="top",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -196,6 +209,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         self.max_fun = max_fun
         self.n_jobs = n_jobs
         self.memory = memory
+        self.transform_layers = transform_layers
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -350,7 +364,7 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
     # -------------------------------------------------------------- inference
     @under_thread_rule
     def transform(self, X):
-        """Top code of the clean inputs.
+        """Top code of the clean inputs, or every layer's (``transform_layers``).
 
         Parameters
         ----------
@@ -358,10 +372,18 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
 
         Returns
         -------
-        code : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        code : ndarray of shape (n_samples, n_features_out)
+            ``hidden_layer_sizes[-1]`` columns with ``transform_layers="top"``,
+            ``sum(hidden_layer_sizes)`` with "all" (layer 1's code first).
         """
         X = self._validate_for_inference(X)
-        return self._encode(X)
+        return join_codes(
+            self._layer_codes(X), len(self.autoencoders_), self.transform_layers
+        )
+
+    def _layer_codes(self, X):
+        """Each layer's code of validated X, bottom to top (a generator)."""
+        return layer_outputs(encoder_layers(self), X)
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
@@ -381,15 +403,27 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, hidden_layer_sizes[-1])
+        X : array-like of shape (n_samples, n_features_out)
+            Codes as ``transform`` returns them: with ``transform_layers="all"``
+            only the last ``hidden_layer_sizes[-1]`` columns, the top code, are
+            decoded.
 
         Returns
         -------
         X_reconstructed : ndarray of shape (n_samples, n_features_in_)
         """
         check_is_fitted(self)
-        code = self.autoencoders_[-1]._check_code(X)
-        return self.autoencoders_[0].inverse_transform(self._decode(code))
+        top = self.autoencoders_[-1]
+        code = check_array(X, dtype=top.components_.dtype)
+        if code.shape[1] != self._n_features_out:
+            raise ValueError(
+                f"X has {code.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self._n_features_out} features "
+                f"(the width of transform's output, transform_layers="
+                f"{self.transform_layers!r})."
+            )
+        code = code[:, code.shape[1] - top.n_components :]  # the top code
+        return forward(decoder_layers(self), code)
 
     @under_thread_rule
     def score_samples(self, X):
@@ -435,9 +469,31 @@ beta_1, beta_2, epsilon, rho, n_iter_no_change, max_fun, n_jobs
         """
         return float(np.mean(self.score_samples(X)))
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of ``transform``'s output.
+
+        ``stackeddenoisingautoencoder0``, ``...1``, ... for the top code;
+        ``stackeddenoisingautoencoder_layer<k>_<j>`` (unit j of layer k, from 1)
+        with ``transform_layers="all"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used to validate feature names with the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return feature_names_out(self, self._layer_sizes(), input_features)
+
+    def _layer_sizes(self):
+        return [ae.n_components for ae in self.autoencoders_]
+
     @property
     def _n_features_out(self):
-        return self.autoencoders_[-1].n_components
+        return n_features_out(self._layer_sizes(), self.transform_layers)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

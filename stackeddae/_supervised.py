@@ -12,7 +12,6 @@ import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
     RegressorMixin,
     TransformerMixin,
     _fit_context,
@@ -28,8 +27,9 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._activations import ACTIVATIONS
 from ._batch_size import effective_batch_size
 from ._cache import cache_memory
+from ._features import feature_names_out, join_codes, n_features_out
 from ._init import init_weights
-from ._layers import dense, encoder_layers, forward
+from ._layers import dense, encoder_layers, forward, layer_outputs
 from ._losses import OUTPUT_ACTIVATIONS
 from ._objectives import NetworkObjective
 from ._params import PRETRAINING_NAMES, sda_parameters
@@ -48,9 +48,7 @@ from ._validation import (
 )
 
 
-class _BaseSdA(
-    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
     # as the stack's parameter of the same name, or the one a pretrain_x sets
@@ -102,6 +100,7 @@ class _BaseSdA(
         max_fun=15000,
         n_jobs=None,
         memory=None,
+        transform_layers="top",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -139,6 +138,7 @@ class _BaseSdA(
         self.max_fun = max_fun
         self.n_jobs = n_jobs
         self.memory = memory
+        self.transform_layers = transform_layers
 
     # ---------------------------------------------------------------- fitting
     def pretraining_stack(self):
@@ -276,7 +276,7 @@ class _BaseSdA(
 
     @under_thread_rule
     def transform(self, X):
-        """Top hidden code of the fine-tuned network.
+        """Top hidden code of the fine-tuned network, or every hidden layer's.
 
         Parameters
         ----------
@@ -284,14 +284,44 @@ class _BaseSdA(
 
         Returns
         -------
-        code : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        code : ndarray of shape (n_samples, n_features_out)
+            ``hidden_layer_sizes[-1]`` columns with ``transform_layers="top"``,
+            ``sum(hidden_layer_sizes)`` with "all" (the first hidden layer first).
         """
         X = self._validate_for_inference(X)
-        return self._forward(X, len(self.coefs_) - 1)
+        return join_codes(
+            self._hidden_codes(X), len(self.coefs_) - 1, self.transform_layers
+        )
+
+    def _hidden_codes(self, X):
+        """Each hidden layer's activations of validated X, bottom to top."""
+        return layer_outputs(encoder_layers(self)[:-1], X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of ``transform``'s output.
+
+        ``<class name>0``, ``<class name>1``, ... for the top hidden layer;
+        ``<class name>_layer<k>_<j>`` (unit j of hidden layer k, from 1) with
+        ``transform_layers="all"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used to validate feature names with the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return feature_names_out(self, self._hidden_sizes(), input_features)
+
+    def _hidden_sizes(self):
+        return [W.shape[1] for W in self.coefs_[:-1]]
 
     @property
     def _n_features_out(self):
-        return self.coefs_[-1].shape[0]
+        return n_features_out(self._hidden_sizes(), self.transform_layers)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -317,8 +347,9 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
         Hidden activation, in pretraining and fine-tuning.
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders.
-    corruption : {"masking", "gaussian", "salt_and_pepper"}, default="masking"
-        Pretraining noise.
+    corruption : {"masking", "gaussian", "salt_and_pepper", "swap"}, \
+default="masking"
+        Pretraining noise, as in :class:`DenoisingAutoencoder`.
     corruption_level : float or sequence of float, default=0.2
         Pretraining noise level, for all layers or one per layer.
     tied_weights : bool, default=True
@@ -359,12 +390,18 @@ epsilon, rho, n_iter_no_change, max_fun
         Cache of the pretrained layers, as in
         :class:`StackedDenoisingAutoencoder` (needs an int ``random_state``).
         Fine-tuning parameters (``solver``, ``alpha``, ``learning_rate_init``,
-        ``max_iter``, ...) are not part of a layer's key: a grid search over them
-        pretrains once per fold.  The parameters shared with pretraining
-        (``learning_rate``, ``power_t``, ``tol``, ``n_iter_no_change``, ``beta_1``,
-        ``beta_2``, ``epsilon``, ``rho``, ``max_fun``, ...) are part of it where
-        the pretraining solver reads them only: under ``pretrain_solver="adam"``
-        a grid over ``beta_1`` pretrains again, over ``rho`` it does not.
+        ``max_iter``, ...) and ``transform_layers`` are not part of a layer's key:
+        a grid search over them pretrains once per fold.  The parameters shared
+        with pretraining (``learning_rate``, ``power_t``, ``tol``,
+        ``n_iter_no_change``, ``beta_1``, ``beta_2``, ``epsilon``, ``rho``,
+        ``max_fun``, ...) are part of it where the pretraining solver reads them
+        only: under ``pretrain_solver="adam"`` a grid over ``beta_1`` pretrains
+        again, over ``rho`` it does not.
+    transform_layers : {"top", "all"}, default="top"
+        What ``transform`` returns: the fine-tuned network's top hidden layer, or
+        every hidden layer's activations concatenated bottom to top, named by
+        layer and unit, as in :class:`StackedDenoisingAutoencoder` (which
+        ``stack_`` is fitted with).  Training and predictions do not depend on it.
 
     Attributes
     ----------
@@ -556,7 +593,7 @@ pretrain_batch_size, pretrain_max_iter, pretrain_momentum, solver, alpha, \
 batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
-n_iter_no_change, max_fun, n_jobs, memory
+n_iter_no_change, max_fun, n_jobs, memory, transform_layers
         As in :class:`SdAClassifier`, except that early stopping scores R^2,
         averaged over the outputs as ``score`` (and ``MLPRegressor``) do.
 

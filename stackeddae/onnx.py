@@ -11,7 +11,8 @@ Each graph computes what the estimator's own method does, one dense layer at a t
 reads, as the estimators' own forward pass does:
 
 - ``DenoisingAutoencoder``, ``StackedDenoisingAutoencoder``: ``transform``, the top
-  code, of shape (N, n_components);
+  code, of shape (N, n_components), or for a stack with ``transform_layers="all"``
+  every layer's code concatenated (``Concat``), of shape (N, sum of the sizes);
 - ``SdAClassifier``: ``predict`` (the label of the ArgMax of the head's logits, as
   ``predict``) and ``predict_proba`` (their Softmax), with skl2onnx's classifier
   options ``zipmap``, ``nocl`` and ``output_class_labels``;
@@ -40,6 +41,7 @@ from skl2onnx.common.utils_classifier import get_label_classes
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import DenoisingAutoencoder
+from ._features import layer_indices
 from ._layers import encoder_layers
 from ._stacked import StackedDenoisingAutoencoder
 from ._supervised import SdAClassifier, SdARegressor
@@ -55,6 +57,24 @@ _ONNX_ACTIVATIONS = {
     "tanh": "Tanh",
     "relu": "Relu",
     "identity": None,
+}
+
+
+# ------------------------------------------- the layers whose outputs are returned
+def _top_layer(est, n_layers):
+    return [n_layers - 1]
+
+
+def _transform_layers(sda, n_layers):
+    return layer_indices(sda.transform_layers, n_layers)
+
+
+# The layers whose outputs the graph returns (concatenated), of n_layers.
+_OUTPUT_LAYERS = {
+    DenoisingAutoencoder: _top_layer,
+    StackedDenoisingAutoencoder: _transform_layers,
+    SdAClassifier: _top_layer,
+    SdARegressor: _top_layer,
 }
 
 
@@ -74,7 +94,9 @@ def _graph_dtype(operator):
 
 
 def _n_outputs(est):
-    return encoder_layers(est)[-1][0].shape[1]
+    layers = encoder_layers(est)
+    chosen = _OUTPUT_LAYERS[type(est)](est, len(layers))
+    return sum(layers[k][0].shape[1] for k in chosen)
 
 
 def _dense_output_shape(operator):
@@ -129,10 +151,11 @@ def _node(scope, container, op_type, inputs, output, **attributes):
 
 
 def _add_dense_layers(scope, container, operator):
-    """Add every layer's Gemm and activation; return the name of the top output."""
+    """Add every layer's Gemm and activation; return their outputs' names."""
     est = operator.raw_operator
     dtype = _graph_dtype(operator)
     name = operator.inputs[0].full_name
+    outputs = []
     for W, b, activation in encoder_layers(est):
         weights = scope.get_unique_variable_name("coefficient")
         bias = scope.get_unique_variable_name("intercept")
@@ -148,18 +171,25 @@ def _add_dense_layers(scope, container, operator):
         if op_type is not None:
             name = scope.get_unique_variable_name(activation)
             _node(scope, container, op_type, out, name)
-    return name
+        outputs.append(name)
+    return outputs
 
 
 def _convert_dense(scope, operator, container):
     """Transformers' ``transform`` and the regressor's ``predict``."""
-    top = _add_dense_layers(scope, container, operator)
-    _node(scope, container, "Identity", top, operator.outputs[0].full_name)
+    est = operator.raw_operator
+    outputs = _add_dense_layers(scope, container, operator)
+    chosen = [outputs[k] for k in _OUTPUT_LAYERS[type(est)](est, len(outputs))]
+    result = operator.outputs[0].full_name
+    if len(chosen) == 1:
+        _node(scope, container, "Identity", chosen[0], result)
+    else:  # transform_layers="all": every layer's code, bottom to top
+        _node(scope, container, "Concat", chosen, result, axis=1)
 
 
 def _convert_classifier(scope, operator, container):
     """Labels from the logits' ArgMax (as ``predict``), probabilities by Softmax."""
-    logits = _add_dense_layers(scope, container, operator)
+    logits = _add_dense_layers(scope, container, operator)[-1]
     _node(scope, container, "Softmax", logits, operator.outputs[1].full_name, axis=1)
     index = scope.get_unique_variable_name("class_index")
     _node(scope, container, "ArgMax", logits, index, axis=1, keepdims=0)

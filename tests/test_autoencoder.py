@@ -11,6 +11,7 @@ from support import fit_quiet, numeric_gradient, relative_error
 from threadpoolctl import threadpool_limits
 
 from stackeddae import DenoisingAutoencoder
+from stackeddae._corruption import CORRUPTIONS
 from stackeddae._objectives import DAEObjective
 from stackeddae.datasets import load_mnist_5k
 
@@ -132,7 +133,7 @@ def test_objective_gradient_with_sparsity_penalty(tied):
     _check_gradient(obj, X)
 
 
-@pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper"])
+@pytest.mark.parametrize("corruption", ["gaussian", "salt_and_pepper", "swap"])
 def test_objective_gradient_with_other_corruptions(corruption):
     X = _data(3)
     _, obj = _objective(
@@ -409,9 +410,16 @@ def test_partial_fit_continues_from_current_weights():
     assert_allclose(dae.components_, fit2.components_, rtol=1e-12)
 
 
-def test_random_state_makes_fits_bit_identical():
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_random_state_makes_fits_bit_identical(corruption):
     X = np.random.default_rng(16).random((30, 5))
-    params = dict(n_components=3, max_iter=2, batch_size=10, corruption_level=0.4)
+    params = dict(
+        n_components=3,
+        max_iter=2,
+        batch_size=10,
+        corruption=corruption,
+        corruption_level=0.4,
+    )
     a = fit_quiet(DenoisingAutoencoder(random_state=0, **params), X)
     b = fit_quiet(DenoisingAutoencoder(random_state=0, **params), X)
     c = fit_quiet(DenoisingAutoencoder(random_state=1, **params), X)
@@ -465,13 +473,20 @@ def test_transform_checks_feature_count(fitted):
         dae.transform(np.zeros((2, 5)))
 
 
-def test_sparse_input_matches_dense():
+@pytest.mark.parametrize("corruption", ["masking", "swap"])
+def test_sparse_input_matches_dense(corruption):
     import scipy.sparse as sp
 
     X = np.random.default_rng(19).random((30, 6))
     X[X < 0.5] = 0
     # float64: a sparse product sums in another order than BLAS (rtol 1e-12)
-    params = dict(n_components=3, max_iter=2, batch_size=10, random_state=0)
+    params = dict(
+        n_components=3,
+        max_iter=2,
+        batch_size=10,
+        random_state=0,
+        corruption=corruption,
+    )
     params["dtype"] = np.float64
     dense = fit_quiet(DenoisingAutoencoder(**params), X)
     sparse = fit_quiet(DenoisingAutoencoder(**params), sp.csr_matrix(X))
@@ -480,10 +495,39 @@ def test_sparse_input_matches_dense():
     assert_allclose(sparse.score_samples(sp.csr_matrix(X)), dense.score_samples(X))
 
 
-def test_corruption_level_out_of_range_raises():
+@pytest.mark.parametrize("corruption", ["masking", "salt_and_pepper", "swap"])
+def test_corruption_level_out_of_range_raises(corruption):
     X = np.random.default_rng(20).random((10, 3))
-    with pytest.raises(ValueError, match="corruption_level"):
-        DenoisingAutoencoder(n_components=2, corruption_level=1.0).fit(X)
+    dae = DenoisingAutoencoder(2, corruption=corruption, corruption_level=1.0)
+    with pytest.raises(ValueError, match=r"corruption_level.*\[0, 1\).*probability"):
+        dae.fit(X)
+
+
+def test_swap_noise_corrupts_a_mini_batch_with_its_own_values():
+    # Columns on different scales (real-valued: squared error).  The objective's
+    # corrupted input x~ holds, in each column, values of that column of the
+    # mini-batch, about 30% of them from another row.
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((40, 5)) * [1, 10, 100, 1000, 1e4]
+    dae = DenoisingAutoencoder(
+        4,
+        corruption="swap",
+        corruption_level=0.3,
+        solver="adam",
+        learning_rate_init=0.01,
+        batch_size=40,
+        max_iter=2,
+        random_state=0,
+        dtype=np.float64,
+    )
+    fit_quiet(dae, X)
+    assert dae.reconstruction_loss_ == "squared_error"
+    obj = DAEObjective(dae, 40)
+    obj(X)
+    x_tilde = obj.visible[:40]
+    for j in range(5):
+        assert np.all(np.isin(x_tilde[:, j], X[:, j]))
+    assert 0.2 < (x_tilde != X).mean() < 0.4
 
 
 def test_large_sparse_input_is_never_densified_whole():

@@ -120,6 +120,7 @@ SCRIPTS = {
     "bench_scaling": ["--no-plot"],
     "bench_grid_search": [],
     "bench_throughput": ["--no-torch"],
+    "bench_swap_noise": [],
 }
 
 

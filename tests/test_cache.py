@@ -127,6 +127,20 @@ def test_grid_search_trains_each_layer_prefix_once_per_fold(
         )
 
 
+def test_transform_layers_is_not_in_the_key(tmp_path, digits, trainings):
+    X, _ = digits
+    top = quietly(_stack(memory=tmp_path).fit, X)
+    every = quietly(_stack(memory=tmp_path, transform_layers="all").fit, X)
+    assert len(trainings) == 2  # the second fit loaded both layers
+    for a, b in zip(top.autoencoders_, every.autoencoders_, strict=True):
+        assert_same_state(a, b)
+    grid = {"transform_layers": ["top", "all"]}
+    clf = SdAClassifier((16, 8), pretrain_max_iter=2, max_iter=2, random_state=0)
+    search = GridSearchCV(clf.set_params(memory=tmp_path), grid, cv=2, refit=False)
+    quietly(search.fit, *digits)
+    assert len(trainings) == 2 + 2 * 2  # two layers per fold, for both candidates
+
+
 @pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
 def test_fine_tuning_parameters_are_not_in_the_key(
     tmp_path, digits, trainings, Estimator

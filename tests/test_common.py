@@ -13,6 +13,10 @@ from stackeddae import (
 ESTIMATORS = [
     DenoisingAutoencoder(),
     StackedDenoisingAutoencoder(),
+    # the tabular settings: swap noise, every layer's codes
+    StackedDenoisingAutoencoder(
+        (8, 4), corruption="swap", corruption_level=0.15, transform_layers="all"
+    ),
     SdAClassifier(),
     SdARegressor(),
     ReconstructionOutlierDetector(),

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from stackeddae._corruption import CORRUPTIONS, gaussian, masking, salt_and_pepper
+from stackeddae._corruption import (
+    CORRUPTIONS,
+    gaussian,
+    masking,
+    salt_and_pepper,
+    swap,
+)
 
 SHAPE = (200, 500)  # 100 000 entries: fractions are within ~0.002 (1 s.d.)
 
@@ -72,6 +78,58 @@ def test_salt_and_pepper_sets_half_low_half_high(level, low, high):
     assert abs(untouched.mean() - (1 - level)) < 0.01
     assert_array_equal(out[untouched], X[untouched])
     assert_array_equal(X, before)
+
+
+def _labelled(shape=SHAPE):
+    """X[i, j] = 1000 i + j: every value tells its row and its column."""
+    rows, cols = np.indices(shape)
+    return _readonly((1000.0 * rows + cols).astype(np.float32))
+
+
+@pytest.mark.parametrize("level", [0.05, 0.15, 0.5])
+def test_swap_takes_each_value_from_its_own_column_in_another_row(level):
+    X = _labelled()
+    before = X.copy()
+    out = np.empty_like(X)
+    assert swap(X, level, np.random.default_rng(11), out) is out
+    rows, cols = np.indices(X.shape)
+    assert_array_equal(out % 1000, cols)  # every value from its own column
+    source = out // 1000
+    swapped = source != rows  # ... and, where swapped, from another row
+    assert abs(swapped.mean() - level) < 0.01
+    assert_array_equal(out[~swapped], X[~swapped])
+    assert_array_equal(X, before)
+    # the other row is uniform over the m - 1 others: offsets 1..m-1 about equally
+    offsets = (source - rows)[swapped] % SHAPE[0]
+    counts = np.bincount(offsets.astype(int), minlength=SHAPE[0])
+    assert counts[0] == 0
+    expected = swapped.sum() / (SHAPE[0] - 1)
+    assert np.all(np.abs(counts[1:] - expected) < 6 * np.sqrt(expected))
+
+
+def test_swap_of_two_rows_by_hand():
+    # With two rows the other row is the only source: a swap exchanges the two
+    # values of a column.  At level 0.99999 (65535 / 65536) every entry is swapped
+    # but for a 1 in 65536 chance, so the rows come out exchanged.
+    X = _readonly(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    out = swap(X, 0.99999, np.random.default_rng(12), np.empty_like(X))
+    assert_array_equal(out, [[4.0, 5.0, 6.0], [1.0, 2.0, 3.0]])
+    half = swap(X, 0.5, np.random.default_rng(12), np.empty_like(X))
+    assert np.all((half == X) | (half == X[::-1]))
+    assert np.any(half == X) and np.any(half != X)
+
+
+def test_swap_near_one_swaps_almost_everything():
+    X = _labelled()
+    out = swap(X, 0.999, np.random.default_rng(13), np.empty_like(X))
+    assert (out != X).mean() > 0.995
+    assert_array_equal(out % 1000, X % 1000)
+
+
+def test_swap_leaves_a_single_row_unchanged():
+    X = _labelled((1, 20))
+    out = swap(X, 0.5, np.random.default_rng(14), np.full_like(X, np.nan))
+    assert_array_equal(out, X)
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))

@@ -116,3 +116,16 @@ def test_readme_quickstart_runs():
         [0.1, 0.2],
         [0.3, 0.3],
     )
+
+
+def test_readme_tabular_recipe_runs():
+    text = README.read_text()
+    section = text.split("**Tabular data.**", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    pipe, X = namespace["pipe"], namespace["X"]
+    assert namespace["scores"].mean() > 0.9
+    stack = pipe.fit(X, namespace["y"])[1]
+    assert stack.transform(pipe[0].transform(X)).shape[1] == 256
+    assert stack.get_feature_names_out()[128] == "stackeddenoisingautoencoder_layer2_0"

@@ -7,7 +7,7 @@ from numpy.testing import assert_array_equal
 from support import fit_quiet, make_clf, make_dae, make_reg, make_stack, make_X, make_y
 
 from stackeddae._activations import ACTIVATIONS
-from stackeddae._layers import decoder_layers, encoder_layers, forward
+from stackeddae._layers import decoder_layers, encoder_layers, forward, layer_outputs
 
 
 @pytest.mark.parametrize("tied_weights", [True, False])
@@ -50,6 +50,22 @@ def test_a_network_is_its_hidden_layers_and_a_head_without_activation():
     assert_array_equal(ACTIVATIONS["softmax"](logits), clf.predict_proba(X))
     reg = fit_quiet(make_reg(), X, X[:, 0])
     assert_array_equal(forward(encoder_layers(reg)[:-1], X), reg.transform(X))
+
+
+def test_layer_outputs_are_each_layers_output_and_all_layer_features():
+    X, y = make_X().astype(np.float32), make_y()  # the models' dtype: no conversion
+    stack = fit_quiet(make_stack(), X)
+    layers = encoder_layers(stack)
+    outputs = list(layer_outputs(layers, X))
+    assert_array_equal(outputs[0], forward(layers[:1], X))
+    assert_array_equal(outputs[-1], forward(layers, X))
+    stack.set_params(transform_layers="all")
+    assert_array_equal(np.hstack(outputs), stack.transform(X))
+    clf = fit_quiet(make_clf(transform_layers="all"), X, y)
+    hidden = list(layer_outputs(encoder_layers(clf)[:-1], X))
+    assert len(hidden) == 2
+    assert_array_equal(np.hstack(hidden), clf.transform(X))
+    assert list(layer_outputs([], X)) == []
 
 
 def test_forward_through_no_layers_is_the_input():

@@ -106,10 +106,15 @@ def regressor(dtype, n_outputs, activation="sigmoid"):
 
 def pipeline(dtype, final):
     X = X_DIGITS.astype(dtype)
-    if final == "stack+logistic":
+    if final.startswith("stack"):
+        layers = "all" if final == "all-layers stack+logistic" else "top"
         steps = [
             StackedDenoisingAutoencoder(
-                (16, 8), max_iter=2, random_state=0, dtype=dtype
+                (16, 8),
+                max_iter=2,
+                random_state=0,
+                dtype=dtype,
+                transform_layers=layers,
             ),
             LogisticRegression(max_iter=300),
         ]
@@ -207,6 +212,26 @@ def test_graph_computes_in_the_input_dtype(fit_dtype, run_dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_all_layers_transform_is_the_concatenation(n_layers, dtype):
+    sizes = (16, 8, 4)[:n_layers]
+    est = StackedDenoisingAutoencoder(
+        sizes, max_iter=2, random_state=0, dtype=dtype, transform_layers="all"
+    )
+    est, X = _fit(est, X_DIGITS.astype(dtype)), X_DIGITS.astype(dtype)
+    [code] = _run(to_onnx(est, X), X)
+    assert code.shape == (len(X), sum(sizes))
+    check_transformer(est, X)
+
+
+def test_predictors_export_predict_whatever_transform_layers():
+    clf, X = classifier(np.float32, "int")
+    check_classifier(clf.set_params(transform_layers="all"), X)
+    reg, X = regressor(np.float32, 3)
+    check_regressor(reg.set_params(transform_layers="all"), X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_saturated_sigmoid_units(dtype):
     """numpy's clipped sigmoid gives tiny where ONNX gives 0: within tolerance."""
     dae, X = autoencoder(DenoisingAutoencoder, dtype, "sigmoid", True)
@@ -252,7 +277,9 @@ def test_regressor_activations(activation):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("final", ["stack+logistic", "classifier"])
+@pytest.mark.parametrize(
+    "final", ["stack+logistic", "all-layers stack+logistic", "classifier"]
+)
 def test_pipeline(final, dtype):
     """MinMaxScaler -> our estimator(s) -> ..."""
     check_pipeline(*pipeline(dtype, final))

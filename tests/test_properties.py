@@ -31,7 +31,7 @@ SETTINGS = settings(
     derandomize=True,
 )
 
-LEVEL_LIMITS = {"masking": 0.95, "salt_and_pepper": 0.95, "gaussian": 3.0}
+LEVEL_LIMITS = {"masking": 0.95, "salt_and_pepper": 0.95, "swap": 0.95, "gaussian": 3.0}
 
 
 # ------------------------------------------------------------------ strategies

@@ -102,6 +102,38 @@ def test_validation_set_too_small_to_score_raises(Estimator):
         est.fit(X, y)
 
 
+def test_classifier_validation_split_is_stratified(monkeypatch):
+    # As MLPClassifier (test_early_stopping_stratified): the held-out rows have
+    # the classes in the data's proportions, 180 : 16 : 4 -> 45 : 4 : 1 of 50,
+    # whatever the seed; and the same seed holds out the same rows.
+    y = np.repeat([0, 1, 2], [180, 16, 4])
+    X = np.random.default_rng(0).random((200, 3))
+    held_out = []
+    score = SdAClassifier._validation_score
+
+    def recording(self, X_valid, Y_valid):
+        held_out.append((X_valid.copy(), Y_valid.argmax(axis=1)))
+        return score(self, X_valid, Y_valid)
+
+    monkeypatch.setattr(SdAClassifier, "_validation_score", recording)
+    rows = []
+    for seed in [0, 1, 2, 3, 4, 0]:
+        clf = SdAClassifier(
+            pretrain=False,
+            hidden_layer_sizes=3,
+            early_stopping=True,
+            validation_fraction=0.25,
+            max_iter=1,
+            random_state=seed,
+        )
+        _quietly(clf.fit, X, y)
+        X_valid, classes = held_out[-1]
+        assert np.bincount(classes).tolist() == [45, 4, 1]
+        rows.append(X_valid)
+    assert_allclose(rows[-1], rows[0])  # seed 0 again
+    assert not np.array_equal(rows[1], rows[0])
+
+
 @pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
 def test_best_loss_is_none_with_early_stopping(iris, Estimator):
     X, y = iris

@@ -1,11 +1,23 @@
 """StackedDenoisingAutoencoder: per-layer settings, greedy training, inference."""
 
+import pickle
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import xlogy
 from sklearn.base import clone
-from support import assert_equal_arrays, fit_quiet, make_stack, trained_arrays
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from support import (
+    assert_equal_arrays,
+    assert_same_state,
+    fit_quiet,
+    make_stack,
+    quietly,
+    trained_arrays,
+)
 
 from stackeddae import DenoisingAutoencoder
 
@@ -246,3 +258,110 @@ def test_warm_start_continues_every_layer():
     fit_quiet(sda, X)
     assert [ae.n_iter_ for ae in sda.autoencoders_] == [4, 4, 4]
     assert all(a is b for a, b in zip(first, sda.autoencoders_, strict=True))
+
+
+# ------------------------------------------------------- transform_layers="all"
+
+
+def test_all_layers_transform_concatenates_every_layers_code(fitted):
+    sda, X = fitted
+    top = sda.transform(X)
+    every = fit_quiet(_stack(corruption_level=0.2, transform_layers="all"), X)
+    codes, expected = X, []
+    for ae in every.autoencoders_:
+        codes = ae.transform(codes)
+        expected.append(codes)
+    out = every.transform(X)
+    assert out.shape == (N_SAMPLES, 6 + 4 + 3) == (N_SAMPLES, every._n_features_out)
+    assert_array_equal(out, np.hstack(expected))
+    assert_array_equal(out[:, -3:], top)
+    # set after fit, it shapes transform alone
+    assert_array_equal(every.set_params(transform_layers="top").transform(X), top)
+
+
+def test_all_layers_feature_names_name_layer_and_unit(fitted):
+    sda, X = fitted
+    top_names = [f"stackeddenoisingautoencoder{j}" for j in range(3)]
+    assert sda.get_feature_names_out().tolist() == top_names
+    every = fit_quiet(_stack(transform_layers="all", max_iter=1), X)
+    expected = [
+        f"stackeddenoisingautoencoder_layer{k}_{j}"
+        for k, size in [(1, 6), (2, 4), (3, 3)]
+        for j in range(size)
+    ]
+    assert every.get_feature_names_out().tolist() == expected
+
+
+def test_transform_layers_changes_no_training():
+    X = _data(7)
+    top = fit_quiet(_stack(), X)
+    every = fit_quiet(_stack(transform_layers="all"), X)
+    for a, b in zip(top.autoencoders_, every.autoencoders_, strict=True):
+        assert_same_state(a, b)
+    assert top.layer_params() == every.layer_params()
+    assert_array_equal(every.fit_transform(X)[:, -3:], top.transform(X))
+
+
+def test_all_layers_inverse_transform_decodes_the_top_code():
+    X = _data(10)
+    sda = fit_quiet(_stack(transform_layers="all"), X)
+    codes = sda.transform(X)
+    expected = sda.set_params(transform_layers="top").inverse_transform(codes[:, -3:])
+    sda.set_params(transform_layers="all")
+    assert_array_equal(sda.inverse_transform(codes), expected)
+    codes[:, :10] = -7.0  # the lower layers' columns are not read
+    assert_array_equal(sda.inverse_transform(codes), expected)
+    with pytest.raises(ValueError, match="expecting 13 features.*'all'"):
+        sda.inverse_transform(codes[:, -3:])
+    with pytest.raises(ValueError, match="expecting 3 features.*'top'"):
+        sda.set_params(transform_layers="top").inverse_transform(codes)
+
+
+def test_all_layers_in_a_pipeline_with_pandas_output_and_pickled():
+    pd = pytest.importorskip("pandas")
+    X = _data(8)
+    y = (X[:, 0] > 0.5).astype(int)
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(N_FEATURES)])
+    stack = _stack(transform_layers="all", corruption="swap", corruption_level=0.15)
+    pipe = make_pipeline(stack, LogisticRegression()).set_output(transform="pandas")
+    fit_quiet(pipe, frame, y)
+    codes = pipe[0].transform(frame)
+    assert isinstance(codes, pd.DataFrame)
+    assert codes.columns.tolist() == pipe[0].get_feature_names_out().tolist()
+    assert codes.columns[0] == "stackeddenoisingautoencoder_layer1_0"
+    assert codes.shape == (N_SAMPLES, 13)
+    loaded = pickle.loads(pickle.dumps(pipe))
+    assert loaded[0].transform_layers == "all"
+    assert_array_equal(loaded.predict_proba(frame), pipe.predict_proba(frame))
+    assert_array_equal(loaded[0].transform(frame).to_numpy(), codes.to_numpy())
+
+
+def test_unknown_transform_layers_is_refused():
+    with pytest.raises(ValueError, match="transform_layers"):
+        _stack(transform_layers="bottom").fit(_data())
+
+
+# --------------------------------------------------------------- swap noise
+
+
+def test_swap_noise_stack_is_reproducible_and_grid_searchable():
+    X = _data(9)
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    params = dict(corruption="swap", corruption_level=0.15)
+    a = fit_quiet(_stack(**params), X)
+    b = fit_quiet(clone(a), X)
+    for la, lb in zip(a.autoencoders_, b.autoencoders_, strict=True):
+        assert_same_state(la, lb)
+    assert all(ae.corruption == "swap" for ae in a.autoencoders_)
+    other = fit_quiet(_stack(**params, random_state=1), X)
+    assert not np.array_equal(
+        other.autoencoders_[0].components_, a.autoencoders_[0].components_
+    )
+    pipe = make_pipeline(_stack(), LogisticRegression())
+    grid = {
+        "stackeddenoisingautoencoder__corruption": ["masking", "swap"],
+        "stackeddenoisingautoencoder__transform_layers": ["top", "all"],
+    }
+    search = quietly(GridSearchCV(pipe, grid, cv=2).fit, X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))

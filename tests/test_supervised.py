@@ -217,6 +217,45 @@ def test_transform_gives_the_top_code(multiclass):
     assert_allclose(code, h, rtol=1e-12)
 
 
+def test_all_layers_transform_concatenates_the_hidden_layers(multiclass):
+    clf, X, y = multiclass
+    top = clf.transform(X)
+    clf.set_params(transform_layers="all")
+    try:
+        codes = clf.transform(X)
+        names = clf.get_feature_names_out().tolist()
+    finally:
+        clf.set_params(transform_layers="top")
+    h, expected = X, []
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
+        h = 1 / (1 + np.exp(-(h @ W + b)))
+        expected.append(h)
+    assert codes.shape == (60, 5 + 4)
+    assert_allclose(codes, np.hstack(expected), rtol=1e-12)
+    assert_array_equal(codes[:, -4:], top)
+    assert names == [
+        f"sdaclassifier_layer{k}_{j}" for k, n in [(1, 5), (2, 4)] for j in range(n)
+    ]
+    top_names = [f"sdaclassifier{j}" for j in range(4)]
+    assert clf.get_feature_names_out().tolist() == top_names
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_transform_layers_changes_no_training_nor_prediction(Estimator):
+    X, y = _blobs()
+    top = fit_quiet(_small(Estimator), X, y)
+    every = fit_quiet(_small(Estimator, transform_layers="all"), X, y)
+    trained = zip(
+        top.coefs_ + top.intercepts_, every.coefs_ + every.intercepts_, strict=True
+    )
+    for a, b in trained:
+        assert_array_equal(a, b)
+    assert_array_equal(top.predict(X), every.predict(X))
+    assert every.transform(X).shape == (60, 9) and every._n_features_out == 9
+    # the pretraining stack is built with it (its transform is the stack's own)
+    assert every.stack_.transform_layers == "all"
+
+
 def test_partial_fit_needs_classes_on_first_call():
     X, y = _blobs(n=30)
     clf = _small(SdAClassifier, pretrain=False)
