@@ -18,9 +18,20 @@ TRANSFORM_LAYERS = {
 }
 
 
+def _rule(transform_layers):
+    # set_params after fit skips fit's constraints: refuse a bad value here too
+    try:
+        return TRANSFORM_LAYERS[transform_layers]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"transform_layers must be one of {sorted(TRANSFORM_LAYERS)}; "
+            f"got {transform_layers!r}"
+        ) from None
+
+
 def layer_indices(transform_layers, n_layers):
     """Indices of the hidden layers (of ``n_layers``) whose codes are returned."""
-    return TRANSFORM_LAYERS[transform_layers][0](n_layers)
+    return _rule(transform_layers)[0](n_layers)
 
 
 def join_codes(codes, n_layers, transform_layers):
@@ -48,7 +59,7 @@ def feature_names_out(est, layer_sizes, input_features=None):
     layer, e.g. ``stackeddenoisingautoencoder_layer1_0``.
     """
     _check_feature_names_in(est, input_features, generate_names=False)
-    layers, name = TRANSFORM_LAYERS[est.transform_layers]
+    layers, name = _rule(est.transform_layers)
     prefix = type(est).__name__.lower()
     return np.asarray(
         [

@@ -14,12 +14,13 @@ from support import (
     assert_equal_arrays,
     assert_same_state,
     fit_quiet,
+    make_network,
     make_stack,
     quietly,
     trained_arrays,
 )
 
-from stackeddae import DenoisingAutoencoder
+from stackeddae import DenoisingAutoencoder, SdAClassifier
 
 N_SAMPLES, N_FEATURES = 40, 8
 
@@ -339,6 +340,21 @@ def test_all_layers_in_a_pipeline_with_pandas_output_and_pickled():
 def test_unknown_transform_layers_is_refused():
     with pytest.raises(ValueError, match="transform_layers"):
         _stack(transform_layers="bottom").fit(_data())
+
+
+@pytest.mark.parametrize(
+    "make", [_stack, lambda: make_network(SdAClassifier)], ids=["stack", "classifier"]
+)
+def test_unknown_transform_layers_set_after_fit_is_refused(make):
+    # documented as settable after fit, where fit's constraints no longer check it
+    X = _data()
+    est = fit_quiet(make(), X, (X[:, 0] > 0.5).astype(int))
+    est.set_params(transform_layers="bottom")
+    message = r"transform_layers must be one of \['all', 'top'\]; got 'bottom'"
+    with pytest.raises(ValueError, match=message):
+        est.transform(X)
+    with pytest.raises(ValueError, match=message):
+        est.get_feature_names_out()
 
 
 # --------------------------------------------------------------- swap noise
