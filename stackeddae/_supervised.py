@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._activations import ACTIVATIONS
 from ._batch_size import effective_batch_size
 from ._cache import cache_memory
-from ._features import feature_names_out, join_codes, n_features_out
+from ._features import feature_names_out, join_codes
 from ._init import init_weights
 from ._layers import dense, encoder_layers, forward, layer_outputs
 from ._losses import OUTPUT_ACTIVATIONS
@@ -318,10 +318,6 @@ class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
 
     def _hidden_sizes(self):
         return [W.shape[1] for W in self.coefs_[:-1]]
-
-    @property
-    def _n_features_out(self):
-        return n_features_out(self._hidden_sizes(), self.transform_layers)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
