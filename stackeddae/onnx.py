@@ -62,7 +62,7 @@ _ONNX_ACTIVATIONS = {
 
 # ------------------------------------------- the layers whose outputs are returned
 def _top_layer(est, n_layers):
-    return [n_layers - 1]
+    return layer_indices("top", n_layers)
 
 
 def _transform_layers(sda, n_layers):
