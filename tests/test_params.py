@@ -108,8 +108,20 @@ _OTHER_VALUES = {
     "beta_2": 0.9,
     "epsilon": 0.1,
     "rho": 0.5,
-    "n_iter_no_change": 1,
+    "n_iter_no_change": 2,
     "max_fun": 3,
+}
+
+# Settings the check runs under: as they are, no-improvement rule never fires (so
+# "adaptive" would act on nothing); with a tol no epoch beats, it fires at epoch 3
+# (stopping the fit, or dividing an "adaptive" step); early stopping reads
+# validation_fraction.
+_SETTINGS = {
+    "no rule": {},
+    "rule fires": dict(max_iter=5, tol=1e3, n_iter_no_change=1),
+    "early stopping": dict(
+        max_iter=5, tol=1e3, n_iter_no_change=1, early_stopping=True
+    ),
 }
 
 
@@ -120,17 +132,23 @@ def _layer(solver, **params):
     )
 
 
+@pytest.mark.parametrize("setting", _SETTINGS)
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_what_the_table_says_a_solver_ignores_leaves_its_layer_unchanged(solver):
+def test_what_the_table_says_a_solver_ignores_leaves_its_layer_unchanged(
+    solver, setting
+):
     X = make_X()
-    base = _layer(solver)
+    base = _layer(solver, **_SETTINGS[setting])
     params = base.get_params()
     ignored = [name for name in _OTHER_VALUES if name not in key_params(params)]
     assert ignored  # every solver ignores something here
     fitted = quietly(base.fit, X)
+    if setting != "no rule" and solver != "lbfgs":
+        assert fitted.n_iter_ == 3  # the rule fired (and stopped this fit)
     for name in ignored:
-        other = quietly(_layer(solver, **{name: _OTHER_VALUES[name]}).fit, X)
-        assert_same_state(fitted, other, name)
+        assert _OTHER_VALUES[name] != params[name], name
+        other = _layer(solver, **{**_SETTINGS[setting], name: _OTHER_VALUES[name]})
+        assert_same_state(fitted, quietly(other.fit, X), name)
 
 
 @pytest.mark.parametrize(
