@@ -41,3 +41,17 @@ def test_a_row_larger_than_the_budget_is_made_but_not_kept():
     del row
     gc.collect()
     assert ref() is None
+
+
+def test_a_row_used_again_outlives_older_rows_not_used_since():
+    # a fit's full-size mini-batch row is made first and used at every batch: rows
+    # made after it must not push it out while it is in use (least recently used
+    # goes first, not the oldest made)
+    f64, quarter = np.dtype(np.float64), MAX_BYTES // 4 // 8
+    constant_row(0.25, MAX_BYTES // 8, f64)  # fills the budget: the rest is gone
+    first, second, _ = (constant_row(v, quarter, f64) for v in (1.5, 2.5, 3.5))
+    assert constant_row(1.5, quarter, f64) is first  # used again
+    constant_row(4.5, quarter, f64)  # the budget is full
+    constant_row(5.5, quarter, f64)  # one must go: the least recently used
+    assert constant_row(1.5, quarter, f64) is first
+    assert constant_row(2.5, quarter, f64) is not second
