@@ -13,7 +13,8 @@ One mini-batch of a denoising autoencoder, top to bottom (``DAEObjective``)::
     backward: da -> db', dy -> db, dW  (tied: one GEMM over [dy; y]^T [x~; da])
 
 and of the supervised network (``NetworkObjective``, fine-tuning): the encoders,
-then the head's pre-activation, its loss against Y, and backpropagation down.
+then the head's pre-activation, its loss against Y, and backpropagation down;
+``SemiSupervisedObjective`` adds a term for the unlabeled rows of a mini-batch.
 """
 
 import numpy as np
@@ -174,7 +175,7 @@ class NetworkObjective:
             acts[i + 1] += intercepts[i]
             if i < n - 1:
                 self.activation(acts[i + 1])
-        cost = self.loss(acts[n], Y, self.work[:m], scale=1.0 / m) / m
+        cost = self.head(acts[n], Y, m)
 
         # backward: delta holds d(mean cost)/d(pre-activation)
         delta = acts[n]
@@ -190,3 +191,92 @@ class NetworkObjective:
         if self.alpha:
             cost += l2_penalty(coefs, coef_grads, self.alpha, m)
         return cost
+
+    def head(self, A, Y, m):
+        """Mean cost of the head's pre-activations A against Y; A becomes its delta."""
+        return self.loss(A, Y, self.work[:m], scale=1.0 / m) / m
+
+
+def _pseudo_label(log_p, P, u, target, rows, argmax):
+    """Lee (2013): the network's own most probable class as an unlabeled row's
+    target (a constant: no gradient through the argmax).  Cost of each row's
+    target, delta (before 1/m) added to ``P``-shaped work in ``target``."""
+    np.argmax(log_p, axis=1, out=argmax)
+    picked = log_p[rows, argmax]
+    target.fill(0)
+    target[rows, argmax] = u
+    np.multiply(P, u[:, None], out=log_p)  # log_p is no longer needed
+    log_p -= target
+    return -float(np.dot(u, picked)), log_p
+
+
+def _entropy(log_p, P, u, target, rows, argmax):
+    """Grandvalet & Bengio (2005): the entropy of an unlabeled row's prediction,
+    H = -sum p log p, whose gradient -p (log p + H) sharpens it."""
+    np.multiply(P, log_p, out=target)
+    entropy = -target.sum(axis=1)
+    log_p += entropy[:, None]
+    np.multiply(log_p, P, out=target)
+    target *= -u[:, None]
+    return float(np.dot(u, entropy)), target
+
+
+# The term of an unlabeled row: name -> f(log_p, P, u, work, rows, argmax) -> its
+# summed cost and the (m, n_classes) array of its delta (before the 1/m).
+UNLABELED_LOSSES = {"pseudo_label": _pseudo_label, "entropy": _entropy}
+
+
+class SemiSupervisedObjective(NetworkObjective):
+    """Fine-tuning on labeled and unlabeled rows together (softmax head).
+
+    An unlabeled row comes with a zero row of Y.  The mini-batch's cost is
+
+        (sum over labeled rows of -log p(y) + w(t) sum over unlabeled rows of
+        loss_u) / m,
+
+    ``loss_u`` one of ``UNLABELED_LOSSES`` and its weight w(t) ramped up linearly
+    from 0 to ``unlabeled_weight`` over the first ``ramp`` rows seen (Lee 2013's
+    schedule: the first epochs' guesses are poor).
+    """
+
+    def __init__(self, net, batch_size, ramp):
+        super().__init__(net, batch_size)
+        dtype = net.coefs_[0].dtype
+        n_classes = net.coefs_[-1].shape[1]
+        self.labeled = np.empty(batch_size, dtype)  # 1 for a labeled row, else 0
+        self.unlabeled = np.empty(batch_size, dtype)  # w(t) for an unlabeled row
+        self.row = np.empty((batch_size, 1), dtype)
+        self.log_p = np.empty((batch_size, n_classes), dtype)
+        self.target = np.empty((batch_size, n_classes), dtype)
+        self.argmax = np.empty(batch_size, np.intp)
+        self.rows = np.arange(batch_size)
+        self.ones_k = np.ones(n_classes, dtype)
+        self.term = UNLABELED_LOSSES[net.unlabeled_loss]
+        self.weight = net.unlabeled_weight
+        self.ramp = max(ramp, 1)
+        self.seen = 0
+
+    def head(self, A, Y, m):
+        self.seen += m
+        weight = self.weight * min(1.0, self.seen / self.ramp)
+        labeled, u, row = self.labeled[:m], self.unlabeled[:m], self.row[:m]
+        log_p, rows = self.log_p[:m], self.rows[:m]
+        np.dot(Y, self.ones_k, out=labeled)
+        np.subtract(1, labeled, out=u)
+        u *= weight
+        # log-softmax in log_p, the probabilities in A
+        np.max(A, axis=1, out=row[:, 0])
+        np.subtract(A, row, out=log_p)
+        np.exp(log_p, out=A)
+        np.sum(A, axis=1, out=row[:, 0])
+        np.log(row, out=row)
+        log_p -= row
+        np.exp(log_p, out=A)
+        cost = -float(np.vdot(Y, log_p))
+        extra, delta = self.term(log_p, A, u, self.target[:m], rows, self.argmax[:m])
+        # labeled rows: p - y; unlabeled: the term's delta
+        A *= labeled[:, None]
+        A -= Y
+        A += delta
+        A *= 1.0 / m
+        return (cost + extra) / m

@@ -1,4 +1,5 @@
-"""scikit-learn's own estimator checks, over every public estimator."""
+"""scikit-learn's own estimator checks, over every public estimator (and the
+classifier taking -1 as the unlabeled marker, as sklearn.semi_supervised does)."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -14,6 +15,7 @@ ESTIMATORS = [
     DenoisingAutoencoder(),
     StackedDenoisingAutoencoder(),
     SdAClassifier(),
+    SdAClassifier(unlabeled_label=-1),
     SdARegressor(),
     ReconstructionOutlierDetector(),
 ]
