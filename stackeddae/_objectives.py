@@ -165,16 +165,10 @@ class NetworkObjective:
 
     def __call__(self, X, Y):
         m, n = X.shape[0], self.n_layers
-        coefs, intercepts = self.params[:n], self.params[n:]
+        coefs = self.params[:n]
         coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
-        acts = [X] + [out[:m] for out in self.outputs]
-
-        # forward: encoders, then the head's pre-activation
-        for i in range(n):
-            np.dot(acts[i], coefs[i], out=acts[i + 1])
-            acts[i + 1] += intercepts[i]
-            if i < n - 1:
-                self.activation(acts[i + 1])
+        acts = [self.inputs(X, m)] + [out[:m] for out in self.outputs]
+        self.forward(acts)
         cost = self.head(acts[n], Y, m)
 
         # backward: delta holds d(mean cost)/d(pre-activation)
@@ -192,15 +186,30 @@ class NetworkObjective:
             cost += l2_penalty(coefs, coef_grads, self.alpha, m)
         return cost
 
+    def forward(self, acts):
+        """The encoders, then the head's pre-activation: ``acts[i + 1]`` from
+        ``acts[i]``."""
+        n = self.n_layers
+        coefs, intercepts = self.params[:n], self.params[n:]
+        for i in range(n):
+            np.dot(acts[i], coefs[i], out=acts[i + 1])
+            acts[i + 1] += intercepts[i]
+            if i < n - 1:
+                self.activation(acts[i + 1])
+
+    def inputs(self, X, m):
+        """The mini-batch's input to train on."""
+        return X
+
     def head(self, A, Y, m):
         """Mean cost of the head's pre-activations A against Y; A becomes its delta."""
         return self.loss(A, Y, self.work[:m], scale=1.0 / m) / m
 
 
-def _pseudo_label(log_p, P, u, target, rows, argmax):
+def _pseudo_label(obj, log_p, P, u, m):
     """Lee (2013): the network's own most probable class as an unlabeled row's
-    target (a constant: no gradient through the argmax).  Cost of each row's
-    target, delta (before 1/m) added to ``P``-shaped work in ``target``."""
+    target (a constant: no gradient through the argmax)."""
+    argmax, rows, target = obj.argmax[:m], obj.rows[:m], obj.target[:m]
     np.argmax(log_p, axis=1, out=argmax)
     picked = log_p[rows, argmax]
     target.fill(0)
@@ -210,20 +219,37 @@ def _pseudo_label(log_p, P, u, target, rows, argmax):
     return -float(np.dot(u, picked)), log_p
 
 
-def _entropy(log_p, P, u, target, rows, argmax):
+def _entropy(obj, log_p, P, u, m):
     """Grandvalet & Bengio (2005): the entropy of an unlabeled row's prediction,
     H = -sum p log p, whose gradient -p (log p + H) sharpens it."""
-    np.multiply(P, log_p, out=target)
-    entropy = -target.sum(axis=1)
+    work = obj.target[:m]
+    np.multiply(P, log_p, out=work)
+    entropy = -work.sum(axis=1)
     log_p += entropy[:, None]
-    np.multiply(log_p, P, out=target)
-    target *= -u[:, None]
-    return float(np.dot(u, entropy)), target
+    np.multiply(log_p, P, out=work)
+    work *= -u[:, None]
+    return float(np.dot(u, entropy)), work
 
 
-# The term of an unlabeled row: name -> f(log_p, P, u, work, rows, argmax) -> its
-# summed cost and the (m, n_classes) array of its delta (before the 1/m).
-UNLABELED_LOSSES = {"pseudo_label": _pseudo_label, "entropy": _entropy}
+def _consistency(obj, log_p, P, u, m):
+    """The cross-entropy of the prediction on the corrupted row against the
+    prediction on the clean row (a constant target), as in the Pi-model (Laine &
+    Aila 2017) under the DAE's own noise."""
+    soft = obj.soft[:m]
+    cost = -float(np.dot(u, np.einsum("ij,ij->i", soft, log_p)))
+    np.subtract(P, soft, out=log_p)
+    log_p *= u[:, None]
+    return cost, log_p
+
+
+# The term of an unlabeled row: name -> f(objective, log_p, P, u, m) -> its summed
+# cost and the (m, n_classes) array of its delta (before the 1/m); ``u`` holds each
+# row's weight (0 for a labeled row).  "consistency" also corrupts every input.
+UNLABELED_LOSSES = {
+    "pseudo_label": _pseudo_label,
+    "entropy": _entropy,
+    "consistency": _consistency,
+}
 
 
 class SemiSupervisedObjective(NetworkObjective):
@@ -255,12 +281,38 @@ class SemiSupervisedObjective(NetworkObjective):
         self.weight = net.unlabeled_weight
         self.ramp = max(ramp, 1)
         self.seen = 0
+        self.corrupted = None
+        if net.unlabeled_loss == "consistency":  # the DAE's noise on every input
+            n_features = net.coefs_[0].shape[0]
+            self.corrupted = np.empty((batch_size, n_features), dtype)
+            self.soft = np.empty((batch_size, n_classes), dtype)
+            self.corrupt = CORRUPTIONS[net.corruption]
+            self.level = np.ravel(net.corruption_level)[0]  # the first layer's
+            stack = getattr(net, "stack_", None)
+            self.noise_range = (
+                stack.autoencoders_[0].input_range_ if stack is not None else (0, 1)
+            )
+            self.rng = net._rng
+
+    def inputs(self, X, m):
+        if self.corrupted is None:
+            return X
+        # the clean prediction, the target of the corrupted row's
+        acts = [X] + [out[:m] for out in self.outputs]
+        self.forward(acts)
+        soft = self.soft[:m]
+        np.subtract(acts[-1], acts[-1].max(axis=1, keepdims=True), out=soft)
+        np.exp(soft, out=soft)
+        soft /= soft.sum(axis=1, keepdims=True)
+        return self.corrupt(
+            X, self.level, self.rng, self.corrupted[:m], *self.noise_range
+        )
 
     def head(self, A, Y, m):
         self.seen += m
         weight = self.weight * min(1.0, self.seen / self.ramp)
         labeled, u, row = self.labeled[:m], self.unlabeled[:m], self.row[:m]
-        log_p, rows = self.log_p[:m], self.rows[:m]
+        log_p = self.log_p[:m]
         np.dot(Y, self.ones_k, out=labeled)
         np.subtract(1, labeled, out=u)
         u *= weight
@@ -273,7 +325,7 @@ class SemiSupervisedObjective(NetworkObjective):
         log_p -= row
         np.exp(log_p, out=A)
         cost = -float(np.vdot(Y, log_p))
-        extra, delta = self.term(log_p, A, u, self.target[:m], rows, self.argmax[:m])
+        extra, delta = self.term(self, log_p, A, u, m)
         # labeled rows: p - y; unlabeled: the term's delta
         A *= labeled[:, None]
         A -= Y

@@ -128,11 +128,36 @@ def test_unlabeled_term_visits_unlabeled_rows(digits, patch_objective):
             seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
         ),
     )
-    clf = fit_quiet(make_clf(unlabeled_label=-1, max_iter=1), X, _hide(y, 60))
+    clf = fit_quiet(make_clf(unlabeled_label=-1, max_iter=4), X, _hide(y, 60))
     seen = np.concatenate(seen)
-    # an epoch: the 240 unlabeled rows, the 60 labeled ones 4 times
+    # an epoch: the 60 labeled rows and 60 unlabeled ones; 4 visit all 240
     assert (seen == 0).sum() == 240 and (seen == 1).sum() == 240
     assert clf.t_ == 480
+
+
+def test_consistency_without_noise_adds_nothing():
+    rng = np.random.default_rng(3)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    Y = np.eye(3)[y]
+    Y[[1, 4, 5]] = 0
+    clf = make_clf(
+        dtype=np.float64,
+        alpha=0.0,
+        unlabeled_loss="consistency",
+        unlabeled_weight=1.0,
+        corruption_level=0.0,
+    )
+    clf = fit_quiet(clf, X, y)
+    semi, plain = SemiSupervisedObjective(clf, 9, ramp=0), NetworkObjective(clf, 6)
+    # the clean prediction is the corrupted one: the unlabeled rows' term is its
+    # entropy, without gradient; the labeled rows train as without unlabeled ones
+    labeled = Y.sum(axis=1) == 1
+    proba = clf.predict_proba(X)[~labeled]
+    cost = semi(X, Y)
+    expected = plain(X[labeled], Y[labeled]) * 6 / 9 - np.sum(proba * np.log(proba)) / 9
+    np.testing.assert_allclose(cost, expected, rtol=1e-10)
+    for g, h in zip(semi.grads, plain.grads, strict=True):
+        np.testing.assert_allclose(g, h * 6 / 9, rtol=1e-9, atol=1e-14)
 
 
 def test_string_labels_with_minus_one_in_an_object_array(digits):
