@@ -437,14 +437,16 @@ epsilon, rho, n_iter_no_change, max_fun
         (``corruption``, the first layer's ``corruption_level``) against its
         prediction on the clean row ("consistency", the Pi-model of Laine &
         Aila 2017; every row's input, labeled ones included, is then corrupted).
-    unlabeled_weight : float, default=0.3
+    unlabeled_weight : float, default=0.0
         Weight of that term against the labeled rows' cross-entropy, reached
-        after a linear ramp over the first 10 epochs; 0 fine-tunes on the
-        labeled rows alone.  With a positive weight and unlabeled rows, an epoch
-        is a pass over the labeled rows mixed with as many unlabeled rows (all
-        of them at most), taken in turn.  ``solver="lbfgs"`` fine-tunes on the
-        labeled rows alone.  The defaults were chosen on validation splits of
-        the training rows of the bundled digits (``benchmarks/DEFAULTS.md``).
+        after a linear ramp over the first 10 epochs; 0 (the default)
+        fine-tunes on the labeled rows alone.  On the bundled digits 0.3 gained
+        1.7 points at 50 labels per class and lost 3.6 at 5 per class.  With a
+        positive weight and unlabeled rows, an epoch is a pass over the labeled
+        rows mixed with as many unlabeled rows (all of them at most), taken in
+        turn.  ``solver="lbfgs"`` fine-tunes on the labeled rows alone.  The
+        defaults were chosen on validation splits of the training rows of the
+        bundled digits (``benchmarks/DEFAULTS.md``).
 
     Attributes
     ----------
@@ -541,7 +543,7 @@ epsilon, rho, n_iter_no_change, max_fun
         memory=None,
         unlabeled_label=None,
         unlabeled_loss="entropy",
-        unlabeled_weight=0.3,
+        unlabeled_weight=0.0,
     ):
         super().__init__(
             hidden_layer_sizes,

@@ -83,7 +83,7 @@ def test_semi_supervised_objective_on_labeled_rows_is_the_network_objective():
 def test_unlabeled_weight_ramps_up_from_zero():
     rng = np.random.default_rng(2)
     X, y = rng.random((8, 4)), np.arange(8) % 2
-    clf = fit_quiet(make_clf(dtype=np.float64, alpha=0.0), X, y)
+    clf = fit_quiet(make_clf(dtype=np.float64, alpha=0.0, unlabeled_weight=1.0), X, y)
     Y = np.zeros((8, 2))  # all unlabeled
     obj = SemiSupervisedObjective(clf, 8, ramp=16)
     costs = [float(obj(X, Y)) for _ in range(3)]  # weights 1/2, 1, 1
@@ -102,9 +102,7 @@ def test_unlabeled_rows_pretrain_and_are_no_class(digits, pretrained_rows):
     assert -1 not in clf.predict(X)
 
 
-def test_without_unlabeled_term_fine_tuning_sees_labeled_rows_only(
-    digits, patch_objective
-):
+def test_by_default_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
     X, y = digits
     seen = []
     patch_objective(
@@ -113,7 +111,7 @@ def test_without_unlabeled_term_fine_tuning_sees_labeled_rows_only(
             seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
         ),
     )
-    clf = fit_quiet(make_clf(unlabeled_label=-1, unlabeled_weight=0), X, _hide(y, 60))
+    clf = fit_quiet(make_clf(unlabeled_label=-1), X, _hide(y, 60))
     seen = np.concatenate(seen)
     assert_array_equal(seen, 1)
     assert len(seen) == 60 * clf.n_iter_
@@ -128,7 +126,8 @@ def test_unlabeled_term_visits_unlabeled_rows(digits, patch_objective):
             seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
         ),
     )
-    clf = fit_quiet(make_clf(unlabeled_label=-1, max_iter=4), X, _hide(y, 60))
+    clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.3, max_iter=4)
+    clf = fit_quiet(clf, X, _hide(y, 60))
     seen = np.concatenate(seen)
     # an epoch: the 60 labeled rows and 60 unlabeled ones; 4 visit all 240
     assert (seen == 0).sum() == 240 and (seen == 1).sum() == 240
