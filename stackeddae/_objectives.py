@@ -261,8 +261,9 @@ class SemiSupervisedObjective(NetworkObjective):
         loss_u) / m,
 
     ``loss_u`` one of ``UNLABELED_LOSSES`` and its weight w(t) ramped up linearly
-    from 0 to ``unlabeled_weight`` over the first ``ramp`` rows seen (Lee 2013's
-    schedule: the first epochs' guesses are poor).
+    from 0 to ``unlabeled_weight`` over the first ``ramp`` rows of fine-tuning
+    (``t_``, so that ``partial_fit`` continues the ramp; Lee 2013's schedule: the
+    first epochs' guesses are poor).
     """
 
     def __init__(self, net, batch_size, ramp):
@@ -280,7 +281,8 @@ class SemiSupervisedObjective(NetworkObjective):
         self.term = UNLABELED_LOSSES[net.unlabeled_loss]
         self.weight = net.unlabeled_weight
         self.ramp = max(ramp, 1)
-        self.seen = 0
+        # rows of fine-tuning seen before: partial_fit and warm_start continue
+        self.seen = net.t_
         self.corrupted = None
         if net.unlabeled_loss == "consistency":  # the DAE's noise on every input
             n_features = net.coefs_[0].shape[0]

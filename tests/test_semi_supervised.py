@@ -85,9 +85,12 @@ def test_unlabeled_weight_ramps_up_from_zero():
     X, y = rng.random((8, 4)), np.arange(8) % 2
     clf = fit_quiet(make_clf(dtype=np.float64, alpha=0.0, unlabeled_weight=1.0), X, y)
     Y = np.zeros((8, 2))  # all unlabeled
+    clf.t_ = 0  # a fresh fit
     obj = SemiSupervisedObjective(clf, 8, ramp=16)
     costs = [float(obj(X, Y)) for _ in range(3)]  # weights 1/2, 1, 1
     assert costs[0] == pytest.approx(costs[1] / 2) and costs[1] == costs[2]
+    clf.t_ = 8  # partial_fit after one mini-batch: the ramp goes on
+    assert float(SemiSupervisedObjective(clf, 8, ramp=16)(X, Y)) == costs[1]
 
 
 # ------------------------------------------------------ the classifier
