@@ -441,7 +441,7 @@ epsilon, rho, n_iter_no_change, max_fun
         Weight of that term against the labeled rows' cross-entropy, reached
         after a linear ramp over the first 10 epochs; 0 (the default)
         fine-tunes on the labeled rows alone.  On the bundled digits 0.3 gained
-        1.7 points at 50 labels per class and lost 3.6 at 5 per class.  With a
+        1.7 points at 50 labels per class and lost 4.7 at 5 per class.  With a
         positive weight and unlabeled rows, an epoch is a pass over the labeled
         rows mixed with as many unlabeled rows (all of them at most), taken in
         turn.  ``solver="lbfgs"`` fine-tunes on the labeled rows alone.  The
