@@ -13,7 +13,8 @@ One mini-batch of a denoising autoencoder, top to bottom (``DAEObjective``)::
     backward: da -> db', dy -> db, dW  (tied: one GEMM over [dy; y]^T [x~; da])
 
 and of the supervised network (``NetworkObjective``, fine-tuning): the encoders,
-then the head's pre-activation, its loss against Y, and backpropagation down.
+then the head's pre-activation, its loss against Y, and backpropagation down;
+``SemiSupervisedObjective`` adds a term for the unlabeled rows of a mini-batch.
 """
 
 import numpy as np
@@ -164,17 +165,11 @@ class NetworkObjective:
 
     def __call__(self, X, Y):
         m, n = X.shape[0], self.n_layers
-        coefs, intercepts = self.params[:n], self.params[n:]
+        coefs = self.params[:n]
         coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
-        acts = [X] + [out[:m] for out in self.outputs]
-
-        # forward: encoders, then the head's pre-activation
-        for i in range(n):
-            np.dot(acts[i], coefs[i], out=acts[i + 1])
-            acts[i + 1] += intercepts[i]
-            if i < n - 1:
-                self.activation(acts[i + 1])
-        cost = self.loss(acts[n], Y, self.work[:m], scale=1.0 / m) / m
+        acts = [self.inputs(X, m)] + [out[:m] for out in self.outputs]
+        self.forward(acts)
+        cost = self.head(acts[n], Y, m)
 
         # backward: delta holds d(mean cost)/d(pre-activation)
         delta = acts[n]
@@ -190,3 +185,152 @@ class NetworkObjective:
         if self.alpha:
             cost += l2_penalty(coefs, coef_grads, self.alpha, m)
         return cost
+
+    def forward(self, acts):
+        """The encoders, then the head's pre-activation: ``acts[i + 1]`` from
+        ``acts[i]``."""
+        n = self.n_layers
+        coefs, intercepts = self.params[:n], self.params[n:]
+        for i in range(n):
+            np.dot(acts[i], coefs[i], out=acts[i + 1])
+            acts[i + 1] += intercepts[i]
+            if i < n - 1:
+                self.activation(acts[i + 1])
+
+    def inputs(self, X, m):
+        """The mini-batch's input to train on."""
+        return X
+
+    def head(self, A, Y, m):
+        """Mean cost of the head's pre-activations A against Y; A becomes its delta."""
+        return self.loss(A, Y, self.work[:m], scale=1.0 / m) / m
+
+
+def _pseudo_label(obj, log_p, P, u, m):
+    """Lee (2013): the network's own most probable class as an unlabeled row's
+    target (a constant: no gradient through the argmax)."""
+    argmax, rows, target = obj.argmax[:m], obj.rows[:m], obj.target[:m]
+    np.argmax(log_p, axis=1, out=argmax)
+    picked = log_p[rows, argmax]
+    target.fill(0)
+    target[rows, argmax] = u
+    np.multiply(P, u[:, None], out=log_p)  # log_p is no longer needed
+    log_p -= target
+    return -float(np.dot(u, picked)), log_p
+
+
+def _entropy(obj, log_p, P, u, m):
+    """Grandvalet & Bengio (2005): the entropy of an unlabeled row's prediction,
+    H = -sum p log p, whose gradient -p (log p + H) sharpens it."""
+    work = obj.target[:m]
+    np.multiply(P, log_p, out=work)
+    entropy = -work.sum(axis=1)
+    log_p += entropy[:, None]
+    np.multiply(log_p, P, out=work)
+    work *= -u[:, None]
+    return float(np.dot(u, entropy)), work
+
+
+def _consistency(obj, log_p, P, u, m):
+    """The cross-entropy of the prediction on the corrupted row against the
+    prediction on the clean row (a constant target), as in the Pi-model (Laine &
+    Aila 2017) under the DAE's own noise."""
+    soft = obj.soft[:m]
+    cost = -float(np.dot(u, np.einsum("ij,ij->i", soft, log_p)))
+    np.subtract(P, soft, out=log_p)
+    log_p *= u[:, None]
+    return cost, log_p
+
+
+# The term of an unlabeled row: name -> f(objective, log_p, P, u, m) -> its summed
+# cost and the (m, n_classes) array of its delta (before the 1/m); ``u`` holds each
+# row's weight (0 for a labeled row).  "consistency" also corrupts every input.
+UNLABELED_LOSSES = {
+    "pseudo_label": _pseudo_label,
+    "entropy": _entropy,
+    "consistency": _consistency,
+}
+
+
+class SemiSupervisedObjective(NetworkObjective):
+    """Fine-tuning on labeled and unlabeled rows together (softmax head).
+
+    An unlabeled row comes with a zero row of Y.  The mini-batch's cost is
+
+        (sum over labeled rows of -log p(y) + w(t) sum over unlabeled rows of
+        loss_u) / m,
+
+    ``loss_u`` one of ``UNLABELED_LOSSES`` and its weight w(t) ramped up linearly
+    from 0 to ``unlabeled_weight`` over the first ``ramp`` rows of fine-tuning
+    (``t_``, so that ``partial_fit`` continues the ramp; Lee 2013's schedule: the
+    first epochs' guesses are poor).
+    """
+
+    def __init__(self, net, batch_size, ramp):
+        super().__init__(net, batch_size)
+        dtype = net.coefs_[0].dtype
+        n_classes = net.coefs_[-1].shape[1]
+        self.labeled = np.empty(batch_size, dtype)  # 1 for a labeled row, else 0
+        self.unlabeled = np.empty(batch_size, dtype)  # w(t) for an unlabeled row
+        self.row = np.empty((batch_size, 1), dtype)
+        self.log_p = np.empty((batch_size, n_classes), dtype)
+        self.target = np.empty((batch_size, n_classes), dtype)
+        self.argmax = np.empty(batch_size, np.intp)
+        self.rows = np.arange(batch_size)
+        self.ones_k = np.ones(n_classes, dtype)
+        self.term = UNLABELED_LOSSES[net.unlabeled_loss]
+        self.weight = net.unlabeled_weight
+        self.ramp = max(ramp, 1)
+        # rows of fine-tuning seen before: partial_fit and warm_start continue
+        self.seen = net.t_
+        self.corrupted = None
+        if net.unlabeled_loss == "consistency":  # the DAE's noise on every input
+            n_features = net.coefs_[0].shape[0]
+            self.corrupted = np.empty((batch_size, n_features), dtype)
+            self.soft = np.empty((batch_size, n_classes), dtype)
+            self.corrupt = CORRUPTIONS[net.corruption]
+            self.level = np.ravel(net.corruption_level)[0]  # the first layer's
+            stack = getattr(net, "stack_", None)
+            self.noise_range = (
+                stack.autoencoders_[0].input_range_ if stack is not None else (0, 1)
+            )
+            self.rng = net._rng
+
+    def inputs(self, X, m):
+        if self.corrupted is None:
+            return X
+        # the clean prediction, the target of the corrupted row's
+        acts = [X] + [out[:m] for out in self.outputs]
+        self.forward(acts)
+        soft = self.soft[:m]
+        np.subtract(acts[-1], acts[-1].max(axis=1, keepdims=True), out=soft)
+        np.exp(soft, out=soft)
+        soft /= soft.sum(axis=1, keepdims=True)
+        return self.corrupt(
+            X, self.level, self.rng, self.corrupted[:m], *self.noise_range
+        )
+
+    def head(self, A, Y, m):
+        self.seen += m
+        weight = self.weight * min(1.0, self.seen / self.ramp)
+        labeled, u, row = self.labeled[:m], self.unlabeled[:m], self.row[:m]
+        log_p = self.log_p[:m]
+        np.dot(Y, self.ones_k, out=labeled)
+        np.subtract(1, labeled, out=u)
+        u *= weight
+        # log-softmax in log_p, the probabilities in A
+        np.max(A, axis=1, out=row[:, 0])
+        np.subtract(A, row, out=log_p)
+        np.exp(log_p, out=A)
+        np.sum(A, axis=1, out=row[:, 0])
+        np.log(row, out=row)
+        log_p -= row
+        np.exp(log_p, out=A)
+        cost = -float(np.vdot(Y, log_p))
+        extra, delta = self.term(self, log_p, A, u, m)
+        # labeled rows: p - y; unlabeled: the term's delta
+        A *= labeled[:, None]
+        A -= Y
+        A += delta
+        A *= 1.0 / m
+        return (cost + extra) / m

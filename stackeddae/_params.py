@@ -19,6 +19,8 @@ Places:
 - ``PRETRAINING``: a parameter of :class:`SdAClassifier` and :class:`SdARegressor`
   that sets their pretraining (``pretrain_x`` sets the stack's ``x``; ``pretrain``
   whether there is any), and ``FINE_TUNING``: one their fine-tuning reads;
+- ``SEMI_SUPERVISED``: a parameter of :class:`SdAClassifier` alone, of the term
+  its fine-tuning adds for the unlabeled rows;
 - ``KEY``: in a pretrained layer's cache key (see ``_cache.py``), where the layer's
   solver reads it;
 - ``OPTIMIZER``: a keyword argument of the solver's optimizer class
@@ -33,6 +35,7 @@ STACK = "stack"
 TO_LAYERS = "to_layers"
 PRETRAINING = "pretraining"
 FINE_TUNING = "fine_tuning"
+SEMI_SUPERVISED = "semi_supervised"
 KEY = "key"
 OPTIMIZER = "optimizer"
 DETECTOR = "detector"
@@ -121,6 +124,10 @@ ROUTES = {
     "pretrain_batch_size": _route("pretraining"),
     "pretrain_max_iter": _route("pretraining"),
     "pretrain_momentum": _route("pretraining"),
+    # rows without a label: pretraining sees them, the supervised loss does not
+    "unlabeled_label": _route("fine_tuning"),
+    "unlabeled_loss": _route("semi_supervised"),
+    "unlabeled_weight": _route("semi_supervised"),
     # the outlier detector
     "estimator": _route("detector"),
     "n_neighbors": _route("detector"),
@@ -145,13 +152,10 @@ PRETRAINING_NAMES = {
 }
 
 
-def sda_parameters():
-    """The parameters of SdAClassifier and SdARegressor."""
-    return [
-        name
-        for name, route in ROUTES.items()
-        if route.places & {PRETRAINING, FINE_TUNING}
-    ]
+def sda_parameters(classifier=False):
+    """The parameters of SdARegressor, or with ``classifier`` of SdAClassifier."""
+    places = {PRETRAINING, FINE_TUNING} | ({SEMI_SUPERVISED} if classifier else set())
+    return [name for name, route in ROUTES.items() if route.places & places]
 
 
 def optimizer_params(solver):

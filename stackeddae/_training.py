@@ -612,10 +612,43 @@ class _Batches:
 
     def order(self):
         """This epoch's order of the training rows (None: X's own order)."""
+        if isinstance(self.rows, MixedRows):
+            return self.rows.epoch(self.rng, self.shuffle)
         if not self.shuffle:
             return self.rows
         order = self.rng.permutation(self.n_samples)
         return order if self.rows is None else self.rows[order]
+
+
+class MixedRows:
+    """The rows of a semi-supervised epoch: every labeled row once, and as many
+    unlabeled rows (all of them at most), taken in turn from a shuffled cycle of
+    the unlabeled rows, so that an epoch is a pass over the labeled rows and the
+    unlabeled ones are all visited over the epochs.  Given as ``rows`` to
+    :func:`fit_stochastic`."""
+
+    def __init__(self, labeled, unlabeled):
+        self.labeled, self.unlabeled = labeled, unlabeled
+        self.n_unlabeled = min(len(labeled), len(unlabeled))
+        self.cycle, self.next = unlabeled, len(unlabeled)  # a cycle to start
+
+    def __len__(self):
+        return len(self.labeled) + self.n_unlabeled
+
+    def epoch(self, rng, shuffle):
+        """This epoch's rows, mixed in random order (with ``shuffle``)."""
+        taken = []
+        needed = self.n_unlabeled
+        while needed:
+            if self.next == len(self.cycle):
+                self.cycle = rng.permutation(self.unlabeled) if shuffle else self.cycle
+                self.next = 0
+            chunk = self.cycle[self.next : self.next + needed]
+            self.next += len(chunk)
+            needed -= len(chunk)
+            taken.append(chunk)
+        rows = np.concatenate([self.labeled, *taken])
+        return rng.permutation(rows) if shuffle else rows
 
 
 def _batch(X, index, buffer):

@@ -193,3 +193,39 @@ def check_hidden_layer_sizes(sizes):
             f"non-empty sequence of positive integers, got {sizes!r}."
         )
     return [int(s) for s in sizes]
+
+
+def is_nan(value):
+    """Whether ``value`` is a float NaN (the regressor's unlabeled marker)."""
+    return isinstance(value, Real) and value != value
+
+
+def labeled_rows(y, marker, owner):
+    """Mask of the rows of ``y`` whose label is not ``marker`` (NaN: whose targets
+    are all NaN); None where every row is labeled (or ``marker`` is None).
+
+    Raises where no row is labeled, and where a row has some NaN targets only.
+    """
+    if marker is None:
+        return None
+    if is_nan(marker):
+        missing = np.isnan(y).reshape(len(y), -1)
+        unlabeled = missing.all(axis=1)
+        if (missing.any(axis=1) & ~unlabeled).any():
+            raise ValueError(
+                f"{owner}: a row of y has NaN targets beside numbers; a row is "
+                "unlabeled when all its targets are NaN (unlabeled_label=np.nan)."
+            )
+    else:
+        # elementwise also where y and the marker differ in type (strings and -1)
+        unlabeled = np.broadcast_to(np.asarray(y == marker, dtype=bool), y.shape)
+    if not unlabeled.any():
+        return None
+    if unlabeled.all():
+        raise ValueError(
+            f"{owner} needs labeled samples, but every label of y is the unlabeled "
+            f"marker unlabeled_label={marker!r}: unlabeled rows serve pretraining "
+            "only beside labeled ones. Fit a StackedDenoisingAutoencoder on "
+            "unlabeled data alone."
+        )
+    return ~unlabeled

@@ -121,6 +121,7 @@ SCRIPTS = {
     "bench_grid_search": [],
     "bench_throughput": ["--no-torch"],
     "bench_swap_noise": [],
+    "bench_semi_supervised": [],
 }
 
 

@@ -35,7 +35,7 @@ from stackeddae._params import (
 ESTIMATORS = {
     DenoisingAutoencoder: parameters(LAYER),
     StackedDenoisingAutoencoder: parameters(STACK),
-    SdAClassifier: sda_parameters(),
+    SdAClassifier: sda_parameters(classifier=True),
     SdARegressor: sda_parameters(),
     ReconstructionOutlierDetector: parameters(DETECTOR),
 }

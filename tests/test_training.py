@@ -18,7 +18,7 @@ from stackeddae import (
     StackedDenoisingAutoencoder,
 )
 from stackeddae._objectives import DAEObjective, NetworkObjective
-from stackeddae._training import History, Settings, TrainingLoop
+from stackeddae._training import History, MixedRows, Settings, TrainingLoop
 
 
 def _data(n=60, d=8, seed=0):
@@ -495,3 +495,18 @@ def test_progress_bar_with_verbose_2(capsys):
     StackedDenoisingAutoencoder((4, 2), max_iter=2, verbose=2, random_state=0).fit(X)
     err = capsys.readouterr().err
     assert "layer 1/2" in err and "layer 2/2" in err
+
+
+def test_mixed_rows_pair_the_labeled_rows_with_a_cycle_of_unlabeled_ones():
+    labeled, unlabeled = np.arange(4), np.arange(4, 14)
+    rows, rng = MixedRows(labeled, unlabeled), np.random.default_rng(0)
+    epochs = [rows.epoch(rng, shuffle=True) for _ in range(5)]
+    assert len(rows) == 8 and all(len(e) == 8 for e in epochs)
+    for epoch in epochs:  # every labeled row once, and 4 unlabeled ones
+        assert_array_equal(np.sort(epoch[epoch < 4]), labeled)
+    # 5 epochs take 20 unlabeled rows: each of the 10 twice, as two cycles
+    visits = np.bincount(np.concatenate(epochs), minlength=14)[4:]
+    assert_array_equal(visits, 2)
+    # without shuffling, in order; fewer unlabeled rows than labeled: all of them
+    few = MixedRows(np.arange(5), np.arange(5, 8))
+    assert_array_equal(few.epoch(rng, shuffle=False), np.arange(8))

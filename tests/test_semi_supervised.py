@@ -1,0 +1,341 @@
+"""Unlabeled rows (``unlabeled_label``): pretraining sees every row, the supervised
+loss the labeled ones, and the unlabeled term of the classifier's fine-tuning."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
+from support import relative_error as relative
+
+from stackeddae import (
+    DenoisingAutoencoder,
+    SdAClassifier,
+    StackedDenoisingAutoencoder,
+)
+from stackeddae._objectives import NetworkObjective, SemiSupervisedObjective
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X[:300] / 16).astype(np.float32), y[:300]
+
+
+def _hide(y, n_labeled, marker=-1, seed=0):
+    """y with all but ``n_labeled`` rows (the first ones) set to ``marker``."""
+    hidden = np.array(y, dtype=object if isinstance(marker, str) else None)
+    rows = np.random.default_rng(seed).permutation(len(y))[n_labeled:]
+    hidden[rows] = marker
+    return hidden
+
+
+@pytest.fixture
+def pretrained_rows(monkeypatch):
+    """The number of rows of each pretraining of this test."""
+    rows = []
+    fit = StackedDenoisingAutoencoder._fit
+
+    def counting(self, X, *args, **kwargs):
+        rows.append(X.shape[0])
+        return fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(StackedDenoisingAutoencoder, "_fit", counting)
+    return rows
+
+
+# ------------------------------------------------------ the unlabeled term
+
+
+@pytest.mark.parametrize("loss", ["pseudo_label", "entropy"])
+def test_semi_supervised_objective_gradient(loss):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    clf = fit_quiet(
+        make_clf(dtype=np.float64, unlabeled_loss=loss, unlabeled_weight=0.7), X, y
+    )
+    obj = SemiSupervisedObjective(clf, 9, ramp=0)  # the full weight at once
+    for p in obj.params:
+        p[...] = rng.uniform(-1, 1, p.shape)
+    Y = np.eye(3)[y]
+    Y[[1, 4, 5]] = 0  # unlabeled
+    float(obj(X, Y))
+    analytic = [g.copy() for g in obj.grads]
+    numeric = numeric_gradient(lambda: float(obj(X, Y)), obj.params)
+    assert relative(analytic, numeric) < 1e-7
+
+
+def test_semi_supervised_objective_on_labeled_rows_is_the_network_objective():
+    rng = np.random.default_rng(1)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    clf = fit_quiet(make_clf(dtype=np.float64), X, y)
+    Y = np.eye(3)[y]
+    plain, semi = NetworkObjective(clf, 9), SemiSupervisedObjective(clf, 9, ramp=0)
+    np.testing.assert_allclose(semi(X, Y), plain(X, Y), rtol=1e-12)
+    for a, b in zip(semi.grads, plain.grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_unlabeled_weight_ramps_up_from_zero():
+    rng = np.random.default_rng(2)
+    X, y = rng.random((8, 4)), np.arange(8) % 2
+    clf = fit_quiet(make_clf(dtype=np.float64, alpha=0.0, unlabeled_weight=1.0), X, y)
+    Y = np.zeros((8, 2))  # all unlabeled
+    clf.t_ = 0  # a fresh fit
+    obj = SemiSupervisedObjective(clf, 8, ramp=16)
+    costs = [float(obj(X, Y)) for _ in range(3)]  # weights 1/2, 1, 1
+    assert costs[0] == pytest.approx(costs[1] / 2) and costs[1] == costs[2]
+    clf.t_ = 8  # partial_fit after one mini-batch: the ramp goes on
+    assert float(SemiSupervisedObjective(clf, 8, ramp=16)(X, Y)) == costs[1]
+
+
+# ------------------------------------------------------ the classifier
+
+
+def test_unlabeled_rows_pretrain_and_are_no_class(digits, pretrained_rows):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    clf = fit_quiet(make_clf(unlabeled_label=-1), X, y_semi)
+    assert pretrained_rows == [300]
+    assert_array_equal(clf.classes_, np.arange(10))
+    assert -1 not in clf.predict(X)
+
+
+def test_by_default_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
+    X, y = digits
+    seen = []
+    patch_objective(
+        NetworkObjective,
+        lambda i, obj, Xb, Yb, original: (
+            seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
+        ),
+    )
+    clf = fit_quiet(make_clf(unlabeled_label=-1), X, _hide(y, 60))
+    seen = np.concatenate(seen)
+    assert_array_equal(seen, 1)
+    assert len(seen) == 60 * clf.n_iter_
+
+
+def test_unlabeled_term_visits_unlabeled_rows(digits, patch_objective):
+    X, y = digits
+    seen = []
+    patch_objective(
+        SemiSupervisedObjective,
+        lambda i, obj, Xb, Yb, original: (
+            seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
+        ),
+    )
+    clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.3, max_iter=4)
+    clf = fit_quiet(clf, X, _hide(y, 60))
+    seen = np.concatenate(seen)
+    # an epoch: the 60 labeled rows and 60 unlabeled ones; 4 visit all 240
+    assert (seen == 0).sum() == 240 and (seen == 1).sum() == 240
+    assert clf.t_ == 480
+
+
+def test_consistency_without_noise_adds_nothing():
+    rng = np.random.default_rng(3)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    Y = np.eye(3)[y]
+    Y[[1, 4, 5]] = 0
+    clf = make_clf(
+        dtype=np.float64,
+        alpha=0.0,
+        unlabeled_loss="consistency",
+        unlabeled_weight=1.0,
+        corruption_level=0.0,
+    )
+    clf = fit_quiet(clf, X, y)
+    semi, plain = SemiSupervisedObjective(clf, 9, ramp=0), NetworkObjective(clf, 6)
+    # the clean prediction is the corrupted one: the unlabeled rows' term is its
+    # entropy, without gradient; the labeled rows train as without unlabeled ones
+    labeled = Y.sum(axis=1) == 1
+    proba = clf.predict_proba(X)[~labeled]
+    cost = semi(X, Y)
+    expected = plain(X[labeled], Y[labeled]) * 6 / 9 - np.sum(proba * np.log(proba)) / 9
+    np.testing.assert_allclose(cost, expected, rtol=1e-10)
+    for g, h in zip(semi.grads, plain.grads, strict=True):
+        np.testing.assert_allclose(g, h * 6 / 9, rtol=1e-9, atol=1e-14)
+
+
+def test_string_labels_with_minus_one_in_an_object_array(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two"], dtype=object)[y % 3]
+    y_semi = names.copy()
+    y_semi[60:] = -1
+    clf = fit_quiet(make_clf(unlabeled_label=-1), X, y_semi)
+    assert_array_equal(clf.classes_, ["one", "two", "zero"])
+    assert set(clf.predict(X)) <= {"zero", "one", "two"}
+    assert clf.score(X, y_semi) == clf.score(X[:60], names[:60])
+
+
+def test_score_uses_labeled_rows_only(digits):
+    X, y = digits
+    clf = fit_quiet(make_clf(unlabeled_label=-1), X, y)
+    y_test = _hide(y, 100, seed=3)
+    labeled = y_test != -1
+    assert clf.score(X, y_test) == clf.score(X[labeled], y[labeled])
+    weights = np.linspace(0.5, 1.5, 300)
+    assert clf.score(X, y_test, sample_weight=weights) == clf.score(
+        X[labeled], y[labeled], sample_weight=weights[labeled]
+    )
+
+
+def test_no_labeled_row_is_a_clear_error(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="every label of y is the unlabeled marker"):
+        make_clf(unlabeled_label=-1).fit(X, np.full(300, -1))
+
+
+def test_minus_one_plus_one_binary_stays_binary_by_default(digits):
+    X, y = digits
+    y_pm = np.where(y % 2, 1, -1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*unlabeled")
+        clf = fit_quiet(make_clf(), X, y_pm)
+    assert_array_equal(clf.classes_, [-1, 1])
+    # the marker asked for: one class left, a clear error rather than a silent fit
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        make_clf(unlabeled_label=-1).fit(X, y_pm)
+
+
+def test_minus_one_zero_one_stays_three_classes_by_default(digits):
+    X, y = digits
+    y3 = y % 3 - 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*unlabeled")
+        clf = fit_quiet(make_clf(), X, y3)
+    assert_array_equal(clf.classes_, [-1, 0, 1])
+
+
+def test_minus_one_on_most_rows_of_many_classes_warns(digits):
+    X, y = digits
+    with pytest.warns(UserWarning, match="pass unlabeled_label=-1"):
+        quietly(make_clf(max_iter=1).fit, X, _hide(y, 60))
+
+
+def test_early_stopping_holds_out_labeled_rows(digits):
+    X, y = digits
+    y_semi = _hide(y, 100)
+    clf = fit_quiet(
+        make_clf(unlabeled_label=-1, early_stopping=True, validation_fraction=0.2),
+        X,
+        y_semi,
+    )
+    assert clf.validation_scores_
+    labeled = y_semi != -1
+    Y = (y_semi[:, None] == clf.classes_).astype(np.float32)
+    train, _ = clf._split_validation(X, Y, labeled)
+    held_out = np.setdiff1d(np.arange(300), train)
+    assert len(held_out) == 20 and labeled[held_out].all()
+
+
+def test_partial_fit_with_unlabeled_rows(digits, pretrained_rows):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    clf = make_clf(unlabeled_label=-1)
+    with pytest.raises(ValueError, match="unlabeled marker"):
+        clf.partial_fit(X, y_semi, classes=np.arange(-1, 10))
+    quietly(clf.partial_fit, X[:150], y_semi[:150], classes=np.arange(10))
+    quietly(clf.partial_fit, X[150:], y_semi[150:])
+    assert pretrained_rows == [150]
+    assert_array_equal(clf.classes_, np.arange(10))
+
+
+def test_clone_keeps_the_semi_supervised_parameters():
+    clf = SdAClassifier(
+        unlabeled_label=-1, unlabeled_loss="entropy", unlabeled_weight=0.3
+    )
+    params = clone(clf).get_params()
+    assert params["unlabeled_label"] == -1 and params["unlabeled_loss"] == "entropy"
+    assert params["unlabeled_weight"] == 0.3
+
+
+# ------------------------------------------------------ the regressor
+
+
+def test_regressor_nan_targets_raise_unless_asked(digits, pretrained_rows):
+    X, y = digits
+    target = y.astype(float) / 10
+    target[60:] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        make_reg().fit(X, target)
+    reg = fit_quiet(make_reg(unlabeled_label=np.nan), X, target)
+    assert pretrained_rows == [300]
+    assert reg.score(X, target) == reg.score(X[:60], target[:60])
+
+
+def test_regressor_row_with_some_nan_targets_raises(digits):
+    X, y = digits
+    Y = np.column_stack([y, y]).astype(float)
+    Y[5, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN targets beside numbers"):
+        make_reg(unlabeled_label=np.nan).fit(X, Y)
+
+
+def test_regressor_fine_tunes_on_labeled_rows_only(digits, patch_objective):
+    X, y = digits
+    target = y.astype(float) / 10
+    target[60:] = np.nan
+    batches = patch_objective(NetworkObjective)
+    reg = fit_quiet(
+        make_reg(unlabeled_label=np.nan, max_iter=2, batch_size=60), X, target
+    )
+    assert len(batches) == 2 and reg.t_ == 120
+    assert np.isfinite(reg.predict(X)).all()
+
+
+# ------------------------------------------------------ cache and grid search
+
+
+def test_cache_key_is_the_rows_not_the_labels(tmp_path, digits, monkeypatch):
+    X, y = digits
+    trainings = []
+    fit = DenoisingAutoencoder._fit
+    monkeypatch.setattr(
+        DenoisingAutoencoder,
+        "_fit",
+        lambda self, *a, **k: trainings.append(1) or fit(self, *a, **k),
+    )
+    for n_labeled, seed in [(300, 0), (60, 0), (30, 1)]:
+        quietly(
+            make_clf(unlabeled_label=-1, memory=tmp_path).fit,
+            X,
+            _hide(y, n_labeled, seed=seed),
+        )
+    assert len(trainings) == 2  # two layers, trained once
+
+
+def test_grid_search_scored_on_labeled_rows_shares_pretraining(
+    tmp_path, digits, pretrained_rows, monkeypatch
+):
+    X, y = digits
+    y_semi = _hide(y, 100)
+    labeled, unlabeled = np.flatnonzero(y_semi != -1), np.flatnonzero(y_semi == -1)
+    # every unlabeled row trains in every fold; test folds hold labeled rows
+    cv = [
+        (np.concatenate([unlabeled, labeled[train]]), labeled[test])
+        for train, test in StratifiedKFold(2).split(labeled, y_semi[labeled])
+    ]
+    trainings = []
+    fit = DenoisingAutoencoder._fit
+    monkeypatch.setattr(
+        DenoisingAutoencoder,
+        "_fit",
+        lambda self, *a, **k: trainings.append(1) or fit(self, *a, **k),
+    )
+    grid = {"learning_rate_init": [1e-3, 1e-2], "unlabeled_weight": [0.0, 1.0]}
+    est = make_clf(unlabeled_label=-1, memory=tmp_path)
+    search = quietly(GridSearchCV(est, grid, cv=cv).fit, X, y_semi)
+    assert len(trainings) == 2 * 2 + 2  # 2 layers x 2 folds, then the refit
+    assert pretrained_rows[:4] == [250] * 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # a plain splitter works too: the unlabeled rows of a test fold are not scored
+    plain = quietly(
+        GridSearchCV(make_clf(unlabeled_label=-1), grid, cv=2).fit, X, y_semi
+    )
+    assert np.isfinite(plain.cv_results_["mean_test_score"]).all()
