@@ -499,7 +499,9 @@ epsilon, rho, n_iter_no_change, max_fun
     loss_curve_ : list of float
         Fine-tuning cost per epoch: the mean cross-entropy per sample (plus the
         L2 penalty), each mini-batch's mean weighted by its size as in
-        ``MLPClassifier``.
+        ``MLPClassifier``.  With unlabeled rows and a positive
+        ``unlabeled_weight``, the mean is over the rows the epoch visits, the
+        unlabeled ones costing their weighted term.
     loss_, best_loss_, validation_scores_, best_validation_score_, t_
         As in ``MLPClassifier``, for fine-tuning (``best_loss_`` is None with
         early stopping).

@@ -201,7 +201,10 @@ class TrainingLoop:
         """One pass over the mini-batches; the epoch's mean cost per sample.
 
         As in scikit-learn's MLP, each mini-batch's mean cost weighs by its size:
-        a short last mini-batch counts for its rows only.
+        a short last mini-batch counts for its rows only.  In a semi-supervised
+        epoch (``MixedRows``) a sample is a row the epoch visits, labeled or not:
+        the mean is over its labeled rows and the unlabeled rows it took, each
+        unlabeled row's cost its weighted term.
 
         The hot loop: everything it reads is a local, and per mini-batch it runs
         the objective and the optimizer's BLAS calls and little else.

@@ -17,7 +17,11 @@ from stackeddae import (
     SdAClassifier,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._objectives import DAEObjective, NetworkObjective
+from stackeddae._objectives import (
+    DAEObjective,
+    NetworkObjective,
+    SemiSupervisedObjective,
+)
 from stackeddae._training import History, MixedRows, Settings, TrainingLoop
 
 
@@ -105,6 +109,36 @@ def test_loss_curve_is_the_mean_cost_per_sample(patch_objective, kind):
     assert sizes == [25, 25, 10] * 2
     per_sample = [np.dot(costs[k : k + 3], sizes[k : k + 3]) / 60 for k in (0, 3)]
     assert_allclose(est.loss_curve_, per_sample, rtol=1e-12)
+
+
+def test_loss_curve_of_a_mixed_epoch_is_the_mean_cost_per_row_visited(
+    patch_objective,
+):
+    # With unlabeled rows in fine-tuning (MixedRows), "per sample" is per row the
+    # epoch visits: its 30 labeled rows and 30 of the 50 unlabeled ones, each
+    # unlabeled row costing its weighted term; not per labeled row, nor per row of X.
+    costs, sizes = [], []
+
+    def spy(i, self, X, Y, original):
+        cost = original(self, X, Y)
+        costs.append(float(cost))
+        sizes.append(X.shape[0])
+        return cost
+
+    patch_objective(SemiSupervisedObjective, spy)
+    X, y = _data(n=80), np.r_[np.arange(30) % 3, np.full(50, -1)]
+    est = make_clf(
+        pretrain=False,
+        unlabeled_label=-1,
+        unlabeled_weight=0.5,
+        max_iter=2,
+        batch_size=25,
+    )
+    fit_quiet(est, X, y)
+    assert sizes == [25, 25, 10] * 2
+    per_row = [np.dot(costs[k : k + 3], sizes[k : k + 3]) / 60 for k in (0, 3)]
+    assert_allclose(est.loss_curve_, per_row, rtol=1e-12)
+    assert est.t_ == 2 * 60
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
