@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
 from support import relative_error as relative
@@ -15,6 +16,7 @@ from support import relative_error as relative
 from stackeddae import (
     DenoisingAutoencoder,
     SdAClassifier,
+    SdARegressor,
     StackedDenoisingAutoencoder,
 )
 from stackeddae._objectives import NetworkObjective, SemiSupervisedObjective
@@ -287,6 +289,40 @@ def test_regressor_fine_tunes_on_labeled_rows_only(digits, patch_objective):
     )
     assert len(batches) == 2 and reg.t_ == 120
     assert np.isfinite(reg.predict(X)).all()
+
+
+def test_regressor_early_stopping_scores_the_labeled_rows_averaged_r2(
+    digits, monkeypatch
+):
+    # the held-out rows are labeled ones, and their score is r2_score's average
+    # over the outputs (a second output of another scale must not dominate)
+    X, y = digits
+    Y = np.column_stack([y / 10, 100 * (y % 3)]).astype(float)
+    Y[80:] = np.nan
+    scored = []
+    original = SdARegressor._validation_score
+
+    def spy(self, X_valid, Y_valid):
+        score = original(self, X_valid, Y_valid)
+        scored.append((X_valid.copy(), Y_valid.copy(), score))
+        return score
+
+    monkeypatch.setattr(SdARegressor, "_validation_score", spy)
+    reg = fit_quiet(
+        make_reg(
+            unlabeled_label=np.nan,
+            early_stopping=True,
+            validation_fraction=0.25,
+            max_iter=1,
+        ),
+        X,
+        Y,
+    )
+    ((X_valid, Y_valid, score),) = scored
+    assert len(Y_valid) == 20 and np.isfinite(Y_valid).all()
+    expected = r2_score(Y_valid, reg.predict(X_valid), multioutput="uniform_average")
+    assert score == pytest.approx(expected, rel=1e-5)
+    assert reg.validation_scores_ == [score]
 
 
 # ------------------------------------------------------ cache and grid search
