@@ -12,6 +12,8 @@ import inspect
 # Parameters whose default is not how the package behaved before they existed.
 BEFORE_ADDED = {
     "dtype": None,  # before dtype, fits trained in the input's precision
+    # unlabeled_label's default None is the behaviour before it (every label a
+    # class, NaN targets refused), and unlabeled_weight's 0 adds no term
 }
 
 

@@ -193,6 +193,25 @@ def test_a_model_saved_before_dtype_existed_loads_refits_and_predicts(kind):
     assert np.all(np.isfinite(_outputs(loaded, X)))
 
 
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_model_saved_before_unlabeled_label_existed_keeps_every_label(kind):
+    # before unlabeled_label, -1 was a class like any other and NaN targets
+    # raised: the loaded model keeps that (unlabeled_label=None) when refitted
+    X = make_X()
+    y = make_y() - 1 if kind == "classifier" else make_y_reg()
+    est = fit_quiet(MAKERS[kind](), X, y)
+    saved = est
+    for name in ("unlabeled_label", "unlabeled_loss", "unlabeled_weight"):
+        saved = pickle.loads(_saved_without(copy.deepcopy(saved), name))
+    assert_array_equal(saved.predict(X), est.predict(X))
+    assert saved.get_params() == est.get_params()
+    assert saved.unlabeled_label is None
+    refitted = fit_quiet(saved, X, y)
+    if kind == "classifier":
+        assert -1 in refitted.classes_
+    assert_array_equal(refitted.predict(X), fit_quiet(MAKERS[kind](), X, y).predict(X))
+
+
 @pytest.mark.parametrize("kind", list(OLD_MODELS))
 def test_every_parameter_missing_from_a_saved_state_gets_a_value(kind):
     # future parameters are covered too: each gets its default (dtype: None)
