@@ -115,4 +115,6 @@ OUTPUT_RANGES = {
     "identity": (-np.inf, np.inf),
 }
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# "identity": a linear code, as the top layer of a deep autoencoder (Hinton &
+# Salakhutdinov 2006); a layer above it reconstructs it with squared error.
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")

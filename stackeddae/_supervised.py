@@ -38,6 +38,7 @@ from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import Status, fit_lbfgs, fit_stochastic, reset_history
 from ._validation import (
+    LAYER_CONSTRAINTS,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -59,6 +60,8 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if name != "pretrain"
     }
     _parameter_constraints["pretrain"] = ["boolean"]
+    # one activation for the whole network (a stack's may be one per layer)
+    _parameter_constraints["activation"] = LAYER_CONSTRAINTS["activation"]
 
     def __init__(
         self,
@@ -310,7 +313,7 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     ----------
     hidden_layer_sizes : int or tuple of int, default=(256, 256)
         Units of each hidden layer.
-    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
         Hidden activation, in pretraining and fine-tuning.
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders.

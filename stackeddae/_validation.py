@@ -182,6 +182,15 @@ def check_corruption_level(level, corruption, name="corruption_level"):
         )
 
 
+def check_activation(activation, name="activation"):
+    """Raise if ``activation`` (one layer's) is not a hidden activation's name."""
+    if not (isinstance(activation, str) and activation in HIDDEN_ACTIVATIONS):
+        raise ValueError(
+            f"The '{name}' parameter must be one of {list(HIDDEN_ACTIVATIONS)} or a "
+            f"sequence of them, one per layer, got an entry {activation!r}."
+        )
+
+
 def check_hidden_layer_sizes(sizes):
     """A tuple of positive ints, or a clear error."""
     sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
