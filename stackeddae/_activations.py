@@ -115,6 +115,7 @@ OUTPUT_RANGES = {
     "identity": (-np.inf, np.inf),
 }
 
-# "identity": a linear code, as the top layer of a deep autoencoder (Hinton &
-# Salakhutdinov 2006); a layer above it reconstructs it with squared error.
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# An autoencoder's code may be linear too, as the top layer of a deep autoencoder
+# (Hinton & Salakhutdinov 2006); a layer above it reconstructs it with squared error.
+CODE_ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "identity")

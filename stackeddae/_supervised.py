@@ -38,7 +38,7 @@ from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import Status, fit_lbfgs, fit_stochastic, reset_history
 from ._validation import (
-    LAYER_CONSTRAINTS,
+    NETWORK_ACTIVATION,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -61,7 +61,7 @@ class _BaseSdA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     }
     _parameter_constraints["pretrain"] = ["boolean"]
     # one activation for the whole network (a stack's may be one per layer)
-    _parameter_constraints["activation"] = LAYER_CONSTRAINTS["activation"]
+    _parameter_constraints["activation"] = NETWORK_ACTIVATION
 
     def __init__(
         self,
@@ -313,7 +313,7 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     ----------
     hidden_layer_sizes : int or tuple of int, default=(256, 256)
         Units of each hidden layer.
-    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden activation, in pretraining and fine-tuning.
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders.

@@ -340,3 +340,16 @@ def test_deep_autoencoder_learns_codes_that_reconstruct():
             **params, fine_tune_max_iter=60, fine_tune_learning_rate_init=0.01
         ).fit(X)
     assert deep.score(X) > 0.5 * greedy.score(X)  # half the divergence or less
+
+
+def test_a_linear_layer_is_an_autoencoders_code_not_a_networks_hidden_layer():
+    from stackeddae import DenoisingAutoencoder, SdAClassifier
+
+    X = make_X()
+    dae = fit_quiet(DenoisingAutoencoder(3, activation="identity", max_iter=2), X)
+    linear = X @ dae.components_.T + dae.intercept_hidden_
+    assert_allclose(dae.transform(X), linear, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="activation"):
+        SdAClassifier(activation="identity").fit(X, np.arange(len(X)) % 2)
+    with pytest.raises(ValueError, match="activation"):
+        SdAClassifier(activation=["sigmoid", "sigmoid"]).fit(X, np.arange(len(X)) % 2)
