@@ -20,6 +20,7 @@ from support import (
     fitted_attributes,
     make_clf,
     make_dae,
+    make_deep,
     make_reg,
     make_stack,
     make_target,
@@ -44,6 +45,7 @@ PERSISTED = {
     "dae-float32-sparse": lambda: make_dae(momentum=0.9),
     "stack": make_stack,
     "stack-lbfgs": lambda: make_stack(solver="lbfgs", max_iter=5),
+    "stack-fine-tuned": lambda: make_deep(early_stopping=True),
     "classifier-strings": make_clf,
     "classifier-no-pretraining-adam": lambda: make_clf(
         pretrain=False, solver="adam", learning_rate_init=0.01, early_stopping=True
