@@ -203,8 +203,9 @@ def test_autoencoder_transform(cls, activation, tied_weights, dtype):
     check_transformer(*autoencoder(cls, dtype, activation, tied_weights))
 
 
+@pytest.mark.parametrize("transform_layers", ["top", "all"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fine_tuned_stack_with_a_linear_code(dtype):
+def test_fine_tuned_stack_with_a_linear_code(dtype, transform_layers):
     X = X_DIGITS.astype(dtype)
     deep = StackedDenoisingAutoencoder(
         (16, 2),
@@ -213,6 +214,7 @@ def test_fine_tuned_stack_with_a_linear_code(dtype):
         fine_tune_max_iter=3,
         dtype=dtype,
         random_state=0,
+        transform_layers=transform_layers,
     )
     greedy = _fit(clone(deep).set_params(fine_tune_max_iter=0), X)
     deep = _fit(deep, X)

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from support import (
+    assert_equal_arrays,
     assert_finite_state,
     fit_quiet,
     make_deep,
@@ -140,6 +141,47 @@ def test_fine_tuning_trains_the_layers_in_place_and_records_its_history():
         deep.inverse_transform(deep.transform(X)),
         deep.autoencoders_[0].inverse_transform(deep._decode(deep.transform(X))),
     )
+
+
+def test_layer_params_of_a_deep_stack_do_not_advance_a_random_state():
+    # defect 5's rule with fine-tuning's extra seed: looking draws from a copy
+    X = make_X()
+    looked = make_deep(random_state=np.random.RandomState(0))
+    unlooked = clone(looked)  # its own RandomState, in the same state
+    seen = looked.layer_params()
+    assert looked.layer_params() == seen
+    fit_quiet(looked, X)
+    fit_quiet(unlooked, X)
+    assert_equal_arrays(trained_arrays(looked), trained_arrays(unlooked))
+    # the layers' seeds come first: those shown, and a greedy stack's
+    assert [ae.random_state for ae in looked.autoencoders_] == [
+        p["random_state"] for p in seen
+    ]
+    greedy = make_deep(random_state=np.random.RandomState(0), fine_tune_max_iter=0)
+    assert seen == greedy.layer_params()
+
+
+def test_all_layers_codes_are_the_fine_tuned_encoders():
+    X = make_X()
+    params = dict(activation=["sigmoid", "tanh", "identity"], transform_layers="all")
+    deep = fit_quiet(make_deep(**params), X)
+    greedy = fit_quiet(make_deep(fine_tune_max_iter=0, **params), X)
+    codes, h = [], X
+    for ae in deep.autoencoders_:
+        h = ae.transform(h)
+        codes.append(h)
+    every = deep.transform(X)
+    assert every.shape == (len(X), 5 + 4 + 3)
+    assert_allclose(every, np.hstack(codes), rtol=1e-5)
+    assert not np.allclose(every, greedy.transform(X))
+    # inverse_transform decodes the top block through the fine-tuned decoders
+    decoded = deep.inverse_transform(every)
+    expected = deep.autoencoders_[0].inverse_transform(deep._decode(every[:, -3:]))
+    assert_allclose(decoded, expected, rtol=1e-5)
+    # the linear code is the last block, the "top" transform
+    deep.set_params(transform_layers="top")
+    assert_array_equal(every[:, -3:], deep.transform(X))
+    assert_array_equal(decoded, deep.inverse_transform(every[:, -3:]))
 
 
 def test_fine_tuning_is_repeatable_and_seeded_by_random_state():
