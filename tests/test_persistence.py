@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 import skops.io as sio
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from support import (
     MAKERS,
     all_outputs,
@@ -193,6 +194,29 @@ def test_a_model_saved_before_dtype_existed_loads_refits_and_predicts(kind):
     trained = loaded.estimator_ if kind == "detector" else loaded
     assert all(a.dtype == np.float64 for a in trained_arrays(trained))
     assert np.all(np.isfinite(_outputs(loaded, X)))
+
+
+def test_a_stack_saved_before_fine_tuning_existed_loads_as_not_fine_tuned():
+    X = make_X()
+    est = fit_quiet(make_stack(), X)
+    expected = est.transform(X)
+    old = copy.deepcopy(est)
+    for name in [*vars(old)]:  # its parameters and its (empty) record
+        if "fine_tune" in name:
+            delattr(old, name)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["fine_tune_max_iter"] == 0
+    assert_array_equal(loaded.transform(X), expected)
+    # refit as before: the greedy stack, bit for bit
+    assert_same_state(fit_quiet(loaded, X), fit_quiet(clone(est), X))
+    # fine-tuning it later starts its record afresh
+    old = pickle.loads(pickle.dumps(old))
+    old.set_params(warm_start=True, fine_tune_max_iter=2, fine_tune_batch_size=10)
+    fit_quiet(old, X)
+    assert old.fine_tune_n_iter_ == 2
+    assert [ae.n_iter_ for ae in old.autoencoders_] == [
+        ae.n_iter_ for ae in est.autoencoders_
+    ]
 
 
 @pytest.mark.parametrize("kind", list(OLD_MODELS))
