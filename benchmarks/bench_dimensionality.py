@@ -32,8 +32,9 @@ one the test run uses.  The test rows are never seen before the final run.
 
 Datasets: ``digits``, the 5000 bundled MNIST digits split 4000 / 1000
 (``train_test_split(test_size=1000, stratify=y, random_state=0)``), and ``mnist``,
-the standard 60000 / 10000 split of ``stackeddae.datasets.fetch_mnist`` (where this
-stackeddae has it).
+the standard 60000 / 10000 split of ``stackeddae.datasets.fetch_mnist``, its files in
+``data_home`` (scikit-learn's data folder by default) or put there without internet
+by ``mnist_data.mnist_data_home``.
 
 Usage::
 
@@ -51,6 +52,7 @@ import warnings
 
 import numpy as np
 from _common import Result, Usage, main, pivot, table
+from mnist_data import mnist_data_home
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -60,8 +62,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import stackeddae.datasets
 from stackeddae import StackedDenoisingAutoencoder
+from stackeddae.datasets import fetch_mnist, load_mnist_5k
 
 # ----------------------------------------------------------------- configuration
 METHODS = ("pca", "kernel_pca", "isomap", "greedy", "deep")
@@ -92,6 +94,7 @@ CONFIG = dict(
         fine_tune_corruption_level=(0.0, 0.2),
     ),
     kernel_max_rows=10000,
+    data_home=None,
     seed=0,
     n_jobs=None,
 )
@@ -110,6 +113,7 @@ HELPS = {
     "fine_tune": "the fine-tuning recipe (without --validate)",
     "grid": "the recipes --validate tries (NAME=v1,v2 ...)",
     "n_rows": "digits only: training and test rows",
+    "data_home": "mnist only: the folder of fetch_mnist's data (see mnist_data.py)",
 }
 
 
@@ -117,16 +121,14 @@ HELPS = {
 def load(cfg):
     """(X_train, y_train, X_test, y_test) of the dataset."""
     if cfg.dataset == "mnist":
-        fetch = getattr(stackeddae.datasets, "fetch_mnist", None)
-        if fetch is None:
-            raise Usage(
-                "--dataset mnist needs stackeddae.datasets.fetch_mnist, which this "
-                "stackeddae does not have."
-            )
-        X_train, y_train = fetch(subset="train", return_X_y=True)
-        X_test, y_test = fetch(subset="test", return_X_y=True)
+        # the published files, put in place offline by mnist_data.py if missing
+        data_home = mnist_data_home(cfg.data_home)
+        (X_train, y_train), (X_test, y_test) = (
+            fetch_mnist(data_home=data_home, subset=subset, return_X_y=True)
+            for subset in ("train", "test")
+        )
         return X_train, y_train, X_test, y_test
-    X, y = stackeddae.datasets.load_mnist_5k(return_X_y=True)
+    X, y = load_mnist_5k(return_X_y=True)
     n_train, n_test = cfg.n_rows
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, train_size=n_train, test_size=n_test, stratify=y, random_state=0
