@@ -116,3 +116,6 @@ OUTPUT_RANGES = {
 }
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# An autoencoder's code may be linear too, as the top layer of a deep autoencoder
+# (Hinton & Salakhutdinov 2006); a layer above it reconstructs it with squared error.
+CODE_ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "identity")

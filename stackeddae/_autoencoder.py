@@ -53,8 +53,8 @@ class DenoisingAutoencoder(
     ----------
     n_components : int, default=256
         Number of hidden units (the size of the code).
-    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
-        Activation of the hidden units.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Activation of the hidden units ("identity": a linear code).
     loss : {"auto", "cross_entropy", "squared_error"}, default="auto"
         Reconstruction loss.  "cross_entropy" (Bernoulli, sigmoid decoder) needs
         inputs in [0, 1]; "squared_error" has a linear decoder for real-valued data.

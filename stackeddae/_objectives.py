@@ -15,6 +15,15 @@ One mini-batch of a denoising autoencoder, top to bottom (``DAEObjective``)::
 and of the supervised network (``NetworkObjective``, fine-tuning): the encoders,
 then the head's pre-activation, its loss against Y, and backpropagation down;
 ``SemiSupervisedObjective`` adds a term for the unlabeled rows of a mini-batch.
+
+The unrolled stack (``UnrolledObjective``, a deep autoencoder's fine-tuning)::
+
+    h_0 = corrupt(x)                          the denoising criterion at the top
+    h_k = s_k(h_{k-1} W_k^T + b_k)            encoders, k = 1..L (h_L: the code)
+    z_L = h_L,  z_{k-1} = o_k(z_k W'_k + b'_k) decoders, k = L..1 (W'_k = W_k tied)
+    cost = loss(a_0, x)                       a_0: z_0's pre-activation; clean x
+    backward: the decoders bottom up, then the encoders top down; a tied W_k
+    collects both its gradients
 """
 
 import numpy as np
@@ -334,3 +343,118 @@ class SemiSupervisedObjective(NetworkObjective):
         A += delta
         A *= 1.0 / m
         return (cost + extra) / m
+
+
+class UnrolledObjective:
+    """Cost and gradients of a stack's unrolled network on a mini-batch.
+
+    The encoders of ``stack.autoencoders_`` bottom to top, then their decoders top
+    to bottom, each with its own activation (a decoder's is its layer's
+    ``out_activation_``), trained on the first layer's reconstruction loss of the
+    clean input from the input corrupted at ``stack.fine_tune_corruption_level``.
+    The parameters are the layers' own arrays, in each layer's order of
+    :class:`DAEObjective` (``components_``, ``intercept_hidden_``,
+    ``intercept_visible_``, and ``decoder_components_`` if untied), updated in
+    place.  Activations are kept one sample per row, as in
+    :class:`NetworkObjective`; a tied W gets its encoder's gradient added to its
+    decoder's in place (BLAS gemm with beta = 1).  The sparsity penalty is
+    pretraining's only.
+    """
+
+    def __init__(self, stack, batch_size):
+        layers = stack.autoencoders_
+        self.batch_size = batch_size
+        self.params, self.grads, self.weights, self.weight_grads = [], [], [], []
+        # per layer: (W, b, b', W', and the gradients of the four; tied: W' is W)
+        self.layers = []
+        for ae in layers:
+            tied = ae.tied_weights
+            W, b, c = ae.components_, ae.intercept_hidden_, ae.intercept_visible_
+            D = W if tied else ae.decoder_components_
+            g_w, g_b, g_c = (np.empty_like(p) for p in (W, b, c))
+            g_d = g_w if tied else np.empty_like(D)
+            self.params += [W, b, c] if tied else [W, b, c, D]
+            self.grads += [g_w, g_b, g_c] if tied else [g_w, g_b, g_c, g_d]
+            self.weights += [W] if tied else [W, D]
+            self.weight_grads += [g_w] if tied else [g_w, g_d]
+            self.layers.append((W, b, c, D, g_w, g_b, g_c, g_d, tied))
+        dtype = layers[0].components_.dtype
+        sizes = [layers[0].components_.shape[1]]
+        sizes += [ae.components_.shape[0] for ae in layers]
+        # hidden[k] holds h_{k+1}, decoded[k] z_k (decoded[0]: the output's
+        # pre-activation, then its delta), up[k] the delta at z_{k+1}, down[k]
+        # the delta at h_{k+1}
+        self.hidden = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        self.decoded = [np.empty((batch_size, n), dtype) for n in sizes[:-1]]
+        self.up = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        self.down = [np.empty((batch_size, n), dtype) for n in sizes[1:-1]]
+        self.work = np.empty((batch_size, sizes[0]), dtype)
+        self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
+        self.gemm = get_blas_funcs("gemm", (self.work,))
+        self.activations = [ACTIVATIONS[ae.activation] for ae in layers]
+        self.derivatives = [DERIVATIVES[ae.activation] for ae in layers]
+        # the decoder of layer k + 1 outputs z_k: its activation, its derivative
+        self.out_activations = [ACTIVATIONS[ae.out_activation_] for ae in layers]
+        self.out_derivatives = [DERIVATIVES[ae.out_activation_] for ae in layers]
+        self.loss = LOSSES[layers[0].reconstruction_loss_]
+        self.level = stack.fine_tune_corruption_level
+        self.corrupted = np.empty((batch_size, sizes[0]), dtype) if self.level else None
+        self.corrupt = CORRUPTIONS[stack.corruption]
+        self.noise_range = layers[0].input_range_
+        self.rng = stack._fine_tune_rng
+        self.alpha = stack.alpha
+
+    def __call__(self, X, Y=None):
+        m, n = X.shape[0], len(self.layers)
+        layers, ones = self.layers, self.ones[:m]
+        h = [X] + [out[:m] for out in self.hidden]  # h[k]: h_k
+        if self.level > 0:
+            h[0] = self.corrupt(
+                X, self.level, self.rng, self.corrupted[:m], *self.noise_range
+            )
+        z = [out[:m] for out in self.decoded] + [h[n]]  # z[k]: z_k, z_n = the code
+
+        # forward: the encoders, then the decoders, then the loss of clean X
+        for k, (W, b, *_) in enumerate(layers):
+            np.dot(h[k], W.T, out=h[k + 1])
+            h[k + 1] += b
+            self.activations[k](h[k + 1])
+        for k in range(n - 1, -1, -1):
+            _, _, c, D, *_ = layers[k]
+            np.dot(z[k + 1], D, out=z[k])
+            z[k] += c
+            if k > 0:
+                self.out_activations[k](z[k])
+        cost = self.loss(z[0], X, self.work[:m], scale=1.0 / m) / m
+
+        # backward: delta holds d(mean cost)/d(pre-activation); decoders bottom up
+        delta = z[0]
+        for k in range(n):
+            _, _, _, D, _, _, g_c, g_d, _ = layers[k]
+            np.dot(ones, delta, out=g_c)
+            np.dot(z[k + 1].T, delta, out=g_d)  # a tied W's first part
+            above = self.up[k][:m]
+            np.dot(delta, D.T, out=above)
+            if k + 1 < n:
+                self.out_derivatives[k + 1](z[k + 1], above)
+            else:  # the code
+                self.derivatives[k](z[k + 1], above)
+            delta = above
+        # ... then the encoders top down
+        for k in range(n - 1, -1, -1):
+            W, _, _, _, g_w, g_b, _, _, tied = layers[k]
+            np.dot(ones, delta, out=g_b)
+            if tied:  # dW += delta^T h, written into dW's memory (c is dW^T)
+                self.gemm(
+                    1.0, h[k].T, delta.T, beta=1.0, c=g_w.T, trans_b=1, overwrite_c=1
+                )
+            else:
+                np.dot(delta.T, h[k], out=g_w)
+            if k > 0:
+                below = self.down[k - 1][:m]
+                np.dot(delta, W, out=below)
+                self.derivatives[k - 1](h[k], below)
+                delta = below
+        if self.alpha:
+            cost += l2_penalty(self.weights, self.weight_grads, self.alpha, m)
+        return cost

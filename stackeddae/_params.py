@@ -21,6 +21,9 @@ Places:
   whether there is any), and ``FINE_TUNING``: one their fine-tuning reads;
 - ``SEMI_SUPERVISED``: a parameter of :class:`SdAClassifier` alone, of the term
   its fine-tuning adds for the unlabeled rows;
+- ``UNROLLED``: a :class:`StackedDenoisingAutoencoder` parameter that the
+  fine-tuning of its unrolled network reads (``fine_tune_x`` as its ``x``: see
+  :data:`UNROLLED_NAMES`); the fine-tuning parameters are in no layer's cache key;
 - ``KEY``: in a pretrained layer's cache key (see ``_cache.py``), where the layer's
   solver reads it;
 - ``OPTIMIZER``: a keyword argument of the solver's optimizer class
@@ -36,6 +39,7 @@ TO_LAYERS = "to_layers"
 PRETRAINING = "pretraining"
 FINE_TUNING = "fine_tuning"
 SEMI_SUPERVISED = "semi_supervised"
+UNROLLED = "unrolled"
 KEY = "key"
 OPTIMIZER = "optimizer"
 DETECTOR = "detector"
@@ -68,6 +72,8 @@ def _route(places, solvers=SOLVERS, only_if=None):
 
 # Each layer's, each stack's and fine-tuning's training, all in one loop.
 _TRAINING = "layer stack to_layers fine_tuning key"
+# ... and read as they are by the fine-tuning of a stack's unrolled network.
+_UNROLLED = f"{_TRAINING} unrolled"
 # ... and shared by pretraining under the same name.
 _SHARED = f"{_TRAINING} pretraining"
 
@@ -75,46 +81,49 @@ ROUTES = {
     # the network
     "n_components": _route("layer key"),
     "hidden_layer_sizes": _route("stack pretraining fine_tuning"),
-    "activation": _route(_SHARED),
+    # one per layer of a stack, or one for all
+    "activation": _route("layer stack pretraining fine_tuning key"),
     "pretrain": _route("pretraining"),
     # the autoencoders' reconstruction and noise
     "loss": _route("layer stack key"),
-    "corruption": _route("layer stack to_layers pretraining key"),
+    "corruption": _route("layer stack to_layers pretraining key unrolled"),
     "corruption_level": _route("layer stack pretraining key"),
     "tied_weights": _route("layer stack to_layers pretraining key"),
     "sparsity_target": _route("layer stack to_layers key"),
     "sparsity_weight": _route("layer stack to_layers key"),
     # training
     "solver": _route(_TRAINING),
-    "alpha": _route(_TRAINING),
+    "alpha": _route(_UNROLLED),
     "batch_size": _route(_TRAINING, STOCHASTIC),
-    "learning_rate": _route(_SHARED, STEPPED),
+    "learning_rate": _route(f"{_SHARED} unrolled", STEPPED),
     "learning_rate_init": _route(_TRAINING, STEPPED),
-    "power_t": _route(_SHARED, STEPPED, only_if=("learning_rate", "invscaling")),
+    "power_t": _route(
+        f"{_SHARED} unrolled", STEPPED, only_if=("learning_rate", "invscaling")
+    ),
     "max_iter": _route(_TRAINING),
-    "shuffle": _route(_SHARED, STOCHASTIC),
+    "shuffle": _route(f"{_SHARED} unrolled", STOCHASTIC),
     "random_state": _route("layer stack fine_tuning key detector"),
     "dtype": _route(_SHARED),
-    "tol": _route(_SHARED),
-    "verbose": _route("layer stack to_layers pretraining fine_tuning"),
+    "tol": _route(f"{_SHARED} unrolled"),
+    "verbose": _route("layer stack to_layers pretraining fine_tuning unrolled"),
     "warm_start": _route("layer stack fine_tuning"),
-    "momentum": _route(f"{_TRAINING} optimizer", ("sgd",)),
-    "nesterovs_momentum": _route(f"{_TRAINING} optimizer", ("sgd",)),
+    "momentum": _route(f"{_UNROLLED} optimizer", ("sgd",)),
+    "nesterovs_momentum": _route(f"{_UNROLLED} optimizer", ("sgd",)),
     # early stopping leaves validation_scores_ = [] on an L-BFGS layer: all solvers
-    "early_stopping": _route(_TRAINING),
+    "early_stopping": _route(_UNROLLED),
     "validation_fraction": _route(
-        _TRAINING, STOCHASTIC, only_if=("early_stopping", True)
+        _UNROLLED, STOCHASTIC, only_if=("early_stopping", True)
     ),
-    "beta_1": _route(f"{_SHARED} optimizer", ("adam",)),
-    "beta_2": _route(f"{_SHARED} optimizer", ("adam",)),
+    "beta_1": _route(f"{_SHARED} unrolled optimizer", ("adam",)),
+    "beta_2": _route(f"{_SHARED} unrolled optimizer", ("adam",)),
     "epsilon": _route(
-        f"{_SHARED} optimizer", ("adagrad", "rmsprop", "adadelta", "adam")
+        f"{_SHARED} unrolled optimizer", ("adagrad", "rmsprop", "adadelta", "adam")
     ),
-    "rho": _route(f"{_SHARED} optimizer", ("rmsprop", "adadelta")),
-    "n_iter_no_change": _route(_SHARED, STOCHASTIC),
-    "max_fun": _route(_SHARED, ("lbfgs",)),
+    "rho": _route(f"{_SHARED} unrolled optimizer", ("rmsprop", "adadelta")),
+    "n_iter_no_change": _route(f"{_SHARED} unrolled", STOCHASTIC),
+    "max_fun": _route(f"{_SHARED} unrolled", ("lbfgs",)),
     # the thread count is in the key itself (n_jobs=4 and 8 are one on 4 cores)
-    "n_jobs": _route("layer stack to_layers pretraining fine_tuning"),
+    "n_jobs": _route("layer stack to_layers pretraining fine_tuning unrolled"),
     "memory": _route("stack pretraining"),
     # what transform returns: inference only, set on the pretraining stack too
     "transform_layers": _route("stack pretraining"),
@@ -128,6 +137,12 @@ ROUTES = {
     "unlabeled_label": _route("fine_tuning"),
     "unlabeled_loss": _route("semi_supervised"),
     "unlabeled_weight": _route("semi_supervised"),
+    # a stack's fine-tuning of its unrolled network: its own settings
+    "fine_tune_max_iter": _route("stack unrolled"),
+    "fine_tune_solver": _route("stack unrolled"),
+    "fine_tune_learning_rate_init": _route("stack unrolled"),
+    "fine_tune_batch_size": _route("stack unrolled"),
+    "fine_tune_corruption_level": _route("stack unrolled"),
     # the outlier detector
     "estimator": _route("detector"),
     "n_neighbors": _route("detector"),
@@ -149,6 +164,13 @@ PRETRAINING_NAMES = {
     name: _stack_name(name)
     for name in parameters(PRETRAINING)
     if STACK in ROUTES[_stack_name(name)].places
+}
+
+
+# What the fine-tuning of a stack's unrolled network reads under the training
+# loop's name (``max_iter``) -> the stack's parameter (``fine_tune_max_iter``).
+UNROLLED_NAMES = {
+    name.removeprefix("fine_tune_"): name for name in parameters(UNROLLED)
 }
 
 

@@ -48,6 +48,7 @@ from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, fit_lbfgs, fit_stochastic, reset_history
 from ._validation import (
+    NETWORK_ACTIVATION,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -74,6 +75,8 @@ class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
         if name not in ("pretrain", "unlabeled_label")
     }
     _parameter_constraints["pretrain"] = ["boolean"]
+    # one activation for the whole network (a stack's may be one per layer)
+    _parameter_constraints["activation"] = NETWORK_ACTIVATION
 
     def __init__(
         self,

@@ -533,7 +533,8 @@ class Settings:
             optimizer_params={
                 name: getattr(est, name) for name in optimizer_params(est.solver)
             },
-            name=type(est).__name__,
+            # a stand-in for an estimator (fine-tuning's view of a stack) names it
+            name=getattr(est, "name_in_messages", type(est).__name__),
             label=label,
         )
 

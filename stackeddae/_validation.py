@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from ._activations import HIDDEN_ACTIVATIONS, OUTPUT_RANGES
+from ._activations import CODE_ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_RANGES
 from ._corruption import CORRUPTIONS, LEVEL_RANGES
 from ._optimizers import OPTIMIZERS
 
@@ -48,11 +48,14 @@ TRAINING_CONSTRAINTS = {
 }
 
 LAYER_CONSTRAINTS = {
-    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+    "activation": [StrOptions(set(CODE_ACTIVATIONS))],
     "loss": [StrOptions({"auto", "cross_entropy", "squared_error"})],
     "corruption": [StrOptions(set(CORRUPTIONS))],
     "tied_weights": ["boolean"],
 }
+
+# The supervised networks' hidden layers: no linear one, which needs no pretraining.
+NETWORK_ACTIVATION = [StrOptions(set(HIDDEN_ACTIVATIONS))]
 
 X_DTYPES = [np.float64, np.float32]
 
@@ -179,6 +182,15 @@ def check_corruption_level(level, corruption, name="corruption_level"):
         raise ValueError(
             f"The '{name}' parameter must be a number in {allowed} for "
             f"corruption='{corruption}' ({meaning}), got {level!r}."
+        )
+
+
+def check_activation(activation, name="activation"):
+    """Raise if ``activation`` (one layer's) is not a hidden activation's name."""
+    if not (isinstance(activation, str) and activation in CODE_ACTIVATIONS):
+        raise ValueError(
+            f"The '{name}' parameter must be one of {list(CODE_ACTIVATIONS)} or a "
+            f"sequence of them, one per layer, got an entry {activation!r}."
         )
 
 

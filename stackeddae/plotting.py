@@ -17,6 +17,7 @@ from ._corruption import CORRUPTIONS
 from ._layers import encoder_layers
 from ._stacked import StackedDenoisingAutoencoder
 from ._supervised import SdAClassifier, SdARegressor
+from ._unrolled import FineTuning
 
 __all__ = [
     "input_space_filters",
@@ -416,10 +417,14 @@ def _curves(estimator):
         return [("reconstruction", estimator, "pretraining")]
     if isinstance(estimator, StackedDenoisingAutoencoder):
         check_is_fitted(estimator)
-        return [
+        layers = [
             (f"layer {k + 1}", ae, "pretraining")
             for k, ae in enumerate(estimator.autoencoders_)
         ]
+        if not getattr(estimator, "fine_tune_n_iter_", 0):
+            return layers
+        # the unrolled network's record, under the names the curves are read by
+        return [*layers, ("fine-tuning", FineTuning(estimator), "fine-tuning")]
     if isinstance(estimator, _SUPERVISED):
         check_is_fitted(estimator)
         stack = [] if estimator.stack_ is None else _curves(estimator.stack_)
@@ -431,8 +436,9 @@ def plot_loss_curves(estimator, *, logy=None, title=None, ax=None):
     """Training cost per epoch: one curve per layer's pretraining, and fine-tuning.
 
     A DenoisingAutoencoder has one curve, a StackedDenoisingAutoencoder one per
-    layer, SdAClassifier and SdARegressor one per pretrained layer (from
-    ``stack_``) and the fine-tuning curve.  Validation scores, where early stopping
+    layer and, with ``fine_tune_max_iter > 0``, its fine-tuning curve,
+    SdAClassifier and SdARegressor one per pretrained layer (from ``stack_``) and
+    the fine-tuning curve.  Validation scores, where early stopping
     recorded them (``validation_scores_``), are drawn dashed against a second
     y-axis on the right (they are scores: higher is better).
 

@@ -53,6 +53,17 @@ def make_stack(**params):
     return StackedDenoisingAutoencoder(**{**defaults, "random_state": 0, **params})
 
 
+def make_deep(**params):
+    """A stack of three layers fine-tuned for 3 epochs (a deep autoencoder)."""
+    defaults = dict(
+        hidden_layer_sizes=(5, 4, 3),
+        fine_tune_max_iter=3,
+        fine_tune_batch_size=10,
+        fine_tune_learning_rate_init=0.01,
+    )
+    return make_stack(**{**defaults, **params})
+
+
 def make_network(cls, **params):
     defaults = dict(
         hidden_layer_sizes=(5, 4),
@@ -189,7 +200,7 @@ def _assert_finite_value(value, where, name):
             _assert_finite_value(v, f"{where}[{k!r}]", name)
     elif isinstance(value, (float, np.floating)):
         assert not np.isnan(value), where
-        if name not in ("best_loss_", "best_validation_score_"):
+        if not name.endswith(("best_loss_", "best_validation_score_")):
             assert np.isfinite(value), where
     elif hasattr(value, "get_params"):
         assert_finite_state(value, where)

@@ -8,6 +8,7 @@ scripts that need no optional package run here, in their ``--smoke`` configurati
 import json
 import runpy
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,7 @@ SCRIPTS = {
     "bench_throughput": ["--no-torch"],
     "bench_swap_noise": [],
     "bench_semi_supervised": [],
+    "bench_dimensionality": ["--validate"],
 }
 
 
@@ -138,3 +140,22 @@ def test_smoke_run(script, tmp_path, monkeypatch, capsys):
     assert set(record) == RECORD_KEYS
     assert record["name"] == script and record["smoke"] and record["rows"]
     assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_dimensionality_reads_full_mnist_from_mnist_data_home(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_dimensionality
+
+    monkeypatch.setattr(
+        bench_dimensionality, "mnist_data_home", lambda home: f"{home}/checked"
+    )
+    calls = []
+
+    def fetch_mnist(*, data_home, subset, return_X_y):
+        calls.append((data_home, subset, return_X_y))
+        return subset + "_X", subset + "_y"
+
+    monkeypatch.setattr(bench_dimensionality, "fetch_mnist", fetch_mnist)
+    cfg = types.SimpleNamespace(dataset="mnist", data_home="home")
+    assert bench_dimensionality.load(cfg) == ("train_X", "train_y", "test_X", "test_y")
+    assert calls == [("home/checked", "train", True), ("home/checked", "test", True)]

@@ -358,3 +358,23 @@ def test_fitted_pretraining_stack_keeps_the_users_memory(tmp_path, digits):
     assert clf.stack_.memory == str(tmp_path)
     untrusted = sio.get_untrusted_types(data=sio.dumps(clf))
     assert all(t.startswith("stackeddae.") for t in untrusted), untrusted
+
+
+def test_stack_fine_tuning_is_not_cached_nor_in_the_key(tmp_path, digits, trainings):
+    X, _ = digits
+    deep = dict(fine_tune_max_iter=2, fine_tune_batch_size=20)
+    plain = quietly(_stack(**deep).fit, X)
+    for _ in ("cold", "warm"):
+        cached = quietly(_stack(memory=tmp_path, **deep).fit, X)
+        assert_same_state(cached.autoencoders_, plain.autoencoders_)
+        assert cached.fine_tune_loss_curve_ == plain.fine_tune_loss_curve_
+    assert len(trainings) == 4  # plain, then cold: two layers each
+    # other fine-tuning settings load the layers, and fine-tune
+    other = quietly(
+        _stack(memory=tmp_path, **deep, fine_tune_learning_rate_init=0.01).fit, X
+    )
+    assert len(trainings) == 4 and other.fine_tune_n_iter_ == 2
+    # fine-tuning in place left the stored layers as pretraining made them
+    greedy = quietly(_stack(memory=tmp_path).fit, X)
+    assert len(trainings) == 4
+    assert_same_state(greedy.autoencoders_, quietly(_stack().fit, X).autoencoders_)

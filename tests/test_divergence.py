@@ -19,6 +19,7 @@ from support import (
     layer_epochs,
     make_clf,
     make_dae,
+    make_deep,
     make_reg,
     make_stack,
     make_target,
@@ -38,7 +39,7 @@ from stackeddae import (
     SdAClassifier,
     SdARegressor,
 )
-from stackeddae._objectives import DAEObjective, NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective, UnrolledObjective
 
 DIVERGING = {
     "dae": lambda: make_dae(loss="squared_error", learning_rate_init=1e4, max_iter=5),
@@ -283,3 +284,14 @@ def test_lbfgs_divergence_warns_and_keeps_nan_out_of_the_fitted_state(
     assert_finite_state(est)
     assert_finite_outputs(est, X, y)
     assert warning_messages(caught, DivergenceWarning)
+
+
+def test_diverged_fine_tuning_keeps_the_last_finite_epoch(monkeypatch, patch_objective):
+    X = make_X()
+    patch_objective(UnrolledObjective, return_on(9, np.nan))  # epoch 2
+    deep, caught = record(make_deep().fit, X)
+    monkeypatch.undo()
+    [message] = warning_messages(caught, DivergenceWarning)
+    assert message.startswith("StackedDenoisingAutoencoder: fine-tuning ")
+    assert deep.fine_tune_n_iter_ == 1
+    assert_finite_state(deep)

@@ -21,6 +21,7 @@ from support import (
     layer_epochs,
     make_clf,
     make_dae,
+    make_deep,
     make_stack,
     make_target,
     make_X,
@@ -33,7 +34,7 @@ from support import (
     warning_messages,
 )
 
-from stackeddae._objectives import DAEObjective, NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective, UnrolledObjective
 from stackeddae._optimizers import SGDOptimizer
 
 
@@ -320,3 +321,24 @@ def test_lbfgs_interrupt_keeps_a_usable_estimator(monkeypatch, patch_objective, 
     assert_finite_outputs(est, X, y)
     fit_quiet(est.set_params(warm_start=True), X, y)
     assert_finite_state(est)
+
+
+def test_interrupted_fine_tuning_keeps_a_usable_stack(monkeypatch, patch_objective):
+    X = make_X()
+    patch_objective(UnrolledObjective, raise_on(8))  # epoch 2, mini-batch 2
+    deep, caught = record(make_deep().fit, X)
+    monkeypatch.undo()
+    messages = warning_messages(caught, UserWarning)
+    assert any("fine-tuning training interrupted" in m for m in messages), messages
+    assert deep.fine_tune_n_iter_ == 1
+    assert deep._fine_tune_stop_status == "interrupted"
+    assert np.all(np.isfinite(deep.score_samples(X)))
+
+
+def test_interrupted_pretraining_skips_stack_fine_tuning(monkeypatch, patch_objective):
+    X = make_X()
+    patch_objective(DAEObjective, raise_on(8))  # layer 2
+    fine_tuning = patch_objective(UnrolledObjective)
+    deep, _ = record(make_deep().fit, X)
+    monkeypatch.undo()
+    assert not fine_tuning and deep.fine_tune_n_iter_ == 0

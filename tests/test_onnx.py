@@ -11,6 +11,7 @@ import onnxruntime as ort
 import pytest
 import skl2onnx
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -200,6 +201,25 @@ def check_regressor(reg, X):
 @pytest.mark.parametrize("cls", [DenoisingAutoencoder, StackedDenoisingAutoencoder])
 def test_autoencoder_transform(cls, activation, tied_weights, dtype):
     check_transformer(*autoencoder(cls, dtype, activation, tied_weights))
+
+
+@pytest.mark.parametrize("transform_layers", ["top", "all"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fine_tuned_stack_with_a_linear_code(dtype, transform_layers):
+    X = X_DIGITS.astype(dtype)
+    deep = StackedDenoisingAutoencoder(
+        (16, 2),
+        activation=["sigmoid", "identity"],
+        max_iter=2,
+        fine_tune_max_iter=3,
+        dtype=dtype,
+        random_state=0,
+        transform_layers=transform_layers,
+    )
+    greedy = _fit(clone(deep).set_params(fine_tune_max_iter=0), X)
+    deep = _fit(deep, X)
+    assert not np.allclose(deep.transform(X), greedy.transform(X))
+    check_transformer(deep, X)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ is in it, the lists derived from it are the estimators' own, and what it says a
 solver does not read does not change a layer trained with that solver (so the
 cache key may leave it out)."""
 
+import dataclasses
 import inspect
 
 import numpy as np
@@ -26,11 +27,14 @@ from stackeddae._params import (
     SOLVERS,
     STACK,
     TO_LAYERS,
+    UNROLLED,
+    UNROLLED_NAMES,
     key_params,
     optimizer_params,
     parameters,
     sda_parameters,
 )
+from stackeddae._training import Settings
 
 ESTIMATORS = {
     DenoisingAutoencoder: parameters(LAYER),
@@ -62,6 +66,7 @@ def test_derived_lists_stay_within_their_estimators():
     assert set(parameters(TO_LAYERS)) <= layer & stack
     # the stack sets these per layer, or keeps them, rather than passing them on
     assert layer & stack - set(parameters(TO_LAYERS)) == {
+        "activation",
         "corruption_level",
         "loss",
         "random_state",
@@ -74,6 +79,28 @@ def test_derived_lists_stay_within_their_estimators():
         for name in ("solver", "learning_rate_init", "batch_size", "max_iter")
         + ("momentum",)
     }
+
+
+def test_unrolled_names_are_stack_parameters_and_what_the_loop_reads():
+    stack = set(parameters(STACK))
+    assert set(parameters(UNROLLED)) <= stack
+    assert set(UNROLLED_NAMES.values()) == set(parameters(UNROLLED))
+    # fine_tune_x is read as x; a stack's own fine-tuning settings are no layer's
+    own = {k: v for k, v in UNROLLED_NAMES.items() if k != v}
+    assert own == {
+        name: f"fine_tune_{name}"
+        for name in ("max_iter", "solver", "learning_rate_init", "batch_size")
+        + ("corruption_level",)
+    }
+    assert not set(own.values()) & set(parameters(KEY))
+    # every setting the training loop reads of an estimator
+    loop = {f.name for f in dataclasses.fields(Settings)} - {
+        "optimizer_params",
+        "name",
+        "label",
+    }
+    loop |= {name for solver in SOLVERS for name in optimizer_params(solver)}
+    assert loop <= set(UNROLLED_NAMES)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 import skops.io as sio
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from support import (
     MAKERS,
     all_outputs,
@@ -20,6 +21,7 @@ from support import (
     fitted_attributes,
     make_clf,
     make_dae,
+    make_deep,
     make_reg,
     make_stack,
     make_target,
@@ -44,6 +46,7 @@ PERSISTED = {
     "dae-float32-sparse": lambda: make_dae(momentum=0.9),
     "stack": make_stack,
     "stack-lbfgs": lambda: make_stack(solver="lbfgs", max_iter=5),
+    "stack-fine-tuned": lambda: make_deep(early_stopping=True),
     "classifier-strings": make_clf,
     "classifier-no-pretraining-adam": lambda: make_clf(
         pretrain=False, solver="adam", learning_rate_init=0.01, early_stopping=True
@@ -210,6 +213,29 @@ def test_a_model_saved_before_unlabeled_label_existed_keeps_every_label(kind):
     if kind == "classifier":
         assert -1 in refitted.classes_
     assert_array_equal(refitted.predict(X), fit_quiet(MAKERS[kind](), X, y).predict(X))
+
+
+def test_a_stack_saved_before_fine_tuning_existed_loads_as_not_fine_tuned():
+    X = make_X()
+    est = fit_quiet(make_stack(), X)
+    expected = est.transform(X)
+    old = copy.deepcopy(est)
+    for name in [*vars(old)]:  # its parameters and its (empty) record
+        if "fine_tune" in name:
+            delattr(old, name)
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["fine_tune_max_iter"] == 0
+    assert_array_equal(loaded.transform(X), expected)
+    # refit as before: the greedy stack, bit for bit
+    assert_same_state(fit_quiet(loaded, X), fit_quiet(clone(est), X))
+    # fine-tuning it later starts its record afresh
+    old = pickle.loads(pickle.dumps(old))
+    old.set_params(warm_start=True, fine_tune_max_iter=2, fine_tune_batch_size=10)
+    fit_quiet(old, X)
+    assert old.fine_tune_n_iter_ == 2
+    assert [ae.n_iter_ for ae in old.autoencoders_] == [
+        ae.n_iter_ for ae in est.autoencoders_
+    ]
 
 
 @pytest.mark.parametrize("kind", list(OLD_MODELS))

@@ -310,6 +310,32 @@ def test_plot_loss_curves(plt, dae, stack, clf):
     assert len(ax.get_legend().get_texts()) == 3
 
 
+def test_plot_loss_curves_and_reconstructions_of_a_fine_tuned_stack(plt, data):
+    X, _ = data
+    deep = StackedDenoisingAutoencoder(
+        hidden_layer_sizes=(6, 4),
+        max_iter=2,
+        fine_tune_max_iter=3,
+        early_stopping=True,
+        n_iter_no_change=5,
+        random_state=0,
+        dtype=np.float64,
+    ).fit(X)
+    ax = plot_loss_curves(deep)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["layer 1", "layer 2", "fine-tuning"]
+    curve = ax.get_lines()[2].get_ydata()
+    np.testing.assert_allclose(curve, deep.fine_tune_loss_curve_)
+    [line] = ax.right_ax.get_lines()[-1:]
+    np.testing.assert_allclose(line.get_ydata(), deep.fine_tune_validation_scores_)
+    # the reconstructions are the fine-tuned network's
+    _, corrupted, reconstructed = np.split(
+        cells(drawn(plot_reconstructions(deep, X, n=4)), 3, 4), 3
+    )
+    expected = deep.inverse_transform(deep.transform(corrupted))
+    np.testing.assert_allclose(reconstructed, expected, rtol=1e-6)
+
+
 def test_plot_loss_curves_validation_scores(plt, data):
     X, y = data
     clf = SdAClassifier(

@@ -147,9 +147,8 @@ def _assert_finite_state(est):
         elif isinstance(value, dict):
             for k, v in value.items():
                 walk(v, f"{where}[{k!r}]")
-        elif isinstance(value, float) and where.rsplit(".", 1)[-1] not in (
-            "best_loss_",
-            "best_validation_score_",
+        elif isinstance(value, float) and not where.endswith(
+            ("best_loss_", "best_validation_score_")  # fine_tune_best_loss_ too
         ):
             assert np.isfinite(value), where
         elif hasattr(value, "get_params"):
@@ -158,7 +157,7 @@ def _assert_finite_state(est):
                     walk(v, f"{where}.{k}")
 
     walk(est, type(est).__name__)
-    for name in ("best_loss_", "best_validation_score_"):
+    for name in ("best_loss_", "best_validation_score_", "fine_tune_best_loss_"):
         value = getattr(est, name, None)
         assert value is None or not np.isnan(value), name
 

@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from support import fit_quiet, quietly
+from support import fit_quiet, make_deep, quietly
 from threadpoolctl import threadpool_limits
 
 import stackeddae._threads
@@ -23,7 +23,7 @@ from stackeddae import (
     SdARegressor,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._objectives import DAEObjective, NetworkObjective
+from stackeddae._objectives import DAEObjective, NetworkObjective, UnrolledObjective
 from stackeddae._threads import blas_threads, n_blas_threads
 
 
@@ -123,6 +123,15 @@ def test_sda_passes_n_jobs_to_pretraining_and_fine_tuning(monkeypatch, patch_obj
         fit_quiet(clf, X, y)
     assert all(a.n_jobs == 2 for a in clf.stack_.autoencoders_)
     assert set(pretraining) == {2} and set(fine_tuning) == {2}
+
+
+def test_stack_fine_tuning_runs_under_the_rule(monkeypatch, patch_objective):
+    _on_cores(monkeypatch, 4)
+    seen = []
+    patch_objective(UnrolledObjective, _recording(seen))
+    with threadpool_limits(limits=1, user_api="blas"):
+        fit_quiet(make_deep(n_jobs=2), _features(60, 8))
+    assert seen and set(seen) == {2}
 
 
 def test_fits_with_the_same_n_jobs_are_identical():
