@@ -69,6 +69,10 @@ class _NetworkObjective:
         self.derivative = DERIVATIVES[net.activation]
         self.loss = LOSSES[net._loss_name]
         self.alpha = net.alpha
+        # scratch for the L2 penalty's alpha/m W, as large as the largest weight
+        self.l2_work = (
+            np.empty(max(W.size for W in net.coefs_), dtype) if net.alpha else None
+        )
 
     def __call__(self, X, Y):
         m, n = X.shape[0], self.n_layers
@@ -96,7 +100,7 @@ class _NetworkObjective:
                 self.derivative(acts[i], below)
                 delta = below
         if self.alpha:
-            cost += l2_penalty(coefs, coef_grads, self.alpha, m)
+            cost += l2_penalty(coefs, coef_grads, self.alpha, m, self.l2_work)
         return cost
 
 

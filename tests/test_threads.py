@@ -1,6 +1,7 @@
 """The BLAS thread rule: which thread count a fit and inference use, results that do
 not depend on the ambient limit, and concurrent use from threads."""
 
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -133,6 +134,44 @@ def test_fits_with_the_same_n_jobs_are_identical():
     ]
     assert_array_equal(fits[0].components_, fits[1].components_)
     assert fits[0].loss_curve_ == fits[1].loss_curve_
+
+
+def _scipy_linalg_calls(function, *args):
+    """Names of the scipy.linalg functions (scipy's BLAS) that a call makes."""
+    called = set()
+
+    def profile(frame, event, arg):
+        path = frame.f_code.co_filename.replace("\\", "/")
+        if event == "call" and "/scipy/linalg/" in path:
+            called.add(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        function(*args)
+    finally:
+        sys.setprofile(None)
+    return called
+
+
+@pytest.mark.parametrize(
+    "solver", ["sgd", "sgd_momentum", "adagrad", "rmsprop", "adadelta", "adam"]
+)
+def test_training_steps_call_numpy_blas_only(solver):
+    # scipy's BLAS is a second OpenBLAS with a thread pool of its own: its threads
+    # and numpy's took each other's cores when a step alternated between them
+    # (a numpy product then a scipy axpy: 0.25 ms on one thread, 11 ms on two).
+    X, y = _features(60, 8), np.arange(60) % 2
+    params = {"solver": solver, "momentum": 0.0}
+    if solver == "sgd_momentum":
+        params = {"solver": "sgd", "momentum": 0.9}
+    models = [
+        DenoisingAutoencoder(4, alpha=1e-3, max_iter=2, **params),
+        DenoisingAutoencoder(4, tied_weights=False, alpha=1e-3, max_iter=2, **params),
+        SdAClassifier((4,), pretrain=False, alpha=1e-3, max_iter=2, **params),
+    ]
+    for model in models:
+        data = (X, y) if isinstance(model, SdAClassifier) else (X,)
+        assert _scipy_linalg_calls(fit_quiet, model, *data) == set()
 
 
 def test_n_jobs_zero_is_rejected_with_its_meaning():
