@@ -62,7 +62,7 @@ class _DAEObjective:
     computes W x~^T and W da^T 1.05-1.45x faster than x~ W^T and da W^T (one
     thread, float32, ``benchmarks/RESULTS.md``).  The tied gradient
     dW = dy^T x~ + y^T da is one product [dy^T | y^T] [x~; da], over a copy of the
-    two side by side (n_components x 2m, a small copy beside the product; 1.13x
+    two side by side (n_components x 2m, a small copy beside the product; 1.13-1.16x
     faster than two products accumulated by scipy's gemm at batch 20, and numpy's
     BLAS only in the step: see ``_optimizers``).  Gradients are of the mean cost
     over the mini-batch (the loss folds 1/m into da).
@@ -299,8 +299,14 @@ class DenoisingAutoencoder(
         ``partial_fit``, ``transform`` and scoring, whatever the process's BLAS
         limit, so that results depend on ``n_jobs`` but not on where they run.
         None means 1 (also under :func:`joblib.parallel_config`); -1 means all
-        cores; any value is capped at half the cores (8 of 16 fitted 2-2.5x faster
-        than one, 12 were many times slower; README, "Threads").
+        cores, -2 all but one; more than the cores means all of them.  Threads
+        speed up the matrix products only (on 2 idle cores, 2 threads ran those
+        of a 784-500 layer at batch 20 1.6x faster, 1000 units at batch 128
+        2.0x), not the element-wise passes, so they pay most for wide layers
+        and large mini-batches.  They do not pay on cores that other processes
+        keep busy, where each product waits for its threads: with a load
+        average of 5 to 8 on 2 cores, 2 threads fitted a 784-500 layer 6x
+        (batch 128) to 13x (batch 20) slower than one (README, "Threads").
 
     Attributes
     ----------
