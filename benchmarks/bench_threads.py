@@ -1,6 +1,6 @@
 """What BLAS threads buy a fit: 1 against 2 (or more) threads, and why it once cost.
 
-Two parts, each timed in wall-clock seconds, the thread counts interleaved turn by
+Three parts, each timed in wall-clock seconds, the thread counts interleaved turn by
 turn, medians over the turns (the load average of the machine is recorded beside
 each turn: on a shared machine compare the ratios of one run, not the times):
 
@@ -12,6 +12,11 @@ each turn: on a shared machine compare the ratios of one run, not the times):
 2. fits with ``n_jobs`` = the thread count, on the 5000 bundled digits: the
    reference layer ``DenoisingAutoencoder(n_components=500)`` at mini-batches of 20
    and 128, and a ``StackedDenoisingAutoencoder((1000, 1000))`` at 128.
+3. steps: single training steps (``_DAEObjective`` and the SGD update) of the
+   fits' layers, each thread count in turn, ``step_rounds`` times; besides the
+   median, the fastest step, which on a busy machine is the one run while the
+   cores happened to be free (a proxy for an idle machine, not a measurement of
+   one).
 
 Printed: the median of each at each thread count and its ratio to one thread
 (> 1: slower than one thread).  ``--cores N`` pretends the machine has N cores, as
@@ -35,7 +40,9 @@ from threadpoolctl import threadpool_limits
 
 import stackeddae._threads
 from stackeddae import DenoisingAutoencoder, StackedDenoisingAutoencoder
+from stackeddae._autoencoder import _DAEObjective
 from stackeddae._threads import n_blas_threads
+from stackeddae._training import make_optimizer
 from stackeddae.datasets import load_mnist_5k
 
 # ----------------------------------------------------------------- configuration
@@ -47,9 +54,13 @@ CONFIG = dict(
     dae_epochs=2,
     sda_epochs=1,  # per layer
     fits=("dae_batch_20", "dae_batch_128", "sda_1000_batch_128"),
+    parts=("loops", "fits", "steps"),
+    step_rounds=300,  # single steps per layer and thread count
     cores=None,  # pretend the machine has this many cores (None: the real count)
 )
-SMOKE = dict(turns=1, loop_seconds=0.01, rows=300, dae_epochs=1, sda_epochs=1)
+SMOKE = dict(
+    turns=1, loop_seconds=0.01, rows=300, dae_epochs=1, sda_epochs=1, step_rounds=2
+)
 HELPS = {
     "cores": "pretend this many cores, as issue #19 did to get 2 threads from a "
     "rule capped at half the cores",
@@ -129,13 +140,61 @@ def time_fit(name, n_jobs, X, cfg):
     return time.perf_counter() - start
 
 
+# ------------------------------------------------------------------------ steps
+# (n_visible, n_components, batch_size) of the fits' layers
+STEP_LAYERS = ((784, 500, 20), (784, 500, 128), (784, 1000, 128), (1000, 1000, 128))
+
+
+def time_steps(X, cfg):
+    """Rows of single-step times (fastest, median) per layer and thread count."""
+    rows = []
+    for n_visible, n_components, m in STEP_LAYERS:
+        data = (
+            X
+            if n_visible == X.shape[1]
+            else np.random.default_rng(0).random((X.shape[0], n_visible), dtype=X.dtype)
+        )
+        dae = DenoisingAutoencoder(n_components, batch_size=m, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dae.set_params(max_iter=1).fit(data[:m])
+        objective = _DAEObjective(dae, m)
+        optimizer = make_optimizer(dae, objective.params)
+        batches = [data[i : i + m] for i in range(0, len(data) - m + 1, m)]
+        times = {t: [] for t in cfg.threads}
+        for r in range(cfg.step_rounds):
+            batch = batches[r % len(batches)]
+            for t in cfg.threads[r % 2 :] + cfg.threads[: r % 2]:
+                with threadpool_limits(limits=t, user_api="blas"):
+                    start = time.perf_counter()
+                    objective(batch)
+                    optimizer.update(objective.grads)
+                    times[t].append(time.perf_counter() - start)
+        first = min(times[cfg.threads[0]])
+        for t in cfg.threads:
+            rows.append(
+                {
+                    "part": "step",
+                    "name": f"step {n_visible}-{n_components}, batch {m}",
+                    "threads": t,
+                    "fastest": min(times[t]),
+                    "median": float(np.median(times[t])),
+                    "fastest_over_1_thread": min(times[t]) / first,
+                }
+            )
+    return rows
+
+
 def measure(cfg):
     if cfg.cores is not None:
         stackeddae._threads._cores = lambda: cfg.cores
     X = np.ascontiguousarray(load_mnist_5k(return_X_y=True)[0][: cfg.rows])
     loops = make_loops()
-    work = {("loop", name): loop for name, loop in loops.items()}
-    work.update({("fit", name): name for name in cfg.fits})
+    work = {}
+    if "loops" in cfg.parts:
+        work.update({("loop", name): loop for name, loop in loops.items()})
+    if "fits" in cfg.parts:
+        work.update({("fit", name): name for name in cfg.fits})
     times = {(kind, name, t): [] for kind, name in work for t in cfg.threads}
     loads = []
     for turn in range(cfg.turns):
@@ -150,6 +209,7 @@ def measure(cfg):
                         times[kind, name, t].append(time_loop(item, cfg.loop_seconds))
                 else:
                     times[kind, name, t].append(time_fit(item, t, X, cfg))
+    steps = time_steps(X, cfg) if "steps" in cfg.parts else []
     loads.append(load())
 
     rows = []
@@ -168,10 +228,11 @@ def measure(cfg):
                     f"over_{cfg.threads[0]}_thread": median / one,
                 }
             )
+    rows += steps
     return Result(
         rows,
         summary={"loadavg_per_turn": loads},
-        tables=tables(rows, cfg),
+        tables=tables(rows, cfg) + step_table(steps, cfg),
         text=f"load average (1 min) before each turn and at the end: {loads}",
     )
 
@@ -181,6 +242,8 @@ def tables(rows, cfg):
     first = cfg.threads[0]
     wide = {}
     for row in rows:
+        if row["part"] == "step":
+            continue
         entry = wide.setdefault(row["name"], {"name": row["name"]})
         scale, unit = (1e6, "us") if row["part"] == "loop" else (1.0, "s")
         entry[f"{row['threads']} threads"] = f"{scale * row['seconds']:.4g} {unit}"
@@ -192,6 +255,30 @@ def tables(rows, cfg):
     for t in cfg.threads[1:]:
         columns[f"{t}/{first}"] = ".3f"
     title = f"wall clock, medians of {cfg.turns} interleaved turns"
+    return [table(wide.values(), columns, title=title)] if wide else []
+
+
+def step_table(steps, cfg):
+    """Single steps: the fastest and the median at each thread count."""
+    if not steps:
+        return []
+    first = cfg.threads[0]
+    wide = {}
+    for row in steps:
+        entry = wide.setdefault(row["name"], {"name": row["name"]})
+        entry[f"{row['threads']} threads"] = (
+            f"{1e6 * row['fastest']:.0f} / {1e6 * row['median']:.0f} us"
+        )
+        if row["threads"] != first:
+            entry[f"{row['threads']}/{first}"] = row["fastest_over_1_thread"]
+    columns = {"name": ""}
+    for t in cfg.threads:
+        columns[f"{t} threads"] = ""
+    for t in cfg.threads[1:]:
+        columns[f"{t}/{first}"] = ".3f"
+    title = (
+        f"single steps, fastest / median of {cfg.step_rounds}; the ratio of the fastest"
+    )
     return [table(wide.values(), columns, title=title)]
 
 
