@@ -183,20 +183,20 @@ class LibraryStep:
 class GemmFloor:
     """The matrix products of ``DAEObjective.__call__`` (tied weights), alone.
 
-    W x~^T, y W, W da^T, then dW = dy^T x~ and dW += y^T da (BLAS gemm, beta = 1),
-    on buffers laid out as the objective's: the hidden layer one unit per row.
+    W x~^T, y W, W da^T, then dW = [dy^T | y^T] [x~; da], on buffers laid out as
+    the objective's: the hidden layer one unit per row.
     """
 
     def __init__(self, objective):
         m = objective.batch_size
         self.W = objective.params[0].copy()
         self.grad = np.empty_like(self.W)
-        self.gemm = objective.gemm
         self.visible = objective.visible.copy()  # [x~; da], filled by real steps
         self.x_tilde, self.delta_out = self.visible[:m], self.visible[m : 2 * m]
         hidden = objective.hidden  # [dy; y], one sample per row
         self.delta_hidden_t = np.ascontiguousarray(hidden[:m].T)
         self.y_t = np.ascontiguousarray(hidden[m:].T)
+        self.pair = np.hstack([self.delta_hidden_t, self.y_t])  # [dy^T | y^T]
 
     def __call__(self, n_steps):
         W = self.W
@@ -204,9 +204,7 @@ class GemmFloor:
             np.matmul(W, self.x_tilde.T, out=self.y_t)
             np.matmul(self.y_t.T, W, out=self.delta_out)
             np.matmul(W, self.delta_out.T, out=self.delta_hidden_t)
-            np.matmul(self.delta_hidden_t, self.x_tilde, out=self.grad)
-            da_t, y, grad_t = self.delta_out.T, self.y_t.T, self.grad.T
-            self.gemm(1.0, da_t, y, beta=1.0, c=grad_t, overwrite_c=1)  # dW^T += da^T y
+            np.matmul(self.pair, self.visible, out=self.grad)
 
 
 class SampleRowsFloor(GemmFloor):

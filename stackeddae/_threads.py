@@ -29,23 +29,20 @@ from threadpoolctl import ThreadpoolController
 
 
 def n_blas_threads(n_jobs):
-    """BLAS threads for ``n_jobs``: None 1, -1 all cores, never over half the cores.
+    """BLAS threads for ``n_jobs``: None 1, -1 all cores, k k threads (at most all).
 
-    Measured (benchmarks/RESULTS.md, "Threads"): on 2 cores a second thread made
-    every training step slower; on 16 cores 8 threads fitted 1.9-2.5x faster than
-    one while 12 or 16 were up to 60x slower.  So any request is capped at half the
-    cores (at least one): ``n_jobs=-1`` is 8 threads on 16 cores, 1 on 2 cores.
-    None is 1 whatever the joblib backend or ``parallel_config``, so that the
-    backend running a fit cannot change its result.
+    Negative values count back from the cores as in joblib (-2: all cores but one),
+    at least one.  None is 1 whatever the joblib backend or ``parallel_config``, so
+    that the backend running a fit cannot change its result.  No other cap: since a
+    training step calls one BLAS library (numpy's), a second thread no longer slows
+    it down (benchmarks/RESULTS.md, "Threads"); where more threads do not pay (small
+    mini-batches), the estimators' ``n_jobs`` docstrings say so.
     """
     cores = _cores()
     if n_jobs is None:
-        wanted = 1
-    elif n_jobs < 0:
-        wanted = cores + 1 + n_jobs
-    else:
-        wanted = n_jobs
-    return max(1, min(wanted, cores // 2))
+        return 1
+    wanted = cores + 1 + n_jobs if n_jobs < 0 else n_jobs
+    return max(1, min(wanted, cores))
 
 
 @lru_cache(maxsize=1)

@@ -124,6 +124,7 @@ SCRIPTS = {
     "bench_swap_noise": [],
     "bench_semi_supervised": [],
     "bench_dimensionality": ["--validate"],
+    "bench_threads": [],
 }
 
 
