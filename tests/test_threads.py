@@ -178,6 +178,18 @@ def test_training_steps_call_numpy_blas_only(solver):
         DenoisingAutoencoder(4, alpha=1e-3, max_iter=2, **params),
         DenoisingAutoencoder(4, tied_weights=False, alpha=1e-3, max_iter=2, **params),
         SdAClassifier((4,), pretrain=False, alpha=1e-3, max_iter=2, **params),
+        *(  # a deep autoencoder's fine-tuning, tied and untied
+            StackedDenoisingAutoencoder(
+                (4, 3),
+                tied_weights=tied,
+                alpha=1e-3,
+                max_iter=1,
+                fine_tune_max_iter=2,
+                fine_tune_solver=params["solver"],
+                **params,
+            )
+            for tied in (True, False)
+        ),
     ]
     for model in models:
         data = (X, y) if isinstance(model, SdAClassifier) else (X,)
