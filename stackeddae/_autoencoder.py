@@ -147,9 +147,9 @@ default="masking"
         cores, -2 all but one; more than the cores means all of them.  Threads
         speed up the matrix products, not the element-wise passes, so they pay
         most for wide layers and large mini-batches: on 2 cores with little
-        else running, 2 threads fitted a 784-500 layer 1.18x faster than one at
-        batch 20 and 1.28x at batch 128, a (1000, 1000) stack at batch 128
-        1.56x.  They do not pay on cores that other processes keep busy, where
+        else running, 2 threads fitted a 784-500 layer 1.08x faster than one at
+        batch 20 and 1.43x at batch 128, a (1000, 1000) stack at batch 128
+        1.61x.  They do not pay on cores that other processes keep busy, where
         each product waits for its threads: with a load average of 5 to 8 on 2
         cores, 2 threads fitted the same layer 6x (batch 128) to 13x (batch 20)
         slower than one (README, "Threads").

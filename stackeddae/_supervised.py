@@ -442,8 +442,8 @@ epsilon, rho, n_iter_no_change, max_fun
         Number of BLAS threads of pretraining, fine-tuning and prediction, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all cores).  More threads pay
         for wide layers and large mini-batches on idle cores (2 threads fitted a
-        (1000, 1000) stack at batch 128 1.56x faster than one on 2 cores, a
-        784-500 layer at batch 20 only 1.18x), and not at all on cores that
+        (1000, 1000) stack at batch 128 1.61x faster than one on 2 cores, a
+        784-500 layer at batch 20 only 1.08x), and not at all on cores that
         other processes keep busy (the stack 2.2x slower with a load average of
         5 to 8 on 2 cores; README, "Threads").
     memory : None, str, path or joblib.Memory, default=None
