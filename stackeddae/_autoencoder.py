@@ -16,7 +16,6 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._batch_size import effective_batch_size
 from ._init import init_weights
 from ._layers import CHUNK_ROWS, decoder_layers, dense, encoder_layers, forward
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
@@ -24,7 +23,7 @@ from ._objectives import DAEObjective
 from ._persistence import LegacyStateMixin
 from ._seeds import new_generator
 from ._threads import under_thread_rule
-from ._training import fit_lbfgs, fit_stochastic, reset_history
+from ._training import reset_history, train
 from ._validation import (
     LAYER_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -327,7 +326,7 @@ default="masking"
         return self
 
     def _fit(self, X, incremental, label="", warm=None):
-        """Train on X; how training stopped (see ``fit_stochastic``)."""
+        """Train on X; how training stopped (see ``_training.train``)."""
         warm = self.warm_start if warm is None else warm
         fresh = (
             not hasattr(self, "components_")
@@ -353,23 +352,15 @@ default="masking"
         rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
             rows, validation = self._split_validation(X)
-        if self.solver == "lbfgs":
-            objective = DAEObjective(self, X.shape[0])
-            status = fit_lbfgs(self, objective, X, label=label)
-        else:
-            n_train = X.shape[0] if rows is None else len(rows)
-            objective = DAEObjective(
-                self, effective_batch_size(self.batch_size, n_train)
-            )
-            status = fit_stochastic(
-                self,
-                objective,
-                X,
-                incremental=incremental,
-                validation=validation,
-                label=label,
-                rows=rows,
-            )
+        status = train(
+            self,
+            lambda batch_size, n_train: DAEObjective(self, batch_size),
+            X,
+            incremental=incremental,
+            validation=validation,
+            label=label,
+            rows=rows,
+        )
         # kept for inspection, as a plain str (for skops and old pickles)
         self._stop_status = status.value
         return status

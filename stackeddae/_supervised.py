@@ -34,7 +34,6 @@ from sklearn.utils.validation import (
 )
 
 from ._activations import ACTIVATIONS
-from ._batch_size import effective_batch_size
 from ._cache import cache_memory
 from ._features import feature_names_out, join_codes
 from ._init import init_weights
@@ -46,7 +45,7 @@ from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import under_thread_rule
-from ._training import MixedRows, Status, fit_lbfgs, fit_stochastic, reset_history
+from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
     NETWORK_ACTIVATION,
     check_hidden_layer_sizes,
@@ -196,32 +195,29 @@ class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
             if status == Status.INTERRUPTED:
                 self._stop_status = status.value
                 return self  # Ctrl-C during pretraining: no fine-tuning either
+        semi_supervised = False
         if self.solver == "lbfgs":
             if labeled is not None:  # the full batch: the labeled rows
                 X, Y = X[labeled], Y[labeled]
-            objective = NetworkObjective(self, X.shape[0])
-            status = fit_lbfgs(self, objective, X, Y, label="fine-tuning ")
         else:
             rows, semi_supervised = self._fine_tuning_rows(rows, labeled)
-            n_train = X.shape[0] if rows is None else len(rows)
-            batch_size = effective_batch_size(self.batch_size, n_train)
-            objective = (
-                SemiSupervisedObjective(
-                    self, batch_size, ramp=UNLABELED_RAMP_EPOCHS * n_train
-                )
-                if semi_supervised
-                else NetworkObjective(self, batch_size)
-            )
-            status = fit_stochastic(
-                self,
-                objective,
-                X,
-                Y,
-                incremental=incremental,
-                validation=validation,
-                label="fine-tuning ",
-                rows=rows,
-            )
+
+        def objective(batch_size, n_train):
+            if semi_supervised:
+                ramp = UNLABELED_RAMP_EPOCHS * n_train
+                return SemiSupervisedObjective(self, batch_size, ramp=ramp)
+            return NetworkObjective(self, batch_size)
+
+        status = train(
+            self,
+            objective,
+            X,
+            Y,
+            incremental=incremental,
+            validation=validation,
+            label="fine-tuning ",
+            rows=rows,
+        )
         self._stop_status = status.value  # a plain str, for skops and old pickles
         return self
 

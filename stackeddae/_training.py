@@ -38,6 +38,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ._batch_size import effective_batch_size
 from ._optimizers import OPTIMIZERS
 from ._params import optimizer_params
 from ._threads import blas_threads
@@ -61,6 +62,47 @@ class Status(str, Enum):
 
 
 # ------------------------------------------------------------- entry points
+
+
+def train(
+    est,
+    make_objective,
+    X,
+    Y=None,
+    *,
+    incremental=False,
+    validation=None,
+    label="",
+    rows=None,
+):
+    """Train with ``est.solver``: L-BFGS on the full batch, else mini-batches.
+
+    ``make_objective(batch_size, n_train)`` builds the objective for mini-batches
+    of ``batch_size`` rows (L-BFGS: all of X) out of ``n_train`` training rows;
+    ``est.batch_size`` is clipped to them as scikit-learn clips it.  The other
+    arguments are :func:`fit_stochastic`'s; L-BFGS, on the full batch, reads none
+    of ``incremental``, ``validation`` and ``rows``.
+
+    Returns
+    -------
+    status : Status
+        How training stopped (see :func:`fit_stochastic` and :func:`fit_lbfgs`).
+    """
+    if est.solver == "lbfgs":
+        objective = make_objective(X.shape[0], X.shape[0])
+        return fit_lbfgs(est, objective, X, Y, label=label)
+    n_train = X.shape[0] if rows is None else len(rows)
+    objective = make_objective(effective_batch_size(est.batch_size, n_train), n_train)
+    return fit_stochastic(
+        est,
+        objective,
+        X,
+        Y,
+        incremental=incremental,
+        validation=validation,
+        label=label,
+        rows=rows,
+    )
 
 
 def fit_stochastic(

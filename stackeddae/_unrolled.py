@@ -20,10 +20,9 @@ import dataclasses
 
 import numpy as np
 
-from ._batch_size import effective_batch_size
 from ._objectives import UnrolledObjective
 from ._params import UNROLLED_NAMES
-from ._training import History, fit_lbfgs, fit_stochastic, reset_history
+from ._training import History, reset_history, train
 
 # The record the loop keeps (History's fields) and its private state: each kept
 # on the stack with a fine_tune prefix.
@@ -88,23 +87,15 @@ def fine_tune(stack, X, incremental):
     if stack.early_stopping and not incremental and phase.solver != "lbfgs":
         rows, validation = _split_validation(stack, phase._rng, X)
     label = "fine-tuning "
-    if phase.solver == "lbfgs":
-        objective = UnrolledObjective(stack, X.shape[0])
-        status = fit_lbfgs(phase, objective, X, label=label)
-    else:
-        n_train = X.shape[0] if rows is None else len(rows)
-        objective = UnrolledObjective(
-            stack, effective_batch_size(phase.batch_size, n_train)
-        )
-        status = fit_stochastic(
-            phase,
-            objective,
-            X,
-            incremental=incremental,
-            validation=validation,
-            label=label,
-            rows=rows,
-        )
+    status = train(
+        phase,
+        lambda batch_size, n_train: UnrolledObjective(stack, batch_size),
+        X,
+        incremental=incremental,
+        validation=validation,
+        label=label,
+        rows=rows,
+    )
     phase._stop_status = status.value  # a plain str, as the layers keep theirs
     return status
 
