@@ -9,7 +9,7 @@ fine-tuning or the pretraining cache's keys).
 """
 
 import numpy as np
-from sklearn.utils.validation import _check_feature_names_in
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 # transform_layers -> (indices of the layers returned, of n; name of unit j of layer k)
 TRANSFORM_LAYERS = {
@@ -69,3 +69,28 @@ def feature_names_out(est, layer_sizes, input_features=None):
         ],
         dtype=object,
     )
+
+
+class LayerFeaturesMixin:
+    """``get_feature_names_out`` of an estimator whose ``transform`` follows
+    ``transform_layers``; the estimator gives its fitted hidden layers' sizes,
+    bottom to top, as ``_hidden_sizes()``."""
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of ``transform``'s output.
+
+        ``<class name>0``, ``<class name>1``, ... for the top code (e.g.
+        ``stackeddenoisingautoencoder0``); ``<class name>_layer<k>_<j>`` (unit j of
+        hidden layer k, from 1) with ``transform_layers="all"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used to validate feature names with the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return feature_names_out(self, self._hidden_sizes(), input_features)

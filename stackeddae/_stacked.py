@@ -20,7 +20,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
 from ._cache import LayerCache, cache_memory
-from ._features import TRANSFORM_LAYERS, feature_names_out, join_codes, n_features_out
+from ._features import (
+    TRANSFORM_LAYERS,
+    LayerFeaturesMixin,
+    join_codes,
+    n_features_out,
+)
 from ._layers import (
     CHUNK_ROWS,
     decoder_layers,
@@ -61,7 +66,9 @@ def _is_stochastic(stack):
     )
 
 
-class StackedDenoisingAutoencoder(LegacyStateMixin, TransformerMixin, BaseEstimator):
+class StackedDenoisingAutoencoder(
+    LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstimator
+):
     """Stacked denoising autoencoder, pretrained greedily layer by layer, and
     optionally fine-tuned as a deep autoencoder.
 
@@ -585,31 +592,12 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         """
         return float(np.mean(self.score_samples(X)))
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the columns of ``transform``'s output.
-
-        ``stackeddenoisingautoencoder0``, ``...1``, ... for the top code;
-        ``stackeddenoisingautoencoder_layer<k>_<j>`` (unit j of layer k, from 1)
-        with ``transform_layers="all"``.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only used to validate feature names with the names seen in ``fit``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        check_is_fitted(self)
-        return feature_names_out(self, self._layer_sizes(), input_features)
-
-    def _layer_sizes(self):
+    def _hidden_sizes(self):
         return [ae.n_components for ae in self.autoencoders_]
 
     @property
     def _n_features_out(self):
-        return n_features_out(self._layer_sizes(), self.transform_layers)
+        return n_features_out(self._hidden_sizes(), self.transform_layers)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

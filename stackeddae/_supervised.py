@@ -35,7 +35,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS
 from ._cache import cache_memory
-from ._features import feature_names_out, join_codes
+from ._features import LayerFeaturesMixin, join_codes
 from ._init import init_weights
 from ._layers import dense, encoder_layers, forward, layer_outputs
 from ._losses import OUTPUT_ACTIVATIONS
@@ -62,7 +62,7 @@ from ._validation import (
 UNLABELED_RAMP_EPOCHS = 10
 
 
-class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
+class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
     # as the stack's parameter of the same name, or the one a pretrain_x sets
@@ -352,25 +352,6 @@ class _BaseSdA(LegacyStateMixin, TransformerMixin, BaseEstimator):
     def _hidden_codes(self, X):
         """Each hidden layer's activations of validated X, bottom to top."""
         return layer_outputs(encoder_layers(self)[:-1], X)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the columns of ``transform``'s output.
-
-        ``<class name>0``, ``<class name>1``, ... for the top hidden layer;
-        ``<class name>_layer<k>_<j>`` (unit j of hidden layer k, from 1) with
-        ``transform_layers="all"``.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only used to validate feature names with the names seen in ``fit``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        check_is_fitted(self)
-        return feature_names_out(self, self._hidden_sizes(), input_features)
 
     def _hidden_sizes(self):
         return [W.shape[1] for W in self.coefs_[:-1]]
