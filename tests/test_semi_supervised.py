@@ -107,15 +107,18 @@ def test_unlabeled_rows_pretrain_and_are_no_class(digits, pretrained_rows):
     assert -1 not in clf.predict(X)
 
 
+def _recording_labels(seen):
+    """An objective patch that records each mini-batch's row sums of Y (1 for a
+    labeled row, 0 for an unlabeled one) and trains as usual."""
+    return lambda i, obj, Xb, Yb, original: (
+        seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
+    )
+
+
 def test_by_default_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
     X, y = digits
     seen = []
-    patch_objective(
-        NetworkObjective,
-        lambda i, obj, Xb, Yb, original: (
-            seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
-        ),
-    )
+    patch_objective(NetworkObjective, _recording_labels(seen))
     clf = fit_quiet(make_clf(unlabeled_label=-1), X, _hide(y, 60))
     seen = np.concatenate(seen)
     assert_array_equal(seen, 1)
@@ -125,12 +128,7 @@ def test_by_default_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
 def test_unlabeled_term_visits_unlabeled_rows(digits, patch_objective):
     X, y = digits
     seen = []
-    patch_objective(
-        SemiSupervisedObjective,
-        lambda i, obj, Xb, Yb, original: (
-            seen.append(Yb.sum(axis=1)) or original(obj, Xb, Yb)
-        ),
-    )
+    patch_objective(SemiSupervisedObjective, _recording_labels(seen))
     clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.3, max_iter=4)
     clf = fit_quiet(clf, X, _hide(y, 60))
     seen = np.concatenate(seen)
