@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
+    type_of_target,
 )
 from sklearn.utils.validation import (
     check_array,
@@ -60,6 +61,15 @@ from ._validation import (
 
 # Epochs of fine-tuning over which the unlabeled rows' weight ramps up from 0.
 UNLABELED_RAMP_EPOCHS = 10
+
+# The classifier's head for each kind of target (``type_of_target``): its loss, whose
+# canonical output activation follows.  A multi-label indicator matrix gets
+# independent sigmoid outputs, as in MLPClassifier.
+HEAD_LOSSES = {
+    "binary": "softmax_cross_entropy",
+    "multiclass": "softmax_cross_entropy",
+    "multilabel-indicator": "cross_entropy",
+}
 
 
 class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstimator):
@@ -301,6 +311,7 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
                 f"{self.validation_fraction} of {len(candidates)} labeled samples "
                 f"holds out {n_valid}; early stopping needs at least 2)."
             )
+        # one class per row: stratified (as MLPClassifier, not for multi-label)
         stratify = (
             Y[candidates].argmax(axis=1)
             if self._loss_name == "softmax_cross_entropy"
@@ -370,7 +381,12 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     (``pretrain_*`` parameters, ``corruption``, ``corruption_level``), then a
     softmax logistic-regression layer on top and supervised fine-tuning of the whole
     network by backpropagation (the other parameters, as in ``MLPClassifier``).
-    ``pretrain=False`` trains the same network from random weights.
+    ``pretrain=False`` trains the same network from random weights.  Fitted on a
+    multi-label indicator matrix, the head is one sigmoid per label under the
+    binary cross-entropy, as in ``MLPClassifier``: ``predict`` returns the
+    indicator matrix of the labels whose probability is above 0.5,
+    ``predict_proba`` each label's probability, ``score`` and early stopping the
+    subset accuracy (the held-out rows are then not stratified).
 
     Parameters
     ----------
@@ -471,10 +487,13 @@ epsilon, rho, n_iter_no_change, max_fun
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for multi-label, ``arange(n_labels)`` as in
+        ``MLPClassifier`` (``partial_fit``: its first ``classes``).
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix.
     coefs_ : list of ndarray
         Weights of each layer, ``coefs_[i]`` of shape (n_inputs, n_outputs); the
-        last is the softmax head.
+        last is the head (softmax; one sigmoid per label for multi-label).
     intercepts_ : list of ndarray
         Biases of each layer.
     stack_ : StackedDenoisingAutoencoder or None
@@ -496,9 +515,9 @@ epsilon, rho, n_iter_no_change, max_fun
     n_layers_ : int
         Number of layers, input and output included.
     n_outputs_ : int
-        Number of outputs (classes).
+        Number of outputs (classes, or labels for multi-label).
     out_activation_ : str
-        "softmax".
+        "softmax", or "sigmoid" for multi-label.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -516,8 +535,6 @@ epsilon, rho, n_iter_no_change, max_fun
     >>> bool(clf.score(X[500:] / 16, y[500:]) > 0.8)
     True
     """
-
-    _loss_name = "softmax_cross_entropy"
 
     _parameter_constraints = {
         **_BaseSdA._parameter_constraints,
@@ -620,10 +637,12 @@ epsilon, rho, n_iter_no_change, max_fun
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+(n_samples, n_labels)
             Class labels (at least two classes), and ``unlabeled_label`` for the
             rows without one: pretraining uses every row, the supervised loss the
-            labeled rows.
+            labeled rows.  Or a multi-label indicator matrix (0/1, one column a
+            label; ``unlabeled_label`` must then be None).
 
         Returns
         -------
@@ -642,11 +661,13 @@ epsilon, rho, n_iter_no_change, max_fun
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+(n_samples, n_labels)
             Class labels, ``unlabeled_label`` for unlabeled rows (the chunk needs
-            a labeled row).
+            a labeled row); or a multi-label indicator matrix.
         classes : array-like of shape (n_classes,), default=None
-            All the classes (without the unlabeled marker); required on the first
+            All the classes (without the unlabeled marker), or for multi-label
+            one per column (e.g. ``range(n_labels)``); required on the first
             call.
 
         Returns
@@ -654,6 +675,22 @@ epsilon, rho, n_iter_no_change, max_fun
         self : SdAClassifier
         """
         return self._fit(X, y, incremental=True, classes=classes)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # an unlabeled row is one label's, which an indicator matrix has not
+        tags.classifier_tags.multi_label = self.unlabeled_label is None
+        return tags
+
+    @property
+    def _loss_name(self):
+        """The head's loss: the fitted target's (a softmax until fitted)."""
+        return HEAD_LOSSES[getattr(self, "_target_type", "multiclass")]
+
+    @property
+    def multilabel_(self):
+        """Whether the classifier was fitted on a multi-label indicator matrix."""
+        return self.out_activation_ == "sigmoid"
 
     def _validate_training_data(self, X, y, fresh, incremental, classes):
         X, y = validate_data(
@@ -664,7 +701,26 @@ epsilon, rho, n_iter_no_change, max_fun
             accept_sparse="csr",
             dtype=fit_dtype(self, None if fresh else self.coefs_[0]),
             order="C",
+            multi_output=True,  # an indicator matrix; other 2-D y raise below
         )
+        columns = y.ndim == 2 and y.shape[1] > 1  # a label per row: a 1-D y
+        multilabel = columns and type_of_target(y) == "multilabel-indicator"
+        if self.unlabeled_label is not None and columns:
+            raise ValueError(
+                f"{type(self).__name__}: unlabeled_label={self.unlabeled_label!r} "
+                "needs one label per row; a multi-label y (an indicator matrix) "
+                "has no unlabeled rows. Set unlabeled_label=None, or pretrain a "
+                "StackedDenoisingAutoencoder on the unlabeled rows."
+            )
+        if not fresh and multilabel != self.multilabel_:
+            kinds = {True: "a multi-label indicator matrix", False: "one label per row"}
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {kinds[self.multilabel_]}, "
+                f"y has {kinds[not self.multilabel_]}; fit it anew (warm_start="
+                "False) to change the kind of target."
+            )
+        if multilabel:
+            return X, self._indicator_targets(X, y, fresh, incremental, classes), None
         y = column_or_1d(y, warn=True)
         labeled = labeled_rows(y, self.unlabeled_label, type(self).__name__)
         y_labeled = y if labeled is None else y[labeled]
@@ -701,9 +757,33 @@ epsilon, rho, n_iter_no_change, max_fun
                 f"y contains labels not seen before ({unknown.tolist()}); the classes "
                 f"are {self.classes_.tolist()}."
             )
+        if fresh:
+            self._target_type = "multiclass"
         # an unlabeled row's is zero: its label is none of the classes
         Y = (y[:, None] == self.classes_[None, :]).astype(X.dtype)
         return X, Y, labeled
+
+    def _indicator_targets(self, X, y, fresh, incremental, classes):
+        """Y of an indicator matrix y, one label a column; ``classes_`` as
+        MLPClassifier's, ``arange(n_labels)`` (``partial_fit``: ``classes``)."""
+        Y = (y.toarray() if hasattr(y, "toarray") else np.asarray(y)).astype(X.dtype)
+        n_labels = Y.shape[1]
+        if incremental and _check_partial_fit_first_call(self, classes):
+            if len(self.classes_) != n_labels:
+                raise ValueError(
+                    f"classes has {len(self.classes_)} labels, y has {n_labels} "
+                    "columns: pass one class per column of the indicator matrix."
+                )
+        elif fresh and not incremental:
+            self.classes_ = np.arange(n_labels)
+        elif n_labels != len(self.classes_):
+            raise ValueError(
+                f"y has {n_labels} labels, but {type(self).__name__} was fitted "
+                f"with {len(self.classes_)}."
+            )
+        if fresh:
+            self._target_type = "multilabel-indicator"
+        return np.ascontiguousarray(Y)
 
     def _warn_about_minus_one(self, y):
         """Warn where -1 looks like scikit-learn's unlabeled marker, taken as a class.
@@ -742,7 +822,16 @@ epsilon, rho, n_iter_no_change, max_fun
         return super().score(*_labeled_part(self, X, y, sample_weight))
 
     def _validation_score(self, X, Y):
+        """Accuracy, as ``score``: for multi-label, of whole rows (subset accuracy)."""
+        if self.multilabel_:
+            hits = np.all(self._label_indicator(self._forward(X)) == Y, axis=1)
+            return float(np.mean(hits))
         return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
+
+    def _label_indicator(self, logits):
+        """0/1 labels of multi-label logits: their probability above 0.5, as
+        MLPClassifier thresholds (the ONNX graph thresholds the same)."""
+        return (ACTIVATIONS["sigmoid"](logits) > 0.5).astype(np.int64)
 
     @under_thread_rule
     def predict_proba(self, X):
@@ -755,9 +844,10 @@ epsilon, rho, n_iter_no_change, max_fun
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            For multi-label, each label's probability (rows need not sum to 1).
         """
         X = self._validate_for_inference(X)
-        return ACTIVATIONS["softmax"](self._forward(X))
+        return ACTIVATIONS[self.out_activation_](self._forward(X))
 
     @under_thread_rule
     def predict_log_proba(self, X):
@@ -773,6 +863,8 @@ epsilon, rho, n_iter_no_change, max_fun
         """
         X = self._validate_for_inference(X)
         A = self._forward(X)
+        if self.multilabel_:  # log s(A) = -log(1 + exp(-A)), per label
+            return np.negative(np.logaddexp(0, -A, out=A), out=A)
         A -= A.max(axis=1, keepdims=True)
         A -= np.log(np.exp(A).sum(axis=1, keepdims=True))
         return A
@@ -787,9 +879,13 @@ epsilon, rho, n_iter_no_change, max_fun
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            For multi-label, the indicator matrix of the labels whose
+            probability is above 0.5.
         """
         X = self._validate_for_inference(X)
+        if self.multilabel_:
+            return self._label_indicator(self._forward(X))
         return self.classes_[self._forward(X).argmax(axis=1)]
 
 

@@ -15,7 +15,9 @@ reads, as the estimators' own forward pass does:
   every layer's code concatenated (``Concat``), of shape (N, sum of the sizes);
 - ``SdAClassifier``: ``predict`` (the label of the ArgMax of the head's logits, as
   ``predict``) and ``predict_proba`` (their Softmax), with skl2onnx's classifier
-  options ``zipmap``, ``nocl`` and ``output_class_labels``;
+  options ``zipmap``, ``nocl`` and ``output_class_labels``; fitted on a multi-label
+  indicator matrix, ``predict_proba`` (the logits' Sigmoid, (N, n_labels)) and
+  ``predict`` (int64 (N, n_labels): 1 where the probability is above 0.5);
 - ``SdARegressor``: ``predict``, of shape (N, n_outputs); (N, 1) for one output,
   skl2onnx's convention for regressors.
 
@@ -188,8 +190,29 @@ def _convert_dense(scope, operator, container):
 
 
 def _convert_classifier(scope, operator, container):
-    """Labels from the logits' ArgMax (as ``predict``), probabilities by Softmax."""
+    """The layers, then the head of the classifier's kind of target."""
     logits = _add_dense_layers(scope, container, operator)[-1]
+    _HEADS[operator.raw_operator.out_activation_](scope, container, operator, logits)
+
+
+def _multilabel_head(scope, container, operator, logits):
+    """Each label's probability by Sigmoid; labels 1 where it is above 0.5, as
+    ``predict`` thresholds."""
+    proba = operator.outputs[1].full_name
+    _node(scope, container, "Sigmoid", logits, proba)
+    half = scope.get_unique_variable_name("half")
+    dtype = _graph_dtype(operator)
+    container.add_initializer(
+        half, None, None, numpy_helper.from_array(np.array(0.5, dtype), half)
+    )
+    above = scope.get_unique_variable_name("above_half")
+    _node(scope, container, "Greater", [proba, half], above)
+    predicted = operator.outputs[0].full_name
+    _node(scope, container, "Cast", above, predicted, to=TensorProto.INT64)
+
+
+def _softmax_head(scope, container, operator, logits):
+    """Labels from the logits' ArgMax (as ``predict``), probabilities by Softmax."""
     _node(scope, container, "Softmax", logits, operator.outputs[1].full_name, axis=1)
     index = scope.get_unique_variable_name("class_index")
     _node(scope, container, "ArgMax", logits, index, axis=1, keepdims=0)
@@ -202,6 +225,10 @@ def _convert_classifier(scope, operator, container):
     container.add_initializer(labels, proto_type, [len(values)], values)
     predicted = operator.outputs[0].full_name
     _node(scope, container, "Gather", [labels, index], predicted, axis=0)
+
+
+# The classifier's output activation -> the graph of its head.
+_HEADS = {"softmax": _softmax_head, "sigmoid": _multilabel_head}
 
 
 def _parse_classifier(scope, model, inputs, custom_parsers=None):

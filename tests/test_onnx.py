@@ -97,6 +97,18 @@ def classifier(dtype, labels, activation="sigmoid"):
     return _fit(clf, X, LABELS[labels]), X
 
 
+# Three labels a digit may have: odd, at least 5, has a loop.
+MULTILABEL = np.column_stack(
+    [Y_DIGITS % 2, Y_DIGITS >= 5, np.isin(Y_DIGITS, [0, 6, 8, 9])]
+).astype(int)
+
+
+def multilabel_classifier(dtype):
+    X = X_DIGITS.astype(dtype)
+    clf = SdAClassifier((16, 8), dtype=dtype, **TRAINING)
+    return _fit(clf, X, MULTILABEL), X
+
+
 def regressor(dtype, n_outputs, activation="sigmoid"):
     X = X_DIGITS.astype(dtype)
     Y = np.column_stack([Y_DIGITS / 9, X_DIGITS[:, 20], X_DIGITS[:, 43]])
@@ -283,6 +295,24 @@ def string_classifier():
 def test_classifier_options(string_classifier, option):
     """zipmap (dicts, columns), nocl (class indices), output_class_labels."""
     check_classifier(*string_classifier, option)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multilabel_classifier(dtype):
+    """Sigmoid probabilities (N, n_labels), labels thresholded at 0.5."""
+    clf, X = multilabel_classifier(dtype)
+    labels, proba = _run(to_onnx(clf, X, options={"zipmap": False}), X)
+    assert labels.shape == proba.shape == (len(X), 3)
+    assert 0 < labels.mean() < 1  # both values predicted
+    check_classifier(clf, X)
+
+
+@pytest.mark.parametrize(
+    "option", [name for name in CLASSIFIER_OPTIONS if name != "nocl"]
+)
+def test_multilabel_classifier_options(option):
+    """zipmap (dicts, columns) and output_class_labels (nocl: labels are 0/1)."""
+    check_classifier(*multilabel_classifier(np.float32), option)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

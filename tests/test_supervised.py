@@ -3,11 +3,18 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.metrics import r2_score
+from sklearn.datasets import make_multilabel_classification
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network._base import binary_log_loss
 from support import fit_quiet, make_network, numeric_gradient, relative_error
 
-from stackeddae import SdAClassifier, SdARegressor, StackedDenoisingAutoencoder
+from stackeddae import (
+    SdAClassifier,
+    SdARegressor,
+    StackedDenoisingAutoencoder,
+    _supervised,
+)
 from stackeddae._objectives import NetworkObjective
 
 
@@ -80,6 +87,46 @@ def test_regressor_objective_gradient(activation, alpha):
         Y,
     )
     _check_network_gradient(reg, X, Y, seed=1)
+
+
+def _multilabel(n=9, n_features=4, n_labels=3, seed=0):
+    """X and an indicator matrix of labels that depend on X (every column mixed)."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, n_features))
+    Y = (X[:, :n_labels] + 0.3 * rng.random((n, n_labels)) > 0.6).astype(int)
+    Y[0], Y[1] = 1, 0  # both values in every column
+    return X, Y
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_multilabel_objective_gradient(activation, alpha):
+    X, Y = _multilabel()
+    clf = fit_quiet(
+        _small(
+            SdAClassifier,
+            activation=activation,
+            alpha=alpha,
+            pretrain=False,
+            batch_size=9,
+        ),
+        X,
+        Y,
+    )
+    assert clf.out_activation_ == "sigmoid"
+    _check_network_gradient(clf, X, Y.astype(np.float64))
+
+
+def test_multilabel_objective_cost_is_mlp_binary_log_loss():
+    # MLPClassifier's multi-label loss: per-label cross-entropy, summed over the
+    # labels, averaged over the samples
+    X, Y = _multilabel()
+    clf = fit_quiet(
+        _small(SdAClassifier, alpha=0.0, pretrain=False, batch_size=9), X, Y
+    )
+    obj = NetworkObjective(clf, X.shape[0])
+    expected = binary_log_loss(Y, clf.predict_proba(X))
+    assert_allclose(obj(X, Y.astype(np.float64)), expected, rtol=1e-10)
 
 
 def test_classifier_objective_cost_is_mean_cross_entropy():
@@ -277,6 +324,139 @@ def test_partial_fit_accepts_chunks_missing_some_classes():
     assert clf.predict_proba(X).shape == (30, 3)
     with pytest.raises(ValueError, match="not seen before"):
         clf.partial_fit(X, np.where(y == 2, 5, y))
+
+
+# ------------------------------------------------------ multi-label
+
+
+@pytest.fixture(scope="module")
+def multilabel_data():
+    return make_multilabel_classification(
+        n_samples=50, random_state=0, return_indicator=True
+    )
+
+
+def test_multilabel_classification(multilabel_data):
+    # scikit-learn's test_multilabel_classification, SdAClassifier(pretrain=False)
+    X, y = multilabel_data
+    clf = SdAClassifier(
+        pretrain=False,
+        solver="lbfgs",
+        hidden_layer_sizes=50,
+        alpha=1e-5,
+        max_iter=150,
+        random_state=0,
+        learning_rate_init=0.2,
+    )
+    assert fit_quiet(clf, X, y).score(X, y) > 0.97
+    clf = SdAClassifier(
+        pretrain=False,
+        solver="sgd",
+        hidden_layer_sizes=50,
+        max_iter=150,
+        random_state=0,
+        alpha=1e-5,
+        learning_rate_init=0.2,
+    )
+    for _ in range(100):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 3, 4])
+    assert clf.score(X, y) > 0.9
+    # early stopping splits without stratifying, as MLPClassifier
+    early = fit_quiet(SdAClassifier(early_stopping=True, max_iter=5), X, y)
+    assert early.predict(X).shape == y.shape
+
+
+def test_predict_proba_multilabel(multilabel_data):
+    # scikit-learn's test_predict_proba_multilabel: no softmax, one sigmoid a label
+    X, Y = multilabel_data
+    clf = SdAClassifier(
+        pretrain=False, solver="lbfgs", hidden_layer_sizes=30, random_state=0
+    )
+    proba = fit_quiet(clf, X, Y).predict_proba(X)
+    assert proba.shape == Y.shape
+    assert_array_equal(proba > 0.5, Y)
+    assert_array_equal(clf.predict(X), proba > 0.5)
+    assert (proba.sum(1) - 1).dot(proba.sum(1) - 1) > 1e-10
+    log_proba = clf.predict_log_proba(X)
+    assert_allclose(log_proba, np.log(proba), rtol=1e-5, atol=1e-6)  # float32
+    assert np.all(np.isfinite(clf.predict_log_proba(X * 1e4)))  # saturated
+
+
+def test_multilabel_fitted_attributes(multilabel_data, multiclass):
+    X, Y = multilabel_data
+    clf = fit_quiet(_small(SdAClassifier, hidden_layer_sizes=(8,)), X, Y)
+    assert_array_equal(clf.classes_, np.arange(5))  # as MLPClassifier
+    assert clf.n_outputs_ == 5 and clf.out_activation_ == "sigmoid"
+    assert clf.multilabel_
+    pred = clf.predict(X)
+    assert pred.shape == (50, 5) and pred.dtype == np.int64
+    assert not multiclass[0].multilabel_
+    assert clf.score(X, Y) == accuracy_score(Y, pred)  # subset accuracy
+
+
+def test_multilabel_sparse_y_matches_dense(multilabel_data):
+    import scipy.sparse as sp
+
+    X, Y = multilabel_data
+    dense = fit_quiet(_small(SdAClassifier), X, Y)
+    sparse = fit_quiet(_small(SdAClassifier), X, sp.csr_matrix(Y))
+    assert_array_equal(sparse.coefs_[-1], dense.coefs_[-1])
+
+
+def test_multilabel_early_stopping_scores_subset_accuracy(multilabel_data):
+    X, Y = multilabel_data
+    clf = fit_quiet(_small(SdAClassifier, max_iter=5), X, Y)
+    pred = clf.predict(X)
+    assert accuracy_score(Y, pred) != np.mean(pred == Y)  # the two differ here
+    assert clf._validation_score(X, Y.astype(float)) == accuracy_score(Y, pred)
+
+
+def test_multilabel_warm_start_and_partial_fit_keep_the_labels(multilabel_data):
+    X, Y = multilabel_data
+    clf = fit_quiet(_small(SdAClassifier, warm_start=True), X, Y)
+    fit_quiet(clf, X, Y)
+    assert clf.n_iter_ == 4  # continued
+    with pytest.raises(ValueError, match="has 4 labels"):
+        clf.fit(X, Y[:, :4])
+    with pytest.raises(ValueError, match="fitted on a multi-label"):
+        clf.fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="fitted on one label per row"):
+        fit_quiet(_small(SdAClassifier, warm_start=True), X, Y[:, 0]).fit(X, Y)
+    with pytest.raises(ValueError, match="one class per column"):
+        _small(SdAClassifier).partial_fit(X, Y, classes=[0, 1])
+    with pytest.raises(ValueError, match="classes"):
+        _small(SdAClassifier).partial_fit(X, Y)  # needed on the first call
+
+
+@pytest.mark.parametrize("unlabeled", [False, True])
+def test_multilabel_y_refuses_unlabeled_label(multilabel_data, unlabeled):
+    X, Y = multilabel_data
+    Y = Y.copy()
+    if unlabeled:
+        Y[:10] = -1  # unlabeled rows, as a user might mark them
+    clf = _small(SdAClassifier, unlabeled_label=-1, unlabeled_weight=0.3)
+    with pytest.raises(ValueError, match="multi-label y"):
+        clf.fit(X, Y)
+
+
+def test_multilabel_validation_split_is_not_stratified(multilabel_data, monkeypatch):
+    # MLPClassifier stratifies one label per row only; stratifying these rows by
+    # their first label would fail: label 0 marks one row.
+    X, Y = multilabel_data
+    Y = Y.copy()
+    Y[:, 0] = 0
+    Y[0, 0] = 1
+    calls = []
+    split = _supervised.train_test_split
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs["stratify"])
+        return split(*args, **kwargs)
+
+    monkeypatch.setattr(_supervised, "train_test_split", recording)
+    fit_quiet(_small(SdAClassifier, early_stopping=True), X, Y)
+    fit_quiet(_small(SdAClassifier, early_stopping=True), X, Y.argmax(axis=1))
+    assert calls[0] is None and calls[1] is not None
 
 
 # ------------------------------------------------------ regressor API
