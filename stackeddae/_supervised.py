@@ -719,6 +719,8 @@ epsilon, rho, n_iter_no_change, max_fun
                 f"y has {kinds[not self.multilabel_]}; fit it anew (warm_start="
                 "False) to change the kind of target."
             )
+        # the head's loss follows (a fresh fit's kind, else the same as before)
+        self._target_type = "multilabel-indicator" if multilabel else "multiclass"
         if multilabel:
             return X, self._indicator_targets(X, y, fresh, incremental, classes), None
         y = column_or_1d(y, warn=True)
@@ -757,8 +759,6 @@ epsilon, rho, n_iter_no_change, max_fun
                 f"y contains labels not seen before ({unknown.tolist()}); the classes "
                 f"are {self.classes_.tolist()}."
             )
-        if fresh:
-            self._target_type = "multiclass"
         # an unlabeled row's is zero: its label is none of the classes
         Y = (y[:, None] == self.classes_[None, :]).astype(X.dtype)
         return X, Y, labeled
@@ -781,8 +781,6 @@ epsilon, rho, n_iter_no_change, max_fun
                 f"y has {n_labels} labels, but {type(self).__name__} was fitted "
                 f"with {len(self.classes_)}."
             )
-        if fresh:
-            self._target_type = "multilabel-indicator"
         return np.ascontiguousarray(Y)
 
     def _warn_about_minus_one(self, y):

@@ -52,13 +52,16 @@ PERSISTED = {
         pretrain=False, solver="adam", learning_rate_init=0.01, early_stopping=True
     ),
     "regressor-multi-output": make_reg,
+    "multilabel-classifier": make_clf,
 }
 
 
 def _persisted_data(case):
     X = make_X()
     y = None
-    if case.startswith("classifier"):
+    if case.startswith("multilabel"):  # three labels, each from its own column
+        y = (X[:, :3] > 0.5).astype(int)
+    elif case.startswith("classifier"):
         y = np.array(["ant", "bee", "cat"])[make_y()]
     elif case.startswith("regressor"):
         y = np.c_[make_y_reg(), -make_y_reg()]
