@@ -428,6 +428,18 @@ def test_multilabel_warm_start_and_partial_fit_keep_the_labels(multilabel_data):
         _small(SdAClassifier).partial_fit(X, Y)  # needed on the first call
 
 
+def test_a_failed_multilabel_fit_leaves_the_softmax_loss(multilabel_data):
+    # the multi-label fit fails after validation (too few rows to hold out 2)
+    X, Y = multilabel_data
+    clf = fit_quiet(_small(SdAClassifier), X, Y.argmax(axis=1))
+    with pytest.raises(ValueError, match="validation set is too small"):
+        clf.set_params(early_stopping=True, validation_fraction=0.01).fit(X, Y)
+    clf.set_params(early_stopping=False, warm_start=True)
+    fit_quiet(clf, X, Y.argmax(axis=1))  # continues the softmax model
+    assert clf._loss_name == "softmax_cross_entropy"
+    assert NetworkObjective(clf, 10).loss.__name__ == "softmax_cross_entropy"
+
+
 @pytest.mark.parametrize("unlabeled", [False, True])
 def test_multilabel_y_refuses_unlabeled_label(multilabel_data, unlabeled):
     X, Y = multilabel_data
