@@ -211,6 +211,18 @@ def measure(cfg):
     failing = [r for r in rows if r["outcome"] in ("failed", "error")]
     unexplained = [r for r in failing if not r["why"]]
     lines = [
+        "shim: "
+        + ", ".join(f"{k}={v!r}" for k, v in OURS.items())
+        + "; "
+        + ", ".join(
+            f"{name}={mlp!r} -> {ours!r}"
+            for name, values in VALUES.items()
+            for mlp, ours in values.items()
+        )
+        + "; cannot map: "
+        + ", ".join(
+            f"{name} other than {sorted(values)}" for name, values in IMPLIED.items()
+        ),
         f"scikit-learn {sklearn.__version__}'s {SOURCE.name}, MLPs replaced by ours: "
         + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()),
         f"failing: {len(failing)} ({len(failing) - len(unexplained)} explained in "
