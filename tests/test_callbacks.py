@@ -464,3 +464,23 @@ def test_a_layer_that_a_callback_stopped_is_not_cached(tmp_path):
     assert not list(tmp_path.rglob("output.pkl"))
     full = fit_quiet(make_stack(max_iter=4, memory=tmp_path), X)
     assert [ae.n_iter_ for ae in full.autoencoders_] == [4, 4]
+
+
+def test_readme_progress_and_callbacks_runs(capsys):
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Progress and callbacks", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    pipe = Pipeline([("sda", make_stack()), ("clf", LogisticRegression())])
+    namespace = {
+        "X": make_X(),
+        "y": make_y(),
+        "pipe": pipe,
+        "grid": {"sda__corruption_level": [0.1, 0.3]},
+        "GridSearchCV": GridSearchCV,
+        "SdAClassifier": SdAClassifier,
+    }
+    for code in blocks:
+        quietly(exec, compile(code, "README.md", "exec"), namespace)
+    assert "StackedDenoisingAutoencoder - layer #1" in capsys.readouterr().out
+    logged = namespace["monitor"].get_logs().data_as_pandas
+    assert (logged["task_name"] == "epoch").sum() == namespace["clf"].n_iter_
