@@ -1,6 +1,7 @@
 """The single-layer denoising autoencoder: the estimator; its objective (one
 mini-batch's cost and gradients) is :class:`._objectives.DAEObjective`."""
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._callbacks import CallbackSupportMixin, Task, own_target
 from ._init import init_weights
 from ._layers import CHUNK_ROWS, decoder_layers, dense, encoder_layers, forward
 from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
@@ -40,7 +42,11 @@ from ._validation import (
 
 
 class DenoisingAutoencoder(
-    LegacyStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupportMixin,
+    LegacyStateMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Denoising autoencoder: one layer of learned features (Vincent et al. 2008).
 
@@ -301,7 +307,10 @@ default="masking"
         -------
         self : DenoisingAutoencoder
         """
-        self._fit(X, incremental=False)
+        with Task.fit(
+            self, X, own_target(X, y), self.max_iter, epoch_state=layer_state
+        ) as task:
+            self._fit(X, incremental=False, task=task)
         return self
 
     @available_if(is_stochastic)
@@ -322,11 +331,13 @@ default="masking"
         -------
         self : DenoisingAutoencoder
         """
-        self._fit(X, incremental=True)
+        with Task.fit(self, X, own_target(X, y), 1, epoch_state=layer_state) as task:
+            self._fit(X, incremental=True, task=task)
         return self
 
-    def _fit(self, X, incremental, label="", warm=None):
-        """Train on X; how training stopped (see ``_training.train``)."""
+    def _fit(self, X, incremental, label="", warm=None, task=None):
+        """Train on X; how training stopped (see ``_training.train``).  ``task``:
+        the callbacks' task whose subtasks the epochs are."""
         warm = self.warm_start if warm is None else warm
         fresh = (
             not hasattr(self, "components_")
@@ -360,10 +371,19 @@ default="masking"
             validation=validation,
             label=label,
             rows=rows,
+            task=task,
         )
         # kept for inspection, as a plain str (for skops and old pickles)
         self._stop_status = status.value
         return status
+
+    # the weights, whatever fitted state a layer has besides them
+    _WEIGHTS = (
+        "components_",
+        "intercept_hidden_",
+        "intercept_visible_",
+        "decoder_components_",
+    )
 
     def _initialize(self, X):
         self._rng = new_generator(self.random_state)
@@ -531,3 +551,21 @@ default="masking"
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = preserved_dtypes(self.dtype)
         return tags
+
+
+def layer_state(dae):
+    """The fitted state of an autoencoder in training, for the callbacks: its
+    weights as they are now (copies: training goes on in place)."""
+    return {
+        name: getattr(dae, name).copy()
+        for name in DenoisingAutoencoder._WEIGHTS
+        if hasattr(dae, name)
+    }
+
+
+def layer_snapshot(dae):
+    """A copy of an autoencoder in training that keeps its weights as they are now."""
+    snapshot = copy.copy(dae)
+    for name, value in layer_state(dae).items():
+        setattr(snapshot, name, value)
+    return snapshot

@@ -37,19 +37,20 @@ _call = threading.local()  # whether the last lookup of this thread trained
 
 
 class _Interrupted(Exception):
-    """Raised through joblib so that a half-trained layer is never stored."""
+    """Raised through joblib so that a half-trained layer is never stored: Ctrl-C,
+    or a callback that stopped it (its parameters do not say so)."""
 
-    def __init__(self, layer):
+    def __init__(self, layer, status):
         super().__init__()
-        self.layer = layer
+        self.layer, self.status = layer, status
 
 
-def _pretrain_entry(key, codes, params, label):
+def _pretrain_entry(key, codes, params, label, task=None):
     # Only `key` is hashed by joblib: it stands for codes and params.
     _call.trained = True
-    layer, status = pretrain_layer(codes, params, label)
-    if status == Status.INTERRUPTED:
-        raise _Interrupted(layer)
+    layer, status = pretrain_layer(codes, params, label, task)
+    if status in (Status.INTERRUPTED, Status.STOPPED):
+        raise _Interrupted(layer, status)
     layer._cache_key = key
     return layer, status
 
@@ -93,27 +94,30 @@ class LayerCache:
 
     def __init__(self, memory, X, verbose=False):
         self._entry = memory.cache(
-            _pretrain_entry, ignore=["codes", "params", "label"], mmap_mode=None
+            _pretrain_entry,
+            ignore=["codes", "params", "label", "task"],
+            mmap_mode=None,
         )
         self._key = joblib.hash(X)
         self.verbose = verbose
 
-    def pretrain(self, codes, params, label=""):
+    def pretrain(self, codes, params, label="", task=None):
         """Layer ``params`` fitted to ``codes``, from the cache or trained and stored,
-        and how its training ended (as :func:`._pretraining.pretrain_layer`).
+        and how its training ended (as :func:`._pretraining.pretrain_layer`, which
+        reports its epochs to ``task``; a layer loaded from the cache has none).
 
         ``codes`` must be what the layers whose parameters this cache has already
         been given produce from X (their outputs, in order).
         """
         self._key = layer_key(self._key, params)
-        args = (self._key, codes, params, label)
+        args = (self._key, codes, params, label, task)
         _call.trained = False
         try:
             entry = self._entry(*args)
             if not _call.trained and not _is_entry_for(entry, self._key, codes):
                 entry = self._entry.call(*args)[0]
         except _Interrupted as interrupted:
-            return interrupted.layer, Status.INTERRUPTED
+            return interrupted.layer, interrupted.status
         layer, status = entry
         del layer._cache_key
         if not _call.trained:

@@ -37,6 +37,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import DenoisingAutoencoder
+from ._callbacks import CallbackSupportMixin, Task
 from ._layers import dense, encoder_layers, forward
 from ._persistence import LegacyStateMixin
 from ._stacked import StackedDenoisingAutoencoder
@@ -99,7 +100,9 @@ def _default_estimator(X):
     )
 
 
-class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimator):
+class ReconstructionOutlierDetector(
+    CallbackSupportMixin, LegacyStateMixin, OutlierMixin, BaseEstimator
+):
     """Unsupervised outlier detection by an autoencoder's reconstruction and code.
 
     Fits a clone of ``estimator`` to X and scores each sample by the sum of two
@@ -230,7 +233,16 @@ class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimato
         -------
         self : ReconstructionOutlierDetector
         """
+        X_given = X
         X = validate_data(self, X, accept_sparse="csr", dtype=X_DTYPES)
+        with Task.fit(self, X_given, y, max_subtasks=1) as task:
+            self._fit(X, task)
+        return self
+
+    def _fit(self, X, task):
+        """Fit the autoencoder to validated X, as the callbacks' subtask
+        "fit-estimator" of ``task`` (its own fit's tasks below it, as in
+        scikit-learn's meta-estimators), and set the threshold."""
         estimator = self.estimator
         if estimator is None:
             estimator = _default_estimator(X)
@@ -239,10 +251,16 @@ class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimato
         self.estimator_ = clone(estimator)
         if self.random_state is not None:
             self.estimator_.set_params(random_state=self.random_state)
-        with warnings.catch_warnings():
+        context = task.context.subcontext(task_name="fit-estimator")
+        with (
+            warnings.catch_warnings(),
+            context.propagate_callback_context(self.estimator_),
+        ):
             if self.estimator is None:  # a fixed budget, chosen by experiment
                 warnings.simplefilter("ignore", ConvergenceWarning)
+            context.call_on_fit_task_begin(estimator=self, X=task.X, y=task.y)
             self.estimator_.fit(X)
+            context.call_on_fit_task_end(estimator=self, X=task.X, y=task.y)
         self.neighbors_ = None
         if self.n_neighbors is not None:
             with self._thread_rule():
@@ -262,7 +280,6 @@ class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimato
         else:  # the fraction of training samples that predict flags
             scores = self._score_samples(X)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
 
     @staticmethod
     def _check_neighbourhood(estimator, X):

@@ -10,11 +10,13 @@ clean codes of the layers below.  With an int seed the fitted layer depends on
 from ._autoencoder import DenoisingAutoencoder
 
 
-def pretrain_layer(codes, params, label=""):
+def pretrain_layer(codes, params, label="", task=None):
     """A :class:`DenoisingAutoencoder` with ``params`` fitted afresh to ``codes``.
 
     Returns the fitted layer and how its training ended (a ``_training.Status``).
+    ``task``: the callbacks' task whose subtasks its epochs are (no part of the
+    result).
     """
     layer = DenoisingAutoencoder(**params)
-    status = layer._fit(codes, incremental=False, label=label, warm=False)
+    status = layer._fit(codes, incremental=False, label=label, warm=False, task=task)
     return layer, status

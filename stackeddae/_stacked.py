@@ -8,6 +8,7 @@ fine-tuned together on the reconstruction of the input (``_unrolled.py``).
 """
 
 import copy
+import functools
 import os
 from numbers import Integral, Real
 
@@ -18,8 +19,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._autoencoder import DenoisingAutoencoder
+from ._autoencoder import DenoisingAutoencoder, layer_snapshot
 from ._cache import LayerCache, cache_memory
+from ._callbacks import CallbackSupportMixin, Task, own_target
 from ._features import (
     TRANSFORM_LAYERS,
     LayerFeaturesMixin,
@@ -67,7 +69,11 @@ def _is_stochastic(stack):
 
 
 class StackedDenoisingAutoencoder(
-    LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstimator
+    CallbackSupportMixin,
+    LegacyStateMixin,
+    LayerFeaturesMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Stacked denoising autoencoder, pretrained greedily layer by layer, and
     optionally fine-tuned as a deep autoencoder.
@@ -308,7 +314,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=False)
+        self._fit(X, incremental=False, y=y)
         return self
 
     @available_if(_is_stochastic)
@@ -332,7 +338,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=True)
+        self._fit(X, incremental=True, y=y)
         return self
 
     def layer_params(self):
@@ -395,11 +401,13 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             check_activation(activation)
         return sizes, levels, activations
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, y=None, parent=None):
         """Train the layers bottom-up, then fine-tune the unrolled network if
         ``fine_tune_max_iter > 0``; how the last training stopped
         (``Status.INTERRUPTED`` if Ctrl-C stopped one: what follows it is not
-        trained)."""
+        trained).  The layers (and fine-tuning) are the callbacks' subtasks of
+        this fit, or of ``parent``: a classifier's pretraining."""
+        X_given = X
         if incremental:
             check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
@@ -434,6 +442,12 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             self.autoencoders_ = self.autoencoders_[:kept] + new
         self.n_layers_ = len(self.autoencoders_)
         fine_tuning = self.fine_tune_max_iter > 0
+        task = parent
+        if parent is None:
+            n_tasks = self.n_layers_ + fine_tuning
+            task = Task.fit(self, X_given, own_target(X_given, y), n_tasks)
+        # the stack's state means something to its own callbacks only
+        own = task.estimator is self
         # A warm start that fine-tunes continues fine-tuning, as SdAClassifier's
         # does: the layers it keeps are not pretrained again (new ones are).
         pretrained = kept if fine_tuning and not incremental else 0
@@ -447,14 +461,10 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                 label = f"layer {k + 1}/{self.n_layers_} "
                 if k < pretrained:  # kept as it is
                     status = Status.MAX_ITER
-                elif cache is not None:
-                    ae, status = cache.pretrain(codes, params[k], label)
-                    self.autoencoders_[k] = ae
-                elif fresh and not incremental:
-                    ae, status = pretrain_layer(codes, params[k], label)
-                    self.autoencoders_[k] = ae
                 else:
-                    status = ae._fit(codes, incremental, label=label, warm=not fresh)
+                    ae, status = self._train_layer(
+                        k, codes, params[k], label, task, fresh, incremental, cache
+                    )
                 if status == Status.INTERRUPTED:
                     self._initialize_untrained(k + 1, codes)
                     break
@@ -462,8 +472,46 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                     codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         if fine_tuning and status != Status.INTERRUPTED:
-            status = fine_tune(self, X, incremental)
+            top = functools.partial(self._state_up_to, self.n_layers_ - 1)
+            with task.subtask(
+                "fine-tuning",
+                max_subtasks=1 if incremental else self.fine_tune_max_iter,
+                state=functools.partial(top, self.autoencoders_[-1]) if own else None,
+                epoch_state=(lambda _: top(self.autoencoders_[-1])) if own else None,
+            ) as phase:
+                status = fine_tune(self, X, incremental, phase)
+        if parent is None:
+            task.end()
         return status
+
+    def _train_layer(self, k, codes, params, label, task, fresh, incremental, cache):
+        """Train layer k (index) on the codes of the layers below, as the
+        callbacks' subtask "layer" of ``task``; the layer and how it stopped."""
+        own = task.estimator is self
+        with task.subtask(
+            "layer",
+            max_subtasks=1 if incremental else self.max_iter,
+            epoch_state=functools.partial(self._state_up_to, k) if own else None,
+        ) as layer:
+            if cache is not None:
+                ae, status = cache.pretrain(codes, params, label, layer)
+            elif fresh and not incremental:
+                ae, status = pretrain_layer(codes, params, label, layer)
+            else:
+                ae = self.autoencoders_[k]
+                status = ae._fit(
+                    codes, incremental, label=label, warm=not fresh, task=layer
+                )
+            self.autoencoders_[k] = ae
+            if own:
+                layer.state = functools.partial(self._state_up_to, k, ae)
+        return ae, status
+
+    def _state_up_to(self, k, layer):
+        """The fitted state of the stack of layers 1..k+1, ``layer`` the last, as
+        the callbacks see it in the middle of a fit (copies: training goes on)."""
+        below = [layer_snapshot(ae) for ae in self.autoencoders_[:k]]
+        return {"autoencoders_": [*below, layer_snapshot(layer)], "n_layers_": k + 1}
 
     def _continued_layers(self, params):
         """How many bottom layers a warm start continues: up to the first whose

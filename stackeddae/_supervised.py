@@ -6,6 +6,7 @@ linear (regression) output layer; fine-tuning trains all of it by backpropagatio
 ``coefs_[i]`` has shape (n_inputs_i, n_outputs_i) and ``X @ coefs_[i]``.
 """
 
+import functools
 import warnings
 from numbers import Real
 
@@ -36,6 +37,7 @@ from sklearn.utils.validation import (
 
 from ._activations import ACTIVATIONS
 from ._cache import cache_memory
+from ._callbacks import CallbackSupportMixin, Task, subtask_of
 from ._features import LayerFeaturesMixin, join_codes
 from ._init import init_weights
 from ._layers import dense, encoder_layers, forward, layer_outputs
@@ -72,7 +74,13 @@ HEAD_LOSSES = {
 }
 
 
-class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstimator):
+class _BaseSdA(
+    CallbackSupportMixin,
+    LegacyStateMixin,
+    LayerFeaturesMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Shared machinery of SdAClassifier and SdARegressor."""
 
     # as the stack's parameter of the same name, or the one a pretrain_x sets
@@ -193,7 +201,16 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             or not (incremental or self.warm_start)
             or self._sizes_changed()
         )
+        X_given, y_given = X, y
         X, Y, labeled = self._validate_training_data(X, y, fresh, incremental, classes)
+        pretraining = fresh and self.pretrain
+        with Task.fit(self, X_given, y_given, 1 + pretraining) as task:
+            self._train(X, Y, labeled, fresh, incremental, task)
+        return self
+
+    def _train(self, X, Y, labeled, fresh, incremental, task):
+        """Pretrain (when ``fresh``) and fine-tune on validated data, as the
+        callbacks' subtasks of ``task``."""
         if fresh:
             self._rng = new_generator(self.random_state)
         rows, validation = None, None
@@ -201,10 +218,11 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             rows, validation = self._split_validation(X, Y, labeled)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            status = self._initialize(X if rows is None else X[rows], Y.shape[1])
+            X_pretrain = X if rows is None else X[rows]
+            status = self._initialize(X_pretrain, Y.shape[1], task)
             if status == Status.INTERRUPTED:
                 self._stop_status = status.value
-                return self  # Ctrl-C during pretraining: no fine-tuning either
+                return  # Ctrl-C during pretraining: no fine-tuning either
         semi_supervised = False
         if self.solver == "lbfgs":
             if labeled is not None:  # the full batch: the labeled rows
@@ -218,18 +236,24 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
                 return SemiSupervisedObjective(self, batch_size, ramp=ramp)
             return NetworkObjective(self, batch_size)
 
-        status = train(
-            self,
-            objective,
-            X,
-            Y,
-            incremental=incremental,
-            validation=validation,
-            label="fine-tuning ",
-            rows=rows,
-        )
+        with task.subtask(
+            "fine-tuning",
+            max_subtasks=1 if incremental else self.max_iter,
+            state=functools.partial(network_state, self),
+            epoch_state=network_state,
+        ) as phase:
+            status = train(
+                self,
+                objective,
+                X,
+                Y,
+                incremental=incremental,
+                validation=validation,
+                label="fine-tuning ",
+                rows=rows,
+                task=phase,
+            )
         self._stop_status = status.value  # a plain str, for skops and old pickles
-        return self
 
     def _fine_tuning_rows(self, rows, labeled):
         """The rows an epoch of fine-tuning visits (None: all of X), and whether
@@ -254,9 +278,10 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
         built = [W.shape[1] for W in self.coefs_[:-1]]
         return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _initialize(self, X, n_outputs):
+    def _initialize(self, X, n_outputs, task=None):
         """Pretrained (or random) encoders and a zero head; ``Status.INTERRUPTED``
-        if Ctrl-C stopped pretraining, else None."""
+        if Ctrl-C stopped pretraining, else None.  Pretraining is the callbacks'
+        subtask "pretraining" of ``task`` (its layers, the stack's own tasks)."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
         status = None
@@ -267,10 +292,15 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             memory = self.memory if cache_memory(self) is not None else None
             stack.set_params(random_state=int(draw_seed(self._rng)), memory=memory)
             stack._validate_params()
-            with warnings.catch_warnings():
+            n_tasks = len(sizes) + (stack.fine_tune_max_iter > 0)
+            with (
+                warnings.catch_warnings(),
+                subtask_of(task, "pretraining", n_tasks) as pretraining,
+            ):
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                if stack._fit(X, incremental=False) == Status.INTERRUPTED:
+                fitted = stack._fit(X, incremental=False, parent=pretraining)
+                if fitted == Status.INTERRUPTED:
                     status = Status.INTERRUPTED
             self.stack_ = stack
             self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
@@ -1072,6 +1102,15 @@ n_features_in_, feature_names_in_
         # output's matrix-vector product rounds one row differently from many.
         out = dense(code, weights.astype(np.float64), bias, "identity")
         return out.ravel() if out.shape[1] == 1 else out
+
+
+def network_state(net):
+    """The fitted state of a network in fine-tuning, for the callbacks: its
+    weights as they are now (copies: training goes on in place)."""
+    return {
+        "coefs_": [W.copy() for W in net.coefs_],
+        "intercepts_": [b.copy() for b in net.intercepts_],
+    }
 
 
 def _labeled_part(est, X, y, sample_weight):

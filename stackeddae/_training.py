@@ -11,6 +11,8 @@ mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
 scikit-learn's MLP, early stopping with the best weights restored, and the two ways a
 fit can end early without losing work: a diverging cost (the weights of the last
 finite epoch are restored) and Ctrl-C (training stops after the current mini-batch).
+Each epoch is a task of scikit-learn's callbacks when the estimator has any
+(``_callbacks.py``); a callback may stop the epochs (``Status.STOPPED``).
 
 The entry points read the estimator's hyper-parameters once into a :class:`Settings`
 and continue its record in a :class:`History` (``loss_curve_``, ``n_iter_``, ...),
@@ -57,6 +59,7 @@ class Status(str, Enum):
     CONVERGED = "converged"  # tol / n_iter_no_change, or L-BFGS's gradient tol
     DIVERGED = "diverged"  # the last finite epoch's weights restored
     INTERRUPTED = "interrupted"  # Ctrl-C
+    STOPPED = "stopped"  # a callback asked to stop (sklearn.callback)
     MAX_FUN = "max_fun"  # L-BFGS: max_fun cost evaluations
     STALLED = "stalled"  # L-BFGS: the line search failed
 
@@ -74,6 +77,7 @@ def train(
     validation=None,
     label="",
     rows=None,
+    task=None,
 ):
     """Train with ``est.solver``: L-BFGS on the full batch, else mini-batches.
 
@@ -90,7 +94,7 @@ def train(
     """
     if est.solver == "lbfgs":
         objective = make_objective(X.shape[0], X.shape[0])
-        return fit_lbfgs(est, objective, X, Y, label=label)
+        return fit_lbfgs(est, objective, X, Y, label=label, task=task)
     n_train = X.shape[0] if rows is None else len(rows)
     objective = make_objective(effective_batch_size(est.batch_size, n_train), n_train)
     return fit_stochastic(
@@ -102,6 +106,7 @@ def train(
         validation=validation,
         label=label,
         rows=rows,
+        task=task,
     )
 
 
@@ -115,6 +120,7 @@ def fit_stochastic(
     validation=None,
     label="",
     rows=None,
+    task=None,
 ):
     """Train ``objective``'s parameters by mini-batch gradient descent.
 
@@ -140,18 +146,21 @@ def fit_stochastic(
     rows : ndarray of int or None
         Train on these rows of X only (the rest being held out for validation),
         without copying them out of X.
+    task : _callbacks.Task or None
+        The callbacks' task whose subtasks the epochs are.
 
     Returns
     -------
     status : Status
-        MAX_ITER, CONVERGED, DIVERGED or INTERRUPTED.
+        MAX_ITER, CONVERGED, DIVERGED, INTERRUPTED or STOPPED.
     """
     settings = Settings.from_estimator(est, label)
     history = History.resume(est, early_stopping=validation is not None)
     state = getattr(est, "_optimizer_state", None) if incremental else None
     loop = TrainingLoop(objective, settings, history, est._rng, state)
+    epochs = None if task is None else task.epochs(est)
     try:
-        status = loop.run(X, Y, rows, validation, incremental)
+        status = loop.run(X, Y, rows, validation, incremental, epochs)
     finally:
         history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
@@ -160,7 +169,7 @@ def fit_stochastic(
     return status
 
 
-def fit_lbfgs(est, objective, X, Y=None, label=""):
+def fit_lbfgs(est, objective, X, Y=None, label="", task=None):
     """Train by L-BFGS on the full batch (scipy.optimize), for small data sets.
 
     ``objective.batch_size`` must be ``n_samples``.  The objective draws new
@@ -176,8 +185,9 @@ def fit_lbfgs(est, objective, X, Y=None, label=""):
     """
     settings = Settings.from_estimator(est, label)
     history = History.resume(est, early_stopping=False)
+    epochs = None if task is None else task.epochs(est)
     try:
-        status = _minimize_lbfgs(objective, X, Y, settings, history)
+        status = _minimize_lbfgs(objective, X, Y, settings, history, epochs)
     finally:
         history.copy_to(est)
     est._optimizer_state = None
@@ -203,13 +213,18 @@ class TrainingLoop:
         self.bar = None
         self.rewound = False  # Ctrl-C inside a step restored the epoch's start
 
-    def run(self, X, Y=None, rows=None, validation=None, incremental=False):
-        """Train until max_iter, convergence, divergence or Ctrl-C; the status."""
+    def run(
+        self, X, Y=None, rows=None, validation=None, incremental=False, epochs=None
+    ):
+        """Train until max_iter, convergence, divergence, Ctrl-C or a callback's
+        request; the status.  ``epochs``: where each epoch is reported as a
+        callbacks' task (``_callbacks.Task.epochs``), or None."""
         batches = _Batches(self.objective, X, Y, rows, self.settings.shuffle, self.rng)
         max_iter = 1 if incremental else self.settings.max_iter
         last_epoch = self.history.n_iter_ + max_iter
         self.bar = _progress_bar(self.settings, max_iter * batches.per_epoch)
         status = Status.MAX_ITER
+        epoch = None  # the callbacks' task of the epoch under way
         with (
             _deferred_interrupt() as interrupted,
             blas_threads(self.settings.n_jobs),
@@ -217,11 +232,18 @@ class TrainingLoop:
             try:
                 for _ in range(max_iter):
                     start_time = time.perf_counter()
+                    if epochs is not None:
+                        epoch = epochs.begin()
                     cost = self.run_epoch(batches, interrupted)
                     self.end_epoch(cost, batches.n_samples, validation)
                     self.print_epoch(cost, last_epoch, incremental, start_time)
+                    stop = epoch is not None and epoch.end()
+                    epoch = None
                     if not incremental and self.should_stop(validation is not None):
                         status = Status.CONVERGED
+                        break
+                    if stop:
+                        status = Status.STOPPED
                         break
             except _Diverged:
                 _restore(self.objective.params, self.last_good)
@@ -233,6 +255,8 @@ class TrainingLoop:
                 status = Status.INTERRUPTED
             except KeyboardInterrupt:
                 status = Status.INTERRUPTED
+        if epoch is not None:  # diverged or interrupted: no weights of its own
+            epoch.end(fitted=False)
         if self.bar is not None:
             self.bar.close()
         if self.best is not None:
@@ -350,8 +374,10 @@ def _count_no_improvement(history, tol, early_stopping):
     history._no_improvement_count = 0 if improved else history._no_improvement_count + 1
 
 
-def _minimize_lbfgs(objective, X, Y, settings, history):
-    """scipy's L-BFGS-B over the flattened parameters; the status."""
+def _minimize_lbfgs(objective, X, Y, settings, history, epochs=None):
+    """scipy's L-BFGS-B over the flattened parameters; the status.  Each iteration
+    is reported to ``epochs`` as an epoch (see ``TrainingLoop.run``); a callback's
+    request to stop is not heeded (scipy < 1.11 ignores StopIteration)."""
     params = objective.params
     shapes = [p.shape for p in params]
     splits = np.cumsum([p.size for p in params])[:-1]
@@ -371,6 +397,8 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
         return cost, np.concatenate([g.ravel() for g in objective.grads]).astype(float)
 
     accepted = {"theta": np.concatenate([p.ravel() for p in params]).astype(float)}
+    # the callbacks' task of the iteration under way, begun as the previous ended
+    epoch = {"task": None, "left": settings.max_iter}
 
     def callback(intermediate_result):
         accepted["theta"] = intermediate_result.x.copy()
@@ -379,6 +407,11 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
         history.loss_ = cost
         history.n_iter_ += 1
         history.t_ += X.shape[0]
+        if epoch["task"] is not None:
+            unpack(accepted["theta"])  # the weights a line search left elsewhere
+            epoch["task"].end()
+            epoch["left"] -= 1
+            epoch["task"] = epochs.begin() if epoch["left"] else None
         if settings.verbose:
             line = f"{settings.label}iteration {history.n_iter_} cost {cost:.4g}"
             print(line, flush=True)
@@ -390,6 +423,8 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
     options = {"maxiter": settings.max_iter, "maxfun": settings.max_fun}
     status = Status.MAX_ITER
     with _deferred_interrupt() as interrupted, blas_threads(settings.n_jobs):
+        if epochs is not None:
+            epoch["task"] = epochs.begin()
         try:
             result = scipy.optimize.minimize(
                 cost_grad,
@@ -406,6 +441,8 @@ def _minimize_lbfgs(objective, X, Y, settings, history):
             status = Status.DIVERGED
         except KeyboardInterrupt:
             status = Status.INTERRUPTED
+    if epoch["task"] is not None:  # scipy stopped before it: an empty task
+        epoch["task"].end(fitted=False)
     unpack(accepted["theta"])
     history.best_loss_ = min(history.loss_curve_, default=np.inf)
     return status

@@ -75,12 +75,13 @@ def start_fine_tuning(stack, seed):
     phase._optimizer_state = None
 
 
-def fine_tune(stack, X, incremental):
+def fine_tune(stack, X, incremental, task=None):
     """Train the unrolled network of ``stack`` on X; how training stopped.
 
     ``fine_tune_max_iter`` epochs (one if ``incremental``), continuing the record
     :func:`start_fine_tuning` began; early stopping holds out
-    ``validation_fraction`` of X, scored by ``stack.score``.
+    ``validation_fraction`` of X, scored by ``stack.score``.  ``task``: the
+    callbacks' task whose subtasks the epochs are.
     """
     phase = FineTuning(stack)
     rows, validation = None, None
@@ -95,6 +96,7 @@ def fine_tune(stack, X, incremental):
         validation=validation,
         label=label,
         rows=rows,
+        task=task,
     )
     phase._stop_status = status.value  # a plain str, as the layers keep theirs
     return status

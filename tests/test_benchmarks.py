@@ -126,6 +126,7 @@ SCRIPTS = {
     "bench_dimensionality": ["--validate"],
     "bench_threads": [],
     "run_sklearn_mlp_tests": [],
+    "bench_callbacks": [],
 }
 
 

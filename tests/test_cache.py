@@ -300,8 +300,8 @@ def test_an_interrupted_layer_is_not_stored(tmp_path, digits, monkeypatch):
     X, _ = digits
     pretrain = stackeddae._cache.pretrain_layer
 
-    def interrupted(codes, params, label=""):
-        layer, _ = pretrain(codes, params, label)
+    def interrupted(codes, params, label="", task=None):
+        layer, _ = pretrain(codes, params, label, task)
         return layer, "interrupted"
 
     monkeypatch.setattr(stackeddae._cache, "pretrain_layer", interrupted)
