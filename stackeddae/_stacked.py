@@ -55,6 +55,8 @@ from ._validation import (
     loss_for_layer_above,
     per_layer,
     preserved_dtypes,
+    weighted_mean,
+    weighted_rows,
 )
 
 
@@ -294,7 +296,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         self.fine_tune_corruption_level = fine_tune_corruption_level
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Pretrain the layers greedily, bottom to top.
 
         Parameters
@@ -303,17 +305,24 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             Training data; only the first layer sees it sparse.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss in every layer's pretraining and in the
+            fine-tuning of the unrolled network (as in
+            :meth:`DenoisingAutoencoder.fit`; the codes a layer hands up keep their
+            rows' weights).  Rows of weight 0 are dropped; weights all 1 give the
+            unweighted fit.  Part of the ``memory`` cache's key.
 
         Returns
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=False)
+        self._fit(X, incremental=False, sample_weight=sample_weight)
         return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """One epoch over X for each layer in turn, bottom to top, then (with
         ``fine_tune_max_iter > 0``) one epoch of fine-tuning the unrolled network.
 
@@ -327,12 +336,19 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             A chunk of training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss in every layer's pretraining and in the
+            fine-tuning of the unrolled network (as in
+            :meth:`DenoisingAutoencoder.fit`; the codes a layer hands up keep their
+            rows' weights).  Rows of weight 0 are dropped; weights all 1 give the
+            unweighted fit.
 
         Returns
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=True)
+        self._fit(X, incremental=True, sample_weight=sample_weight)
         return self
 
     def layer_params(self):
@@ -395,11 +411,12 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             check_activation(activation)
         return sizes, levels, activations
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, sample_weight=None):
         """Train the layers bottom-up, then fine-tune the unrolled network if
         ``fine_tune_max_iter > 0``; how the last training stopped
         (``Status.INTERRUPTED`` if Ctrl-C stopped one: what follows it is not
         trained)."""
+        X, _, weights = weighted_rows(X, None, sample_weight)
         if incremental:
             check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
@@ -409,6 +426,8 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         X = validate_data(
             self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
         )
+        if weights is not None:  # in the training precision
+            weights = weights.astype(X.dtype)
         check_integer_params(self)
         check_corruption_level(
             self.fine_tune_corruption_level,
@@ -440,7 +459,11 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         if fresh or kept < self.n_layers_ or not getattr(self, "fine_tune_n_iter_", 0):
             start_fine_tuning(self, seeds[-1] if fine_tuning else None)
         memory = cache_memory(self) if fresh and not incremental else None
-        cache = None if memory is None else LayerCache(memory, X, self.verbose)
+        cache = (
+            None
+            if memory is None
+            else LayerCache(memory, X, self.verbose, sample_weight=weights)
+        )
         with blas_threads(self.n_jobs):  # the codes handed up too
             codes = X
             for k, ae in enumerate(self.autoencoders_):
@@ -451,10 +474,16 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                     ae, status = cache.pretrain(codes, params[k], label)
                     self.autoencoders_[k] = ae
                 elif fresh and not incremental:
-                    ae, status = pretrain_layer(codes, params[k], label)
+                    ae, status = pretrain_layer(codes, params[k], label, weights)
                     self.autoencoders_[k] = ae
                 else:
-                    status = ae._fit(codes, incremental, label=label, warm=not fresh)
+                    status = ae._fit(
+                        codes,
+                        incremental,
+                        label=label,
+                        warm=not fresh,
+                        sample_weight=weights,
+                    )
                 if status == Status.INTERRUPTED:
                     self._initialize_untrained(k + 1, codes)
                     break
@@ -462,7 +491,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                     codes = ae.transform(codes)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         if fine_tuning and status != Status.INTERRUPTED:
-            status = fine_tune(self, X, incremental)
+            status = fine_tune(self, X, incremental, weights)
         return status
 
     def _continued_layers(self, params):
@@ -577,7 +606,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             scores[rows] = -bottom._sample_divergences(chunk, code)
         return scores
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean of ``score_samples``: minus the mean reconstruction divergence.
 
         Parameters
@@ -585,12 +614,14 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples' scores in the mean.
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        return weighted_mean(self.score_samples(X), sample_weight)
 
     def _hidden_sizes(self):
         return [ae.n_components for ae in self.autoencoders_]

@@ -56,6 +56,8 @@ from ._validation import (
     is_stochastic,
     labeled_rows,
     preserved_dtypes,
+    weighted_mean,
+    weighted_rows,
 )
 
 # Epochs of fine-tuning over which the unlabeled rows' weight ramps up from 0.
@@ -173,7 +175,8 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             }
         )
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
+        X, y, weights = weighted_rows(X, y, sample_weight)
         check_integer_params(self)
         if incremental:
             check_partial_fit_allowed(self)
@@ -184,14 +187,20 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             or self._sizes_changed()
         )
         X, Y, labeled = self._validate_training_data(X, y, fresh, incremental, classes)
+        if weights is not None:  # in the training precision
+            weights = weights.astype(X.dtype)
         if fresh:
             self._rng = new_generator(self.random_state)
         rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
-            rows, validation = self._split_validation(X, Y, labeled)
+            rows, validation = self._split_validation(X, Y, labeled, weights)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            status = self._initialize(X if rows is None else X[rows], Y.shape[1])
+            status = self._initialize(
+                X if rows is None else X[rows],
+                Y.shape[1],
+                weights if rows is None or weights is None else weights[rows],
+            )
             if status == Status.INTERRUPTED:
                 self._stop_status = status.value
                 return self  # Ctrl-C during pretraining: no fine-tuning either
@@ -199,6 +208,7 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
         if self.solver == "lbfgs":
             if labeled is not None:  # the full batch: the labeled rows
                 X, Y = X[labeled], Y[labeled]
+                weights = None if weights is None else weights[labeled]
         else:
             rows, semi_supervised = self._fine_tuning_rows(rows, labeled)
 
@@ -217,6 +227,7 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             validation=validation,
             label="fine-tuning ",
             rows=rows,
+            sample_weight=weights,
         )
         self._stop_status = status.value  # a plain str, for skops and old pickles
         return self
@@ -244,9 +255,10 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
         built = [W.shape[1] for W in self.coefs_[:-1]]
         return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _initialize(self, X, n_outputs):
+    def _initialize(self, X, n_outputs, sample_weight=None):
         """Pretrained (or random) encoders and a zero head; ``Status.INTERRUPTED``
-        if Ctrl-C stopped pretraining, else None."""
+        if Ctrl-C stopped pretraining, else None.  ``sample_weight``: the rows'
+        weights in pretraining."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
         status = None
@@ -260,7 +272,8 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
             with warnings.catch_warnings():
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                if stack._fit(X, incremental=False) == Status.INTERRUPTED:
+                stopped = stack._fit(X, incremental=False, sample_weight=sample_weight)
+                if stopped == Status.INTERRUPTED:
                     status = Status.INTERRUPTED
             self.stack_ = stack
             self.coefs_ = [ae.components_.T.copy() for ae in stack.autoencoders_]
@@ -284,11 +297,12 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
         reset_history(self, self.early_stopping)
         return status
 
-    def _split_validation(self, X, Y, labeled=None):
+    def _split_validation(self, X, Y, labeled=None, weights=None):
         """Training rows, and a scorer of the held-out rows (stratified for classes).
 
         The held-out rows are drawn from the labeled rows; the unlabeled ones all
-        train.
+        train.  With ``weights`` the score is weighted (the split is not: as in
+        ``MLPClassifier``, the rows are drawn whatever their weights).
         """
         candidates = np.arange(X.shape[0])
         if labeled is not None:
@@ -318,7 +332,8 @@ class _BaseSdA(LegacyStateMixin, LayerFeaturesMixin, TransformerMixin, BaseEstim
         else:  # every row but the held-out ones
             train = np.setdiff1d(np.arange(X.shape[0]), valid)
         X_valid, Y_valid = X[valid], Y[valid]
-        return train, lambda: self._validation_score(X_valid, Y_valid)
+        w_valid = None if weights is None else weights[valid].astype(np.float64)
+        return train, lambda: self._validation_score(X_valid, Y_valid, w_valid)
 
     # -------------------------------------------------------------- inference
     def _forward(self, X, n_layers=None):
@@ -614,7 +629,7 @@ epsilon, rho, n_iter_no_change, max_fun
         self.unlabeled_weight = unlabeled_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
 
         Parameters
@@ -624,16 +639,27 @@ epsilon, rho, n_iter_no_change, max_fun
             Class labels (at least two classes), and ``unlabeled_label`` for the
             rows without one: pretraining uses every row, the supervised loss the
             labeled rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), as in
+            ``MLPClassifier``: each row's loss is scaled by its weight in
+            pretraining (every layer) and fine-tuning, a mini-batch's cost being
+            the weighted mean of its rows' and the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
+            weighted too.  Rows of weight 0 are dropped (the fit is the fit
+            without them); weights all 1 give the unweighted fit.  An unlabeled
+            row's weight scales its reconstruction loss in pretraining and its
+            unlabeled term in fine-tuning (``unlabeled_loss``), and counts in a
+            mini-batch's total weight as a labeled row's does.
 
         Returns
         -------
         self : SdAClassifier
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One fine-tuning epoch over (X, y).
 
         The first call initialises the network as ``fit`` does (pretraining on this
@@ -645,6 +671,8 @@ epsilon, rho, n_iter_no_change, max_fun
         y : array-like of shape (n_samples,)
             Class labels, ``unlabeled_label`` for unlabeled rows (the chunk needs
             a labeled row).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in ``fit``.
         classes : array-like of shape (n_classes,), default=None
             All the classes (without the unlabeled marker); required on the first
             call.
@@ -653,7 +681,9 @@ epsilon, rho, n_iter_no_change, max_fun
         -------
         self : SdAClassifier
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
     def _validate_training_data(self, X, y, fresh, incremental, classes):
         X, y = validate_data(
@@ -741,8 +771,11 @@ epsilon, rho, n_iter_no_change, max_fun
         """
         return super().score(*_labeled_part(self, X, y, sample_weight))
 
-    def _validation_score(self, X, Y):
-        return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
+    def _validation_score(self, X, Y, weights=None):
+        """Accuracy (weighted by ``weights``), as ``score``."""
+        return weighted_mean(
+            self._forward(X).argmax(axis=1) == Y.argmax(axis=1), weights
+        )
 
     @under_thread_rule
     def predict_proba(self, X):
@@ -857,35 +890,48 @@ n_features_in_, feature_names_in_
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), as in
+            ``MLPRegressor``: each row's loss is scaled by its weight in
+            pretraining (every layer) and fine-tuning, a mini-batch's cost being
+            the weighted mean of its rows' and the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
+            weighted too.  Rows of weight 0 are dropped (the fit is the fit
+            without them); weights all 1 give the unweighted fit.  An unlabeled
+            row's weight scales its reconstruction loss in pretraining and its
+            unlabeled term in fine-tuning (``unlabeled_loss``), and counts in a
+            mini-batch's total weight as a labeled row's does.
 
         Returns
         -------
         self : SdARegressor
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One fine-tuning epoch over (X, y); the first call initialises as ``fit``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in ``fit``.
 
         Returns
         -------
         self : SdARegressor
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_training_data(self, X, y, fresh, incremental, classes=None):
         dtype = fit_dtype(self, None if fresh else self.coefs_[0])
@@ -943,13 +989,19 @@ n_features_in_, feature_names_in_
         """
         return super().score(*_labeled_part(self, X, y, sample_weight))
 
-    def _validation_score(self, X, Y):
-        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition.
+    def _validation_score(self, X, Y, weights=None):
+        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition,
+        weighted by ``weights`` as r2_score weighs by ``sample_weight``.
 
         As r2_score, an output constant in Y scores 1 if predicted exactly, else 0.
         """
-        residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
-        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        if weights is None:
+            residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
+            total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        else:
+            w = weights[:, None]
+            residual = (w * (Y - self._forward(X)) ** 2).sum(axis=0)
+            total = (w * (Y - np.average(Y, axis=0, weights=weights)) ** 2).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = 1 - residual / total
         constant = total == 0
