@@ -177,7 +177,8 @@ default="masking"
     loss_curve_ : list of float
         Cost of each epoch: the mean over its samples of the summed per-feature
         loss (plus the penalties), each mini-batch's mean weighted by its size as
-        in ``MLPClassifier``.
+        in ``MLPClassifier`` (with ``sample_weight``, a mini-batch's mean is the
+        weighted mean of its rows').
     best_loss_ : float or None
         Lowest epoch cost; None with early stopping, which tracks
         ``best_validation_score_`` instead (as ``MLPClassifier``).

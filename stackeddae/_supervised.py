@@ -647,9 +647,11 @@ epsilon, rho, n_iter_no_change, max_fun
             ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
             weighted too.  Rows of weight 0 are dropped (the fit is the fit
             without them); weights all 1 give the unweighted fit.  An unlabeled
-            row's weight scales its reconstruction loss in pretraining and its
-            unlabeled term in fine-tuning (``unlabeled_loss``), and counts in a
-            mini-batch's total weight as a labeled row's does.
+            row's weight scales its reconstruction loss in pretraining and, where
+            fine-tuning visits unlabeled rows (``unlabeled_weight > 0``, not
+            "lbfgs"), its unlabeled term (``unlabeled_loss``, after the ramped
+            ``unlabeled_weight``), counting in a mini-batch's total weight as a
+            labeled row's does.
 
         Returns
         -------
@@ -905,9 +907,8 @@ n_features_in_, feature_names_in_
             ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
             weighted too.  Rows of weight 0 are dropped (the fit is the fit
             without them); weights all 1 give the unweighted fit.  An unlabeled
-            row's weight scales its reconstruction loss in pretraining and its
-            unlabeled term in fine-tuning (``unlabeled_loss``), and counts in a
-            mini-batch's total weight as a labeled row's does.
+            row's weight (``unlabeled_label``) scales its reconstruction loss in
+            pretraining, which alone sees unlabeled rows.
 
         Returns
         -------
