@@ -156,9 +156,9 @@ class LayerClock:
     def __enter__(self):
         clock = self
 
-        def timed(ae, X, incremental, label="", warm=None, task=None):
+        def timed(ae, X, incremental, label="", warm=None, **kwargs):
             start = time.perf_counter()
-            out = clock._fit(ae, X, incremental, label=label, warm=warm, task=task)
+            out = clock._fit(ae, X, incremental, label=label, warm=warm, **kwargs)
             depth = int(label.split()[1].split("/")[0]) if label else 1
             clock.times[depth].append(time.perf_counter() - start)
             return out

@@ -38,6 +38,8 @@ from ._validation import (
     is_stochastic,
     preserved_dtypes,
     resolve_loss,
+    weighted_mean,
+    weighted_rows,
 )
 
 
@@ -181,7 +183,8 @@ default="masking"
     loss_curve_ : list of float
         Cost of each epoch: the mean over its samples of the summed per-feature
         loss (plus the penalties), each mini-batch's mean weighted by its size as
-        in ``MLPClassifier``.
+        in ``MLPClassifier`` (with ``sample_weight``, a mini-batch's mean is the
+        weighted mean of its rows').
     best_loss_ : float or None
         Lowest epoch cost; None with early stopping, which tracks
         ``best_validation_score_`` instead (as ``MLPClassifier``).
@@ -293,7 +296,7 @@ default="masking"
 
     # ---------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X.
 
         Parameters
@@ -302,6 +305,13 @@ default="masking"
             Training data, converted to ``dtype`` (a copy) if it is not in it.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss as in scikit-learn's MLP: a mini-batch's cost is
+            the weighted mean of its rows' costs, the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``.  Rows of weight 0 are dropped (the fit
+            is the fit without them); weights all 1 give the unweighted fit.
+            Early stopping's validation score is weighted too.
 
         Returns
         -------
@@ -310,12 +320,12 @@ default="masking"
         with Task.fit(
             self, X, own_target(X, y), self.max_iter, epoch_state=layer_state
         ) as task:
-            self._fit(X, incremental=False, task=task)
+            self._fit(X, incremental=False, task=task, sample_weight=sample_weight)
         return self
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """One epoch over X, continuing from the current weights and optimizer.
 
         The first call initialises the model (and picks the loss for ``"auto"``).
@@ -326,18 +336,25 @@ default="masking"
             A chunk of training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss as in scikit-learn's MLP: a mini-batch's cost is
+            the weighted mean of its rows' costs, the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``.  Rows of weight 0 are dropped (the fit
+            is the fit without them); weights all 1 give the unweighted fit.
 
         Returns
         -------
         self : DenoisingAutoencoder
         """
         with Task.fit(self, X, own_target(X, y), 1, epoch_state=layer_state) as task:
-            self._fit(X, incremental=True, task=task)
+            self._fit(X, incremental=True, task=task, sample_weight=sample_weight)
         return self
 
-    def _fit(self, X, incremental, label="", warm=None, task=None):
+    def _fit(self, X, incremental, label="", warm=None, task=None, sample_weight=None):
         """Train on X; how training stopped (see ``_training.train``).  ``task``:
         the callbacks' task whose subtasks the epochs are."""
+        X, _, weights = weighted_rows(X, None, sample_weight)
         warm = self.warm_start if warm is None else warm
         fresh = (
             not hasattr(self, "components_")
@@ -360,9 +377,11 @@ default="masking"
             self._initialize(X)
         elif self.reconstruction_loss_ == "cross_entropy":
             check_cross_entropy_range(X, type(self).__name__)
+        if weights is not None:  # in the training precision
+            weights = weights.astype(X.dtype)
         rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
-            rows, validation = self._split_validation(X)
+            rows, validation = self._split_validation(X, weights)
         status = train(
             self,
             lambda batch_size, n_train: DAEObjective(self, batch_size),
@@ -372,6 +391,7 @@ default="masking"
             label=label,
             rows=rows,
             task=task,
+            sample_weight=weights,
         )
         # kept for inspection, as a plain str (for skops and old pickles)
         self._stop_status = status.value
@@ -408,19 +428,22 @@ default="masking"
         self._optimizer_state = None
         reset_history(self, self.early_stopping)
 
-    def _split_validation(self, X):
-        """Training rows, and a scorer of the held-out rows (copied: they are few)."""
+    def _split_validation(self, X, weights=None):
+        """Training rows, and a scorer of the held-out rows (copied: they are few),
+        weighted by their ``weights`` (None: unweighted)."""
         n_valid = max(1, int(round(self.validation_fraction * X.shape[0])))
         if X.shape[0] - n_valid < 1:
             raise ValueError(
                 f"early_stopping needs at least 2 samples; got {X.shape[0]}."
             )
         order = self._rng.permutation(X.shape[0])
-        X_valid = X[np.sort(order[:n_valid])]
+        valid = np.sort(order[:n_valid])
+        X_valid = X[valid]
+        w_valid = None if weights is None else weights[valid].astype(np.float64)
         # score's value, from the validated rows: score itself would validate
         # them again and warn of missing feature names after a DataFrame
-        return np.sort(order[n_valid:]), lambda: float(
-            np.mean(-self._sample_divergences(X_valid))
+        return np.sort(order[n_valid:]), lambda: weighted_mean(
+            -self._sample_divergences(X_valid), w_valid
         )
 
     # -------------------------------------------------------------- inference
@@ -525,7 +548,7 @@ default="masking"
         """
         return -self._sample_divergences(self._validate_for_inference(X))
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean of ``score_samples``: minus the mean reconstruction divergence.
 
         The criterion of a grid search and of early stopping (higher is better).
@@ -535,12 +558,14 @@ default="masking"
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples' scores in the mean.
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        return weighted_mean(self.score_samples(X), sample_weight)
 
     @property
     def _n_features_out(self):

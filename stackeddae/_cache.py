@@ -1,9 +1,10 @@
 """The ``memory=`` cache of pretrained layers.
 
 A fresh stack fit with an int ``random_state`` pretrains layer k as a pure
-function (:func:`._pretraining.pretrain_layer`) of the rows it was given, the
-parameters of layers 1..k and the BLAS thread rule.  So the key of layer k chains
-the key of layer k-1 (for layer 1: a fingerprint of X, hashed once per fit) with
+function (:func:`._pretraining.pretrain_layer`) of the rows it was given, their
+sample weights, the parameters of layers 1..k and the BLAS thread rule.  So the key
+of layer k chains the key of layer k-1 (for layer 1: a fingerprint of X and of the
+weights, hashed once per fit) with
 the parameters of layer k that its training reads (``_params.key_params``); a
 grid-search candidate whose first layers match an earlier fit on the same fold
 loads them instead of training them.  An entry is the fitted layer (weights,
@@ -45,10 +46,10 @@ class _Interrupted(Exception):
         self.layer, self.status = layer, status
 
 
-def _pretrain_entry(key, codes, params, label, task=None):
-    # Only `key` is hashed by joblib: it stands for codes and params.
+def _pretrain_entry(key, codes, params, label, task=None, sample_weight=None):
+    # Only `key` is hashed by joblib: it stands for codes, weights and params.
     _call.trained = True
-    layer, status = pretrain_layer(codes, params, label, task)
+    layer, status = pretrain_layer(codes, params, label, task, sample_weight)
     if status in (Status.INTERRUPTED, Status.STOPPED):
         raise _Interrupted(layer, status)
     layer._cache_key = key
@@ -90,15 +91,19 @@ class LayerCache:
         The rows the first layer trains on (validated).
     verbose : bool or int
         Print a line for each layer loaded from the cache.
+    sample_weight : ndarray of shape (n_samples,) or None
+        The rows' weights, which every layer trains with: part of the key (an
+        unweighted fit's key is X's fingerprint alone, as before weights).
     """
 
-    def __init__(self, memory, X, verbose=False):
+    def __init__(self, memory, X, verbose=False, sample_weight=None):
         self._entry = memory.cache(
             _pretrain_entry,
-            ignore=["codes", "params", "label", "task"],
+            ignore=["codes", "params", "label", "task", "sample_weight"],
             mmap_mode=None,
         )
-        self._key = joblib.hash(X)
+        self._key = joblib.hash(X if sample_weight is None else [X, sample_weight])
+        self._weights = sample_weight
         self.verbose = verbose
 
     def pretrain(self, codes, params, label="", task=None):
@@ -110,7 +115,7 @@ class LayerCache:
         been given produce from X (their outputs, in order).
         """
         self._key = layer_key(self._key, params)
-        args = (self._key, codes, params, label, task)
+        args = (self._key, codes, params, label, task, self._weights)
         _call.trained = False
         try:
             entry = self._entry(*args)

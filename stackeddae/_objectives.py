@@ -2,7 +2,16 @@
 
 An objective owns preallocated buffers, exposes ``params`` and ``grads`` (flat lists
 of arrays, updated in place) and ``batch_size``, and ``objective(X, Y)`` returns the
-mean cost of the mini-batch and fills ``grads`` (see ``_training.py``).
+mean cost of the mini-batch and fills ``grads`` (see ``_training.py``);
+``objective(X, Y, weights)`` the weighted mean, with the rows' sample weights.
+
+Sample weights (``weights``, one per row, or None) are normalised as scikit-learn's
+MLP normalises them (``BaseMultilayerPerceptron._backprop``): the cost is the
+weighted mean ``sum_i w_i loss_i / sum_i w_i``, the gradients are of it, and the L2
+penalty is ``alpha / (2 sum_i w_i) ||W||^2`` (``sum_i w_i`` where the unweighted
+cost has m).  One row scaling of the output delta by ``w_i / sum w`` (into a
+reused buffer) carries the weights through backpropagation; without weights the
+step is the unweighted one, unchanged.
 
 One mini-batch of a denoising autoencoder, top to bottom (``DAEObjective``)::
 
@@ -31,6 +40,21 @@ import numpy as np
 from ._activations import ACTIVATIONS, DERIVATIVES
 from ._corruption import CORRUPTIONS
 from ._losses import LOSSES, l2_penalty
+
+
+def weighted_loss(loss, A, Y, work, weights, scaled):
+    """The weighted mean of the rows' losses, and their total weight.
+
+    ``A`` becomes ``w_i / sum w`` times each row's gradient (one row scaling, the
+    ratios written into ``scaled``, a reused buffer of at least m entries), as
+    ``loss(..., scale=1/m)`` makes it the unweighted mean's.
+    """
+    total = float(weights.sum())
+    ratios = scaled[: weights.shape[0]]
+    np.multiply(weights, 1.0 / total, out=ratios)
+    costs = loss(A, Y, work, axis=1)
+    A *= ratios[:, None]
+    return float(np.dot(ratios, costs)), total
 
 
 class DAEObjective:
@@ -71,6 +95,7 @@ class DAEObjective:
         self.last_batch_size = batch_size
         self.work = np.empty((batch_size, n_visible), dtype)
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
+        self.scaled = np.empty(batch_size, dtype)  # weighted rows: w_i / sum w
         # Without noise x~ = x: gathered straight into place, the copy is saved.
         self.input_buffer = (
             self.visible[:batch_size] if not dae.corruption_level else None
@@ -115,7 +140,7 @@ class DAEObjective:
             )
         return views
 
-    def __call__(self, X, Y=None):
+    def __call__(self, X, Y=None, weights=None):
         m = self.last_batch_size = X.shape[0]
         W, b_hidden, b_visible = self.params[:3]
         decoder = W if self.tied else self.params[3]
@@ -142,14 +167,20 @@ class DAEObjective:
         self.activation(code_t)  # element-wise: the contiguous view is faster
         np.matmul(hidden, decoder, out=delta_out)
         delta_out += b_visible
-        cost = self.loss(delta_out, X, work, scale=1.0 / m) / m
+        if weights is None:
+            cost, total = self.loss(delta_out, X, work, scale=1.0 / m) / m, m
+        else:
+            cost, total = weighted_loss(
+                self.loss, delta_out, X, work, weights, self.scaled
+            )
 
         # backward: delta_out holds d(mean cost)/d(pre-activation)
         grads = self.grads
         np.dot(ones, delta_out, out=grads[2])
         np.matmul(decoder, delta_out.T, out=delta_hidden_t)
         if self.sparsity_weight:
-            cost += self._sparsity_penalty(hidden, delta_hidden, m)
+            ratios = None if weights is None else self.scaled[:m]
+            cost += self._sparsity_penalty(hidden, delta_hidden, m, ratios)
         self.derivative(code_t, delta_hidden_t)
         np.matmul(delta_hidden_t, ones, out=grads[1])
         if self.tied:  # dW = dy^T x~ + y^T da = [dy^T | y^T] [x~; da]
@@ -161,15 +192,23 @@ class DAEObjective:
             np.matmul(code_t, delta_out, out=grads[3])
         if self.alpha:
             cost += l2_penalty(
-                self.weights, self.weight_grads, self.alpha, m, self.l2_work
+                self.weights, self.weight_grads, self.alpha, total, self.l2_work
             )
         return cost
 
-    def _sparsity_penalty(self, hidden, delta_hidden, m):
-        """KL(rho || mean activation) per hidden unit: its cost, its gradient added."""
+    def _sparsity_penalty(self, hidden, delta_hidden, m, ratios=None):
+        """KL(rho || mean activation) per hidden unit: its cost, its gradient added.
+
+        With sample weights (``ratios``: w_i / sum w) the mean is weighted.
+        """
         rho, beta = self.sparsity_target, self.sparsity_weight
-        rho_hat = np.clip(hidden.mean(axis=0), 1e-6, 1 - 1e-6)
-        delta_hidden += (beta / m) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        if ratios is None:
+            rho_hat = np.clip(hidden.mean(axis=0), 1e-6, 1 - 1e-6)
+            delta_hidden += (beta / m) * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+        else:
+            rho_hat = np.clip(ratios @ hidden, 1e-6, 1 - 1e-6)
+            slope = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))
+            delta_hidden += np.outer(ratios, slope)
         kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
         return beta * float(kl.sum())
 
@@ -188,6 +227,7 @@ class NetworkObjective:
         self.deltas = [np.empty_like(out) for out in self.outputs[:-1]]
         self.work = np.empty_like(self.outputs[-1])
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
+        self.scaled = np.empty(batch_size, dtype)  # weighted rows: w_i / sum w
         self.activation = ACTIVATIONS[net.activation]
         self.derivative = DERIVATIVES[net.activation]
         self.loss = LOSSES[net._loss_name]
@@ -197,13 +237,16 @@ class NetworkObjective:
             np.empty(max(W.size for W in net.coefs_), dtype) if net.alpha else None
         )
 
-    def __call__(self, X, Y):
+    def __call__(self, X, Y, weights=None):
         m, n = X.shape[0], self.n_layers
         coefs = self.params[:n]
         coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
         acts = [self.inputs(X, m)] + [out[:m] for out in self.outputs]
         self.forward(acts)
-        cost = self.head(acts[n], Y, m)
+        if weights is None:
+            cost, total = self.head(acts[n], Y, m), m
+        else:
+            cost, total = self.weighted_head(acts[n], Y, weights)
 
         # backward: delta holds d(mean cost)/d(pre-activation)
         delta = acts[n]
@@ -217,7 +260,7 @@ class NetworkObjective:
                 self.derivative(acts[i], below)
                 delta = below
         if self.alpha:
-            cost += l2_penalty(coefs, coef_grads, self.alpha, m, self.l2_work)
+            cost += l2_penalty(coefs, coef_grads, self.alpha, total, self.l2_work)
         return cost
 
     def forward(self, acts):
@@ -238,6 +281,12 @@ class NetworkObjective:
     def head(self, A, Y, m):
         """Mean cost of the head's pre-activations A against Y; A becomes its delta."""
         return self.loss(A, Y, self.work[:m], scale=1.0 / m) / m
+
+    def weighted_head(self, A, Y, weights):
+        """``head`` with the rows weighted: the weighted mean cost and the total
+        weight (see :func:`weighted_loss`)."""
+        m = weights.shape[0]
+        return weighted_loss(self.loss, A, Y, self.work[:m], weights, self.scaled)
 
 
 def _pseudo_label(obj, log_p, P, u, m):
@@ -345,6 +394,16 @@ class SemiSupervisedObjective(NetworkObjective):
         )
 
     def head(self, A, Y, m):
+        return self._mixed_head(A, Y, m)[0]
+
+    def weighted_head(self, A, Y, weights):
+        """A row's weight scales its whole term, labeled (cross-entropy) or not
+        (the unlabeled term, after w(t)); the mean is over the total weight of
+        the mini-batch's rows, labeled or not, as the unweighted one is over m."""
+        return self._mixed_head(A, Y, weights.shape[0], weights)
+
+    def _mixed_head(self, A, Y, m, weights=None):
+        """The mean cost and the rows' total weight (m without weights)."""
         self.seen += m
         weight = self.weight * min(1.0, self.seen / self.ramp)
         labeled, u, row = self.labeled[:m], self.unlabeled[:m], self.row[:m]
@@ -352,6 +411,9 @@ class SemiSupervisedObjective(NetworkObjective):
         np.dot(Y, self.ones_k, out=labeled)
         np.subtract(1, labeled, out=u)
         u *= weight
+        if weights is not None:
+            labeled *= weights
+            u *= weights
         # log-softmax in log_p, the probabilities in A
         np.max(A, axis=1, out=row[:, 0])
         np.subtract(A, row, out=log_p)
@@ -360,14 +422,23 @@ class SemiSupervisedObjective(NetworkObjective):
         np.log(row, out=row)
         log_p -= row
         np.exp(log_p, out=A)
-        cost = -float(np.vdot(Y, log_p))
+        if weights is None:
+            cost = -float(np.vdot(Y, log_p))
+        else:
+            cost = -float(np.dot(labeled, np.einsum("ij,ij->i", Y, log_p)))
         extra, delta = self.term(self, log_p, A, u, m)
-        # labeled rows: p - y; unlabeled: the term's delta
-        A *= labeled[:, None]
-        A -= Y
+        # labeled rows: p - y (times the weight); unlabeled: the term's delta
+        if weights is None:
+            A *= labeled[:, None]
+            A -= Y
+            total = m
+        else:
+            A -= Y
+            A *= labeled[:, None]
+            total = float(weights.sum())
         A += delta
-        A *= 1.0 / m
-        return (cost + extra) / m
+        A *= 1.0 / total
+        return (cost + extra) / total, total
 
 
 class UnrolledObjective:
@@ -416,6 +487,7 @@ class UnrolledObjective:
         self.down = [np.empty((batch_size, n), dtype) for n in sizes[1:-1]]
         self.work = np.empty((batch_size, sizes[0]), dtype)
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
+        self.scaled = np.empty(batch_size, dtype)  # weighted rows: w_i / sum w
         # scratch for a tied W's second gradient and for the L2 penalty's alpha/m W
         largest = max(W.size for W in self.weights)
         self.tied_work = np.empty(largest, dtype)
@@ -433,7 +505,7 @@ class UnrolledObjective:
         self.rng = stack._fine_tune_rng
         self.alpha = stack.alpha
 
-    def __call__(self, X, Y=None):
+    def __call__(self, X, Y=None, weights=None):
         m, n = X.shape[0], len(self.layers)
         layers, ones = self.layers, self.ones[:m]
         h = [X] + [out[:m] for out in self.hidden]  # h[k]: h_k
@@ -454,7 +526,12 @@ class UnrolledObjective:
             z[k] += c
             if k > 0:
                 self.out_activations[k](z[k])
-        cost = self.loss(z[0], X, self.work[:m], scale=1.0 / m) / m
+        if weights is None:
+            cost, total = self.loss(z[0], X, self.work[:m], scale=1.0 / m) / m, m
+        else:
+            cost, total = weighted_loss(
+                self.loss, z[0], X, self.work[:m], weights, self.scaled
+            )
 
         # backward: delta holds d(mean cost)/d(pre-activation); decoders bottom up
         delta = z[0]
@@ -486,6 +563,6 @@ class UnrolledObjective:
                 delta = below
         if self.alpha:
             cost += l2_penalty(
-                self.weights, self.weight_grads, self.alpha, m, self.l2_work
+                self.weights, self.weight_grads, self.alpha, total, self.l2_work
             )
         return cost

@@ -42,7 +42,7 @@ from ._layers import dense, encoder_layers, forward
 from ._persistence import LegacyStateMixin
 from ._stacked import StackedDenoisingAutoencoder
 from ._threads import blas_threads
-from ._validation import X_DTYPES, resolve_loss
+from ._validation import X_DTYPES, resolve_loss, weighted_rows
 
 # contamination="auto": Tukey's fence, the textbook threshold of a skewed
 # one-dimensional sample (benchmarks/DEFAULTS.md measures what it flags).
@@ -56,9 +56,30 @@ _TUKEY_FENCE = 1.5
 _DEFAULT_NOISE = {"cross_entropy": "salt_and_pepper", "squared_error": "gaussian"}
 
 
-def _quartile_scale(values):
+def _percentile(values, q, weights=None):
+    """np.percentile (linear interpolation); with weights, the same rule over the
+    values repeated by their weights: for integer weights, np.percentile of the
+    repeated values, and for others its natural extension (the sorted values
+    spread over their cumulative weight)."""
+    if weights is None:
+        return np.percentile(values, q)
+    order = np.argsort(values, kind="stable")
+    ranked, cumulative = values[order], np.cumsum(weights[order])
+    # the rank of percentile q among sum(w) repeated values, as numpy's "linear"
+    rank = np.clip((cumulative[-1] - 1) * np.asarray(q) / 100.0, 0, None)
+    low = np.floor(rank)
+    last = len(ranked) - 1
+
+    def at(k):  # the k-th (0-based) of the repeated values
+        return ranked[np.minimum(np.searchsorted(cumulative, k, side="right"), last)]
+
+    below, above = at(low), at(low + 1)
+    return below + (rank - low) * (above - below)
+
+
+def _quartile_scale(values, weights=None):
     """Interquartile range of values, 1 where it is 0 (a constant term)."""
-    low, high = np.percentile(values, [25, 75])
+    low, high = _percentile(values, [25, 75], weights)
     return float(high - low) if high > low else 1.0
 
 
@@ -219,7 +240,7 @@ class ReconstructionOutlierDetector(
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X and set the threshold.
 
         Parameters
@@ -228,21 +249,32 @@ class ReconstructionOutlierDetector(
             Training data, normal samples only for novelty detection.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1): the autoencoder is
+            fitted with them (``estimator`` must take ``sample_weight``), and the
+            quartiles and the ``contamination`` quantile are weighted: those of
+            the rows repeated by integer weights (numpy's linear interpolation
+            over the cumulative weight).
+            Each row of positive weight is one neighbour of the distance term,
+            whatever its weight.  Rows of weight 0 are dropped; weights all 1
+            give the unweighted fit.
 
         Returns
         -------
         self : ReconstructionOutlierDetector
         """
         X_given = X
+        X, _, weights = weighted_rows(X, None, sample_weight)
         X = validate_data(self, X, accept_sparse="csr", dtype=X_DTYPES)
         with Task.fit(self, X_given, y, max_subtasks=1) as task:
-            self._fit(X, task)
+            self._fit(X, task, weights)
         return self
 
-    def _fit(self, X, task):
-        """Fit the autoencoder to validated X, as the callbacks' subtask
-        "fit-estimator" of ``task`` (its own fit's tasks below it, as in
-        scikit-learn's meta-estimators), and set the threshold."""
+    def _fit(self, X, task, weights=None):
+        """Fit the autoencoder to validated X (its rows weighted by ``weights``,
+        None: unweighted), as the callbacks' subtask "fit-estimator" of ``task``
+        (its own fit's tasks below it, as in scikit-learn's meta-estimators), and
+        set the threshold."""
         estimator = self.estimator
         if estimator is None:
             estimator = _default_estimator(X)
@@ -259,7 +291,10 @@ class ReconstructionOutlierDetector(
             if self.estimator is None:  # a fixed budget, chosen by experiment
                 warnings.simplefilter("ignore", ConvergenceWarning)
             context.call_on_fit_task_begin(estimator=self, X=task.X, y=task.y)
-            self.estimator_.fit(X)
+            if weights is None:
+                self.estimator_.fit(X)
+            else:
+                self.estimator_.fit(X, sample_weight=weights)
             context.call_on_fit_task_end(estimator=self, X=task.X, y=task.y)
         self.neighbors_ = None
         if self.n_neighbors is not None:
@@ -271,15 +306,17 @@ class ReconstructionOutlierDetector(
         # The units and the fence come from the training samples as new samples
         # would see them: each one's distance leaves itself out.
         terms = self._terms(X, leave_one_out=True)
-        self.term_scales_ = np.array([_quartile_scale(t) for t in terms.T])
+        self.term_scales_ = np.array([_quartile_scale(t, weights) for t in terms.T])
         anomalies = terms @ (1.0 / self.term_scales_)
-        self.center_ = float(np.percentile(anomalies, 75))
-        self.scale_ = _quartile_scale(anomalies)
+        self.center_ = float(_percentile(anomalies, 75, weights))
+        self.scale_ = _quartile_scale(anomalies, weights)
         if self.contamination == "auto":
             self.offset_ = -_TUKEY_FENCE
         else:  # the fraction of training samples that predict flags
             scores = self._score_samples(X)
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            self.offset_ = float(
+                _percentile(scores, 100.0 * self.contamination, weights)
+            )
 
     @staticmethod
     def _check_neighbourhood(estimator, X):

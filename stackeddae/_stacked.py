@@ -57,6 +57,8 @@ from ._validation import (
     loss_for_layer_above,
     per_layer,
     preserved_dtypes,
+    weighted_mean,
+    weighted_rows,
 )
 
 
@@ -300,7 +302,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         self.fine_tune_corruption_level = fine_tune_corruption_level
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Pretrain the layers greedily, bottom to top.
 
         Parameters
@@ -309,17 +311,24 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             Training data; only the first layer sees it sparse.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss in every layer's pretraining and in the
+            fine-tuning of the unrolled network (as in
+            :meth:`DenoisingAutoencoder.fit`; the codes a layer hands up keep their
+            rows' weights).  Rows of weight 0 are dropped; weights all 1 give the
+            unweighted fit.  Part of the ``memory`` cache's key.
 
         Returns
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=False, y=y)
+        self._fit(X, incremental=False, y=y, sample_weight=sample_weight)
         return self
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """One epoch over X for each layer in turn, bottom to top, then (with
         ``fine_tune_max_iter > 0``) one epoch of fine-tuning the unrolled network.
 
@@ -333,12 +342,19 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             A chunk of training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), scaling each row's
+            reconstruction loss in every layer's pretraining and in the
+            fine-tuning of the unrolled network (as in
+            :meth:`DenoisingAutoencoder.fit`; the codes a layer hands up keep their
+            rows' weights).  Rows of weight 0 are dropped; weights all 1 give the
+            unweighted fit.
 
         Returns
         -------
         self : StackedDenoisingAutoencoder
         """
-        self._fit(X, incremental=True, y=y)
+        self._fit(X, incremental=True, y=y, sample_weight=sample_weight)
         return self
 
     def layer_params(self):
@@ -401,13 +417,14 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             check_activation(activation)
         return sizes, levels, activations
 
-    def _fit(self, X, incremental, y=None, parent=None):
+    def _fit(self, X, incremental, y=None, parent=None, sample_weight=None):
         """Train the layers bottom-up, then fine-tune the unrolled network if
         ``fine_tune_max_iter > 0``; how the last training stopped
         (``Status.INTERRUPTED`` if Ctrl-C stopped one: what follows it is not
         trained).  The layers (and fine-tuning) are the callbacks' subtasks of
         this fit, or of ``parent``: a classifier's pretraining."""
         X_given = X
+        X, _, weights = weighted_rows(X, None, sample_weight)
         if incremental:
             check_partial_fit_allowed(self)
         fresh = not hasattr(self, "autoencoders_") or not (
@@ -417,6 +434,8 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         X = validate_data(
             self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
         )
+        if weights is not None:  # in the training precision
+            weights = weights.astype(X.dtype)
         check_integer_params(self)
         check_corruption_level(
             self.fine_tune_corruption_level,
@@ -454,7 +473,11 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         if fresh or kept < self.n_layers_ or not getattr(self, "fine_tune_n_iter_", 0):
             start_fine_tuning(self, seeds[-1] if fine_tuning else None)
         memory = cache_memory(self) if fresh and not incremental else None
-        cache = None if memory is None else LayerCache(memory, X, self.verbose)
+        cache = (
+            None
+            if memory is None
+            else LayerCache(memory, X, self.verbose, sample_weight=weights)
+        )
         with blas_threads(self.n_jobs):  # the codes handed up too
             codes = X
             for k, ae in enumerate(self.autoencoders_):
@@ -463,7 +486,15 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                     status = Status.MAX_ITER
                 else:
                     ae, status = self._train_layer(
-                        k, codes, params[k], label, task, fresh, incremental, cache
+                        k,
+                        codes,
+                        params[k],
+                        label,
+                        task,
+                        fresh,
+                        incremental,
+                        cache,
+                        weights,
                     )
                 if status == Status.INTERRUPTED:
                     self._initialize_untrained(k + 1, codes)
@@ -479,14 +510,17 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                 state=functools.partial(top, self.autoencoders_[-1]) if own else None,
                 epoch_state=(lambda _: top(self.autoencoders_[-1])) if own else None,
             ) as phase:
-                status = fine_tune(self, X, incremental, phase)
+                status = fine_tune(self, X, incremental, phase, weights)
         if parent is None:
             task.end()
         return status
 
-    def _train_layer(self, k, codes, params, label, task, fresh, incremental, cache):
-        """Train layer k (index) on the codes of the layers below, as the
-        callbacks' subtask "layer" of ``task``; the layer and how it stopped."""
+    def _train_layer(
+        self, k, codes, params, label, task, fresh, incremental, cache, weights=None
+    ):
+        """Train layer k (index) on the codes of the layers below (their rows
+        weighted by ``weights``), as the callbacks' subtask "layer" of ``task``;
+        the layer and how it stopped."""
         own = task.estimator is self
         with task.subtask(
             "layer",
@@ -496,11 +530,16 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             if cache is not None:
                 ae, status = cache.pretrain(codes, params, label, layer)
             elif fresh and not incremental:
-                ae, status = pretrain_layer(codes, params, label, layer)
+                ae, status = pretrain_layer(codes, params, label, layer, weights)
             else:
                 ae = self.autoencoders_[k]
                 status = ae._fit(
-                    codes, incremental, label=label, warm=not fresh, task=layer
+                    codes,
+                    incremental,
+                    label=label,
+                    warm=not fresh,
+                    task=layer,
+                    sample_weight=weights,
                 )
             self.autoencoders_[k] = ae
             if own:
@@ -625,7 +664,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             scores[rows] = -bottom._sample_divergences(chunk, code)
         return scores
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Mean of ``score_samples``: minus the mean reconstruction divergence.
 
         Parameters
@@ -633,12 +672,14 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples' scores in the mean.
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        return weighted_mean(self.score_samples(X), sample_weight)
 
     def _hidden_sizes(self):
         return [ae.n_components for ae in self.autoencoders_]

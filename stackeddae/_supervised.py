@@ -59,6 +59,8 @@ from ._validation import (
     is_stochastic,
     labeled_rows,
     preserved_dtypes,
+    weighted_mean,
+    weighted_rows,
 )
 
 # Epochs of fine-tuning over which the unlabeled rows' weight ramps up from 0.
@@ -191,7 +193,8 @@ class _BaseSdA(
             }
         )
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
+        X, y, weights = weighted_rows(X, y, sample_weight)
         check_integer_params(self)
         if incremental:
             check_partial_fit_allowed(self)
@@ -203,23 +206,30 @@ class _BaseSdA(
         )
         X_given, y_given = X, y
         X, Y, labeled = self._validate_training_data(X, y, fresh, incremental, classes)
+        if weights is not None:  # in the training precision
+            weights = weights.astype(X.dtype)
         pretraining = fresh and self.pretrain
         with Task.fit(self, X_given, y_given, 1 + pretraining) as task:
-            self._train(X, Y, labeled, fresh, incremental, task)
+            self._train(X, Y, labeled, fresh, incremental, task, weights)
         return self
 
-    def _train(self, X, Y, labeled, fresh, incremental, task):
-        """Pretrain (when ``fresh``) and fine-tune on validated data, as the
-        callbacks' subtasks of ``task``."""
+    def _train(self, X, Y, labeled, fresh, incremental, task, weights=None):
+        """Pretrain (when ``fresh``) and fine-tune on validated data, its rows
+        weighted by ``weights`` (None: unweighted), as the callbacks' subtasks of
+        ``task``."""
         if fresh:
             self._rng = new_generator(self.random_state)
         rows, validation = None, None
         if self.early_stopping and not incremental and self.solver != "lbfgs":
-            rows, validation = self._split_validation(X, Y, labeled)
+            rows, validation = self._split_validation(X, Y, labeled, weights)
         if fresh:
             # Pretraining sees no held-out rows (one copy, made only then).
-            X_pretrain = X if rows is None else X[rows]
-            status = self._initialize(X_pretrain, Y.shape[1], task)
+            status = self._initialize(
+                X if rows is None else X[rows],
+                Y.shape[1],
+                task,
+                weights if rows is None or weights is None else weights[rows],
+            )
             if status == Status.INTERRUPTED:
                 self._stop_status = status.value
                 return  # Ctrl-C during pretraining: no fine-tuning either
@@ -227,6 +237,7 @@ class _BaseSdA(
         if self.solver == "lbfgs":
             if labeled is not None:  # the full batch: the labeled rows
                 X, Y = X[labeled], Y[labeled]
+                weights = None if weights is None else weights[labeled]
         else:
             rows, semi_supervised = self._fine_tuning_rows(rows, labeled)
 
@@ -252,6 +263,7 @@ class _BaseSdA(
                 label="fine-tuning ",
                 rows=rows,
                 task=phase,
+                sample_weight=weights,
             )
         self._stop_status = status.value  # a plain str, for skops and old pickles
 
@@ -278,10 +290,11 @@ class _BaseSdA(
         built = [W.shape[1] for W in self.coefs_[:-1]]
         return built != check_hidden_layer_sizes(self.hidden_layer_sizes)
 
-    def _initialize(self, X, n_outputs, task=None):
+    def _initialize(self, X, n_outputs, task=None, sample_weight=None):
         """Pretrained (or random) encoders and a zero head; ``Status.INTERRUPTED``
         if Ctrl-C stopped pretraining, else None.  Pretraining is the callbacks'
-        subtask "pretraining" of ``task`` (its layers, the stack's own tasks)."""
+        subtask "pretraining" of ``task`` (its layers, the stack's own tasks);
+        ``sample_weight``: the rows' weights in pretraining."""
         sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         dtype = X.dtype
         status = None
@@ -299,7 +312,12 @@ class _BaseSdA(
             ):
                 # A fixed pretraining budget is the norm; don't warn per layer.
                 warnings.filterwarnings("ignore", message=".*maximum number of epochs")
-                fitted = stack._fit(X, incremental=False, parent=pretraining)
+                fitted = stack._fit(
+                    X,
+                    incremental=False,
+                    parent=pretraining,
+                    sample_weight=sample_weight,
+                )
                 if fitted == Status.INTERRUPTED:
                     status = Status.INTERRUPTED
             self.stack_ = stack
@@ -324,11 +342,12 @@ class _BaseSdA(
         reset_history(self, self.early_stopping)
         return status
 
-    def _split_validation(self, X, Y, labeled=None):
+    def _split_validation(self, X, Y, labeled=None, weights=None):
         """Training rows, and a scorer of the held-out rows (stratified for classes).
 
         The held-out rows are drawn from the labeled rows; the unlabeled ones all
-        train.
+        train.  With ``weights`` the score is weighted (the split is not: as in
+        ``MLPClassifier``, the rows are drawn whatever their weights).
         """
         candidates = np.arange(X.shape[0])
         if labeled is not None:
@@ -359,7 +378,8 @@ class _BaseSdA(
         else:  # every row but the held-out ones
             train = np.setdiff1d(np.arange(X.shape[0]), valid)
         X_valid, Y_valid = X[valid], Y[valid]
-        return train, lambda: self._validation_score(X_valid, Y_valid)
+        w_valid = None if weights is None else weights[valid].astype(np.float64)
+        return train, lambda: self._validation_score(X_valid, Y_valid, w_valid)
 
     # -------------------------------------------------------------- inference
     def _forward(self, X, n_layers=None):
@@ -661,7 +681,7 @@ epsilon, rho, n_iter_no_change, max_fun
         self.unlabeled_weight = unlabeled_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
 
         Parameters
@@ -673,16 +693,29 @@ epsilon, rho, n_iter_no_change, max_fun
             rows without one: pretraining uses every row, the supervised loss the
             labeled rows.  Or a multi-label indicator matrix (0/1, one column a
             label; ``unlabeled_label`` must then be None).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), as in
+            ``MLPClassifier``: each row's loss is scaled by its weight in
+            pretraining (every layer) and fine-tuning, a mini-batch's cost being
+            the weighted mean of its rows' and the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
+            weighted too.  Rows of weight 0 are dropped (the fit is the fit
+            without them); weights all 1 give the unweighted fit.  An unlabeled
+            row's weight scales its reconstruction loss in pretraining and, where
+            fine-tuning visits unlabeled rows (``unlabeled_weight > 0``, not
+            "lbfgs"), its unlabeled term (``unlabeled_loss``, after the ramped
+            ``unlabeled_weight``), counting in a mini-batch's total weight as a
+            labeled row's does.
 
         Returns
         -------
         self : SdAClassifier
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One fine-tuning epoch over (X, y).
 
         The first call initialises the network as ``fit`` does (pretraining on this
@@ -695,6 +728,8 @@ epsilon, rho, n_iter_no_change, max_fun
 (n_samples, n_labels)
             Class labels, ``unlabeled_label`` for unlabeled rows (the chunk needs
             a labeled row); or a multi-label indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in ``fit``.
         classes : array-like of shape (n_classes,), default=None
             All the classes (without the unlabeled marker), or for multi-label
             one per column (e.g. ``range(n_labels)``); required on the first
@@ -704,7 +739,9 @@ epsilon, rho, n_iter_no_change, max_fun
         -------
         self : SdAClassifier
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(
+            X, y, incremental=True, classes=classes, sample_weight=sample_weight
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -849,12 +886,14 @@ epsilon, rho, n_iter_no_change, max_fun
         """
         return super().score(*_labeled_part(self, X, y, sample_weight))
 
-    def _validation_score(self, X, Y):
-        """Accuracy, as ``score``: for multi-label, of whole rows (subset accuracy)."""
+    def _validation_score(self, X, Y, weights=None):
+        """Accuracy (weighted by ``weights``), as ``score``: for multi-label, of
+        whole rows (subset accuracy)."""
         if self.multilabel_:
             hits = np.all(self._label_indicator(self._forward(X)) == Y, axis=1)
-            return float(np.mean(hits))
-        return float(np.mean(self._forward(X).argmax(axis=1) == Y.argmax(axis=1)))
+        else:
+            hits = self._forward(X).argmax(axis=1) == Y.argmax(axis=1)
+        return weighted_mean(hits, weights)
 
     def _label_indicator(self, logits):
         """0/1 labels of multi-label logits: their probability above 0.5, as
@@ -981,35 +1020,47 @@ n_features_in_, feature_names_in_
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain (unless ``pretrain=False``), then fine-tune on (X, y).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (None: all 1), as in
+            ``MLPRegressor``: each row's loss is scaled by its weight in
+            pretraining (every layer) and fine-tuning, a mini-batch's cost being
+            the weighted mean of its rows' and the L2 penalty
+            ``alpha / (2 sum w) ||W||^2``; early stopping's validation score is
+            weighted too.  Rows of weight 0 are dropped (the fit is the fit
+            without them); weights all 1 give the unweighted fit.  An unlabeled
+            row's weight (``unlabeled_label``) scales its reconstruction loss in
+            pretraining, which alone sees unlabeled rows.
 
         Returns
         -------
         self : SdARegressor
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @available_if(is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One fine-tuning epoch over (X, y); the first call initialises as ``fit``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in ``fit``.
 
         Returns
         -------
         self : SdARegressor
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_training_data(self, X, y, fresh, incremental, classes=None):
         dtype = fit_dtype(self, None if fresh else self.coefs_[0])
@@ -1067,13 +1118,19 @@ n_features_in_, feature_names_in_
         """
         return super().score(*_labeled_part(self, X, y, sample_weight))
 
-    def _validation_score(self, X, Y):
-        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition.
+    def _validation_score(self, X, Y, weights=None):
+        """R^2 of each output, averaged: ``score``'s (and r2_score's) definition,
+        weighted by ``weights`` as r2_score weighs by ``sample_weight``.
 
         As r2_score, an output constant in Y scores 1 if predicted exactly, else 0.
         """
-        residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
-        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        if weights is None:
+            residual = ((Y - self._forward(X)) ** 2).sum(axis=0)
+            total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        else:
+            w = weights[:, None]
+            residual = (w * (Y - self._forward(X)) ** 2).sum(axis=0)
+            total = (w * (Y - np.average(Y, axis=0, weights=weights)) ** 2).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = 1 - residual / total
         constant = total == 0

@@ -4,7 +4,8 @@ An *objective* is the model-specific part: it owns preallocated buffers, exposes
 ``params`` and ``grads`` (flat lists of arrays, updated in place) and ``batch_size``
 (its buffers' capacity), and ``objective(X_batch, Y_batch)`` returns the mean cost of
 the mini-batch and fills ``grads``; optionally ``input_buffer``, where it wants the
-loop to gather the mini-batch's rows.
+loop to gather the mini-batch's rows.  A fit with sample weights calls
+``objective(X_batch, Y_batch, weights)`` instead, ``weights`` the rows' weights.
 
 Everything else lives here: shuffling and batching (sparse rows are densified one
 mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
@@ -78,6 +79,7 @@ def train(
     label="",
     rows=None,
     task=None,
+    sample_weight=None,
 ):
     """Train with ``est.solver``: L-BFGS on the full batch, else mini-batches.
 
@@ -94,7 +96,9 @@ def train(
     """
     if est.solver == "lbfgs":
         objective = make_objective(X.shape[0], X.shape[0])
-        return fit_lbfgs(est, objective, X, Y, label=label, task=task)
+        return fit_lbfgs(
+            est, objective, X, Y, label=label, task=task, sample_weight=sample_weight
+        )
     n_train = X.shape[0] if rows is None else len(rows)
     objective = make_objective(effective_batch_size(est.batch_size, n_train), n_train)
     return fit_stochastic(
@@ -107,6 +111,7 @@ def train(
         label=label,
         rows=rows,
         task=task,
+        sample_weight=sample_weight,
     )
 
 
@@ -121,6 +126,7 @@ def fit_stochastic(
     label="",
     rows=None,
     task=None,
+    sample_weight=None,
 ):
     """Train ``objective``'s parameters by mini-batch gradient descent.
 
@@ -148,6 +154,10 @@ def fit_stochastic(
         without copying them out of X.
     task : _callbacks.Task or None
         The callbacks' task whose subtasks the epochs are.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Positive weights of X's rows, in the training precision; each mini-batch
+        hands its rows' weights to the objective (None: unweighted, the mini-batch
+        step unchanged).
 
     Returns
     -------
@@ -160,7 +170,9 @@ def fit_stochastic(
     loop = TrainingLoop(objective, settings, history, est._rng, state)
     epochs = None if task is None else task.epochs(est)
     try:
-        status = loop.run(X, Y, rows, validation, incremental, epochs)
+        status = loop.run(
+            X, Y, rows, validation, incremental, epochs=epochs, weights=sample_weight
+        )
     finally:
         history.copy_to(est)
     # A diverged optimizer's moments are not worth keeping.
@@ -169,7 +181,7 @@ def fit_stochastic(
     return status
 
 
-def fit_lbfgs(est, objective, X, Y=None, label="", task=None):
+def fit_lbfgs(est, objective, X, Y=None, label="", task=None, sample_weight=None):
     """Train by L-BFGS on the full batch (scipy.optimize), for small data sets.
 
     ``objective.batch_size`` must be ``n_samples``.  The objective draws new
@@ -187,7 +199,9 @@ def fit_lbfgs(est, objective, X, Y=None, label="", task=None):
     history = History.resume(est, early_stopping=False)
     epochs = None if task is None else task.epochs(est)
     try:
-        status = _minimize_lbfgs(objective, X, Y, settings, history, epochs)
+        status = _minimize_lbfgs(
+            objective, X, Y, settings, history, epochs=epochs, weights=sample_weight
+        )
     finally:
         history.copy_to(est)
     est._optimizer_state = None
@@ -214,12 +228,21 @@ class TrainingLoop:
         self.rewound = False  # Ctrl-C inside a step restored the epoch's start
 
     def run(
-        self, X, Y=None, rows=None, validation=None, incremental=False, epochs=None
+        self,
+        X,
+        Y=None,
+        rows=None,
+        validation=None,
+        incremental=False,
+        epochs=None,
+        weights=None,
     ):
         """Train until max_iter, convergence, divergence, Ctrl-C or a callback's
         request; the status.  ``epochs``: where each epoch is reported as a
         callbacks' task (``_callbacks.Task.epochs``), or None."""
-        batches = _Batches(self.objective, X, Y, rows, self.settings.shuffle, self.rng)
+        batches = _Batches(
+            self.objective, X, Y, rows, self.settings.shuffle, self.rng, weights
+        )
         max_iter = 1 if incremental else self.settings.max_iter
         last_epoch = self.history.n_iter_ + max_iter
         self.bar = _progress_bar(self.settings, max_iter * batches.per_epoch)
@@ -270,18 +293,22 @@ class TrainingLoop:
         a short last mini-batch counts for its rows only.  In a semi-supervised
         epoch (``MixedRows``) a sample is a row the epoch visits, labeled or not:
         the mean is over its labeled rows and the unlabeled rows it took, each
-        unlabeled row's cost its weighted term.
+        unlabeled row's cost its weighted term.  With sample weights a
+        mini-batch's cost is the weighted mean of its rows' (the objective's),
+        still weighed by its number of rows, as scikit-learn's MLP weighs it.
 
         The hot loop: everything it reads is a local, and per mini-batch it runs
         the objective and the optimizer's BLAS calls and little else.
         """
         objective, grads = self.objective, self.objective.grads
         update = self.optimizer.update
-        X, Y, x_buffer, y_buffer = (
+        X, Y, W, x_buffer, y_buffer, w_buffer = (
             batches.X,
             batches.Y,
+            batches.weights,
             batches.x_buffer,
             batches.y_buffer,
+            batches.w_buffer,
         )
         n_samples, size, bar = batches.n_samples, batches.size, self.bar
         order = batches.order()
@@ -292,7 +319,10 @@ class TrainingLoop:
             index = slice(start, stop) if order is None else order[start:stop]
             Xb = _batch(X, index, x_buffer)
             Yb = None if Y is None else _batch(Y, index, y_buffer)
-            cost = objective(Xb, Yb)
+            if W is None:
+                cost = objective(Xb, Yb)
+            else:  # the rows' weights: an objective that takes them
+                cost = objective(Xb, Yb, _batch(W, index, w_buffer))
             if limit is None:
                 limit = self.cost_limit = _DIVERGENCE_FACTOR * max(float(cost), 1.0)
             if not cost <= limit:  # also catches NaN
@@ -374,7 +404,7 @@ def _count_no_improvement(history, tol, early_stopping):
     history._no_improvement_count = 0 if improved else history._no_improvement_count + 1
 
 
-def _minimize_lbfgs(objective, X, Y, settings, history, epochs=None):
+def _minimize_lbfgs(objective, X, Y, settings, history, epochs=None, weights=None):
     """scipy's L-BFGS-B over the flattened parameters; the status.  Each iteration
     is reported to ``epochs`` as an epoch (see ``TrainingLoop.run``); a callback's
     request to stop is not heeded (scipy < 1.11 ignores StopIteration)."""
@@ -391,7 +421,7 @@ def _minimize_lbfgs(objective, X, Y, settings, history, epochs=None):
 
     def cost_grad(theta):
         unpack(theta)
-        cost = float(objective(Xd, Y))
+        cost = float(objective(Xd, Y) if weights is None else objective(Xd, Y, weights))
         if not np.isfinite(cost):
             raise _Diverged
         return cost, np.concatenate([g.ravel() for g in objective.grads]).astype(float)
@@ -679,8 +709,9 @@ def reset_history(est, early_stopping):
 class _Batches:
     """Where the mini-batches of an epoch come from, and the buffers they land in."""
 
-    def __init__(self, objective, X, Y, rows, shuffle, rng):
+    def __init__(self, objective, X, Y, rows, shuffle, rng, weights=None):
         self.X, self.Y, self.rows, self.shuffle, self.rng = X, Y, rows, shuffle, rng
+        self.weights = weights  # sample weights of X's rows, or None
         self.size = objective.batch_size
         self.n_samples = X.shape[0] if rows is None else len(rows)
         self.per_epoch = -(-self.n_samples // self.size)
@@ -692,6 +723,9 @@ class _Batches:
         self.y_buffer = None
         if Y is not None and gathered:
             self.y_buffer = np.empty((self.size, Y.shape[1]), Y.dtype)
+        self.w_buffer = None
+        if weights is not None and gathered:
+            self.w_buffer = np.empty(self.size, weights.dtype)
 
     def order(self):
         """This epoch's order of the training rows (None: X's own order)."""
@@ -735,7 +769,8 @@ class MixedRows:
 
 
 def _batch(X, index, buffer):
-    """Rows ``index`` (a slice or an index array) of X as a dense C array."""
+    """Rows ``index`` (a slice or an index array) of X as a dense C array (X may
+    also be a vector: the rows' weights)."""
     if sp.issparse(X):
         rows = X[index]
         return rows.toarray(out=buffer[: rows.shape[0]])

@@ -75,18 +75,20 @@ def start_fine_tuning(stack, seed):
     phase._optimizer_state = None
 
 
-def fine_tune(stack, X, incremental, task=None):
+def fine_tune(stack, X, incremental, task=None, sample_weight=None):
     """Train the unrolled network of ``stack`` on X; how training stopped.
 
     ``fine_tune_max_iter`` epochs (one if ``incremental``), continuing the record
     :func:`start_fine_tuning` began; early stopping holds out
     ``validation_fraction`` of X, scored by ``stack.score``.  ``task``: the
-    callbacks' task whose subtasks the epochs are.
+    callbacks' task whose subtasks the epochs are.  ``sample_weight``
+    (positive, in the training precision, or None) weighs the rows' losses and
+    the validation score.
     """
     phase = FineTuning(stack)
     rows, validation = None, None
     if stack.early_stopping and not incremental and phase.solver != "lbfgs":
-        rows, validation = _split_validation(stack, phase._rng, X)
+        rows, validation = _split_validation(stack, phase._rng, X, sample_weight)
     label = "fine-tuning "
     status = train(
         phase,
@@ -97,16 +99,21 @@ def fine_tune(stack, X, incremental, task=None):
         label=label,
         rows=rows,
         task=task,
+        sample_weight=sample_weight,
     )
     phase._stop_status = status.value  # a plain str, as the layers keep theirs
     return status
 
 
-def _split_validation(stack, rng, X):
+def _split_validation(stack, rng, X, weights=None):
     """Training rows, and a scorer of the held-out rows (as a layer's)."""
     n_valid = max(1, int(round(stack.validation_fraction * X.shape[0])))
     if X.shape[0] - n_valid < 1:
         raise ValueError(f"early_stopping needs at least 2 samples; got {X.shape[0]}.")
     order = rng.permutation(X.shape[0])
-    X_valid = X[np.sort(order[:n_valid])]
-    return np.sort(order[n_valid:]), lambda: float(stack.score(X_valid))
+    valid = np.sort(order[:n_valid])
+    X_valid = X[valid]
+    w_valid = None if weights is None else weights[valid].astype(np.float64)
+    return np.sort(order[n_valid:]), lambda: float(
+        stack.score(X_valid, sample_weight=w_valid)
+    )

@@ -4,7 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight
 
 from ._activations import CODE_ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_RANGES
 from ._corruption import CORRUPTIONS, LEVEL_RANGES
@@ -241,3 +243,35 @@ def labeled_rows(y, marker, owner):
             "unlabeled data alone."
         )
     return ~unlabeled
+
+
+def weighted_rows(X, y, sample_weight):
+    """``(X, y, weights)`` as training reads them, from the raw inputs of ``fit``.
+
+    The weights are validated as scikit-learn validates them (one number per
+    row, not all zero) and must be non-negative.  Rows of weight 0 are dropped
+    here, before anything else sees them (the loss "auto" picks, the validation
+    split, the batches, the noise), so that a zero weight is a dropped row
+    exactly; ``weights`` is None where there are none or where the kept ones are
+    all 1, so that such a fit is the unweighted one bit for bit.  ``y`` may be
+    None (the autoencoders).
+    """
+    if sample_weight is None:
+        return X, y, None
+    weights = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    if not weights.all():
+        kept = np.flatnonzero(weights)
+        X = _safe_indexing(X, kept)
+        y = None if y is None else _safe_indexing(y, kept)
+        weights = weights[kept]
+    return X, y, None if np.all(weights == 1) else weights
+
+
+def weighted_mean(values, weights=None):
+    """The mean of ``values``, weighted by ``weights`` (None: the plain mean):
+    ``score``'s and early stopping's."""
+    if weights is None:
+        return float(np.mean(values))
+    return float(np.average(values, weights=weights))

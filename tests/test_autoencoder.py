@@ -37,15 +37,15 @@ def _objective(X, seed=0, **params):
     return dae, obj
 
 
-def _evaluate(obj, X):
+def _evaluate(obj, X, weights=None):
     obj.rng = np.random.default_rng(0)  # the same noise for every evaluation
-    return float(obj(X))
+    return float(obj(X, None, weights))
 
 
-def _check_gradient(obj, X, tol=1e-6):
-    _evaluate(obj, X)
+def _check_gradient(obj, X, tol=1e-6, weights=None):
+    _evaluate(obj, X, weights)
     analytic = [g.copy() for g in obj.grads]
-    numeric = numeric_gradient(lambda: _evaluate(obj, X), obj.params)
+    numeric = numeric_gradient(lambda: _evaluate(obj, X, weights), obj.params)
     assert all(np.any(g != 0) for g in analytic)
     error = relative_error(analytic, numeric)
     assert error < tol, error
@@ -151,6 +151,40 @@ def test_objective_gradient_on_a_partial_mini_batch():
     X = _data(4)
     _, obj = _objective(X, activation="tanh", corruption_level=0.25)
     _check_gradient(obj, X[:4])
+
+
+_PENALTIES = [{}, {"alpha": 0.3}, {"sparsity_weight": 0.7, "sparsity_target": 0.1}]
+
+
+@pytest.mark.parametrize("penalties", _PENALTIES)
+@pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])
+@pytest.mark.parametrize("tied", [True, False])
+def test_objective_gradient_with_sample_weights(tied, loss, penalties):
+    X = _data(5)
+    _, obj = _objective(
+        X, loss=loss, tied_weights=tied, corruption_level=0.3, **penalties
+    )
+    weights = np.random.default_rng(5).uniform(0.1, 3.0, N_SAMPLES)
+    _check_gradient(obj, X, weights=weights)
+    # on a partial mini-batch too (the buffers hold 6 rows)
+    _check_gradient(obj, X[:4], weights=weights[:4])
+
+
+@pytest.mark.parametrize("penalties", _PENALTIES)
+@pytest.mark.parametrize("tied", [True, False])
+def test_weighted_objective_is_the_objective_of_the_repeated_rows(tied, penalties):
+    # scikit-learn's normalisation: sum w l / sum w, alpha / (2 sum w) ||W||^2 ...
+    X = _data(6)
+    counts = np.array([2, 1, 3, 1, 4, 2])
+    dae, obj = _objective(X, tied_weights=tied, corruption_level=0.0, **penalties)
+    cost = _evaluate(obj, X, counts.astype(float))
+    grads = [g.copy() for g in obj.grads]
+    # ... which are the mean cost and penalties of the rows repeated
+    repeated = DAEObjective(dae, counts.sum())
+    expected = _evaluate(repeated, np.repeat(X, counts, axis=0))
+    assert_allclose(cost, expected, rtol=1e-12)
+    for g, e in zip(grads, repeated.grads, strict=True):
+        assert_allclose(g, e, rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "squared_error"])

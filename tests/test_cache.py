@@ -300,8 +300,8 @@ def test_an_interrupted_layer_is_not_stored(tmp_path, digits, monkeypatch):
     X, _ = digits
     pretrain = stackeddae._cache.pretrain_layer
 
-    def interrupted(codes, params, label="", task=None):
-        layer, _ = pretrain(codes, params, label, task)
+    def interrupted(codes, params, label="", task=None, sample_weight=None):
+        layer, _ = pretrain(codes, params, label, task, sample_weight)
         return layer, "interrupted"
 
     monkeypatch.setattr(stackeddae._cache, "pretrain_layer", interrupted)
@@ -378,3 +378,47 @@ def test_stack_fine_tuning_is_not_cached_nor_in_the_key(tmp_path, digits, traini
     greedy = quietly(_stack(memory=tmp_path).fit, X)
     assert len(trainings) == 4
     assert_same_state(greedy.autoencoders_, quietly(_stack().fit, X).autoencoders_)
+
+
+# ------------------------------------------------------------ sample weights
+
+
+def test_the_weights_are_in_the_key(tmp_path, digits, trainings):
+    X, _ = digits
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    plain = quietly(_stack(memory=tmp_path).fit, X)
+    assert len(trainings) == 2
+    # another weighting is another fit: no layer of the unweighted one is loaded
+    weighted = quietly(_stack(memory=tmp_path).fit, X, sample_weight=weights)
+    assert len(trainings) == 4
+    assert not np.array_equal(
+        weighted.autoencoders_[0].components_, plain.autoencoders_[0].components_
+    )
+    other = quietly(_stack(memory=tmp_path).fit, X, sample_weight=weights[::-1])
+    assert len(trainings) == 6
+    # the same weighting loads what it trained, bit for bit
+    again = quietly(_stack(memory=tmp_path).fit, X, sample_weight=weights.copy())
+    assert len(trainings) == 6
+    for a, b in zip(weighted.autoencoders_, again.autoencoders_, strict=True):
+        assert_same_state(a, b)
+    assert not np.array_equal(other.transform(X), again.transform(X))
+    # weights all 1 are no weights: the unweighted entries
+    quietly(_stack(memory=tmp_path).fit, X, sample_weight=np.ones(X.shape[0]))
+    assert len(trainings) == 6
+
+
+def test_cached_weighted_classifier_is_the_classifier_without_cache(tmp_path, digits):
+    X, y = digits
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
+    params = dict(hidden_layer_sizes=(16, 8), pretrain_max_iter=2, max_iter=3)
+    plain = quietly(
+        SdAClassifier(random_state=0, **params).fit, X, y, sample_weight=weights
+    )
+    for _ in ("cold", "warm"):
+        cached = quietly(
+            SdAClassifier(random_state=0, memory=tmp_path, **params).fit,
+            X,
+            y,
+            sample_weight=weights,
+        )
+        assert_array_equal(cached.predict_proba(X), plain.predict_proba(X))

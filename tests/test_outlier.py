@@ -18,6 +18,7 @@ from stackeddae import (
     ReconstructionOutlierDetector,
     StackedDenoisingAutoencoder,
 )
+from stackeddae._outlier import _percentile
 from stackeddae.datasets import load_mnist_5k
 
 
@@ -376,3 +377,56 @@ def test_scores_do_not_depend_on_the_ambient_blas_threads(digits):
             detector = _fit(ReconstructionOutlierDetector(_small_dae()), X)
             scores.append(detector.score_samples(X))
     assert_array_equal(scores[0], scores[1])
+
+
+# ------------------------------------------------------------------ sample weights
+
+
+def test_weighted_percentile_is_the_percentile_of_the_repeated_values():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(1, 12))
+        values, counts = rng.standard_normal(n), rng.integers(1, 4, n)
+        q = [0.0, 25.0, 75.0, 100.0 * rng.random(), 100.0]
+        assert_allclose(
+            _percentile(values, q, counts.astype(float)),
+            np.percentile(np.repeat(values, counts), q),
+            rtol=1e-12,
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("contamination", ["auto", 0.1])
+def test_integer_weights_are_repeated_rows_without_the_distance_term(contamination):
+    X = np.random.default_rng(1).random((40, 6))
+    counts = np.random.default_rng(2).integers(0, 4, 40)
+    dae = DenoisingAutoencoder(
+        4, solver="lbfgs", corruption_level=0.0, dtype=np.float64, random_state=0
+    )
+    params = dict(n_neighbors=None, contamination=contamination)
+    weighted = ReconstructionOutlierDetector(dae, **params)
+    repeated = ReconstructionOutlierDetector(dae, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted.fit(X, sample_weight=counts.astype(float))
+        repeated.fit(np.repeat(X, counts, axis=0))
+    for name in ("center_", "scale_", "offset_", "term_scales_"):
+        assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-7)
+    assert_allclose(weighted.score_samples(X), repeated.score_samples(X), rtol=1e-7)
+
+
+def test_zero_weights_are_dropped_rows_in_the_detector():
+    X = np.random.default_rng(3).random((50, 6))
+    weights = np.random.default_rng(4).uniform(0.5, 2.0, 50)
+    weights[::4] = 0
+    kept = weights > 0
+    plain = _fit(ReconstructionOutlierDetector(_small_dae(), contamination=0.1), X)
+    a = ReconstructionOutlierDetector(_small_dae(), contamination=0.1)
+    b = ReconstructionOutlierDetector(_small_dae(), contamination=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a.fit(X, sample_weight=weights)
+        b.fit(X[kept], sample_weight=weights[kept])
+    assert_array_equal(a.score_samples(X), b.score_samples(X))
+    assert a.offset_ == b.offset_
+    assert not np.array_equal(a.score_samples(X), plain.score_samples(X))

@@ -300,8 +300,8 @@ def test_regressor_early_stopping_scores_the_labeled_rows_averaged_r2(
     scored = []
     original = SdARegressor._validation_score
 
-    def spy(self, X_valid, Y_valid):
-        score = original(self, X_valid, Y_valid)
+    def spy(self, X_valid, Y_valid, weights=None):
+        score = original(self, X_valid, Y_valid, weights)
         scored.append((X_valid.copy(), Y_valid.copy(), score))
         return score
 
@@ -373,3 +373,33 @@ def test_grid_search_scored_on_labeled_rows_shares_pretraining(
         GridSearchCV(make_clf(unlabeled_label=-1), grid, cv=2).fit, X, y_semi
     )
     assert np.isfinite(plain.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("loss", ["pseudo_label", "entropy"])
+def test_semi_supervised_objective_gradient_with_sample_weights(loss):
+    # a row's weight scales its whole term, labeled or not; the mean is over the
+    # total weight of the mini-batch's rows
+    rng = np.random.default_rng(0)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    clf = fit_quiet(
+        make_clf(dtype=np.float64, unlabeled_loss=loss, unlabeled_weight=0.7), X, y
+    )
+    obj = SemiSupervisedObjective(clf, 9, ramp=0)
+    for p in obj.params:
+        p[...] = rng.uniform(-1, 1, p.shape)
+    Y = np.eye(3)[y]
+    Y[[1, 4, 5]] = 0  # unlabeled
+    weights = rng.uniform(0.1, 3.0, 9)
+    float(obj(X, Y, weights))
+    analytic = [g.copy() for g in obj.grads]
+    numeric = numeric_gradient(lambda: float(obj(X, Y, weights)), obj.params)
+    assert relative(analytic, numeric) < 1e-7
+    # integer weights: the objective of the rows repeated
+    counts = np.array([2, 1, 3, 1, 2, 1, 1, 4, 1])
+    weighted = float(obj(X, Y, counts.astype(float)))
+    grads = [g.copy() for g in obj.grads]
+    repeated = SemiSupervisedObjective(clf, counts.sum(), ramp=0)
+    expected = float(repeated(np.repeat(X, counts, axis=0), np.repeat(Y, counts, 0)))
+    np.testing.assert_allclose(weighted, expected, rtol=1e-12)
+    for g, e in zip(grads, repeated.grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)

@@ -111,9 +111,9 @@ def test_classifier_validation_split_is_stratified(monkeypatch):
     held_out = []
     score = SdAClassifier._validation_score
 
-    def recording(self, X_valid, Y_valid):
+    def recording(self, X_valid, Y_valid, weights=None):
         held_out.append((X_valid.copy(), Y_valid.argmax(axis=1)))
-        return score(self, X_valid, Y_valid)
+        return score(self, X_valid, Y_valid, weights)
 
     monkeypatch.setattr(SdAClassifier, "_validation_score", recording)
     rows = []
@@ -265,3 +265,60 @@ def test_n_iter_counts_every_epoch_since_the_fresh_fit(iris, ours, theirs):
         runs[type(est).__module__.startswith("sklearn")] = counts
     assert runs[False] == [(3, 3, 450), (5, 5, 750), (6, 6, 900)]
     assert runs[True] == [(3, 3, 450), (2, 5, 750), (1, 6, 900)]
+
+
+# ------------------------------------------------------------------ sample weights
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize(
+    "ours, theirs", [(SdAClassifier, MLPClassifier), (SdARegressor, MLPRegressor)]
+)
+def test_weighted_cost_and_gradients_are_the_mlps(ours, theirs, alpha):
+    # scikit-learn's normalisation of sample weights (_backprop): the weighted mean
+    # of the rows' losses, the L2 penalty and the gradients over sum(w)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((9, 4)), np.arange(9) % 3
+    # one output: for several, scikit-learn's delta is not its loss's gradient (it
+    # averages the loss over the outputs, not the delta)
+    Y = np.eye(3)[y] if ours is SdAClassifier else rng.standard_normal((9, 1))
+    target = y if ours is SdAClassifier else Y.ravel()
+    weights = rng.uniform(0.1, 3.0, 9)
+    common = {"hidden_layer_sizes": 5, "alpha": alpha, "max_iter": 1}
+    est = _quietly(
+        ours(pretrain=False, dtype=np.float64, batch_size=9, **common).fit, X, target
+    )
+    mlp = _quietly(theirs(activation="logistic", **common).fit, X, target)
+    mlp.coefs_ = [c.copy() for c in est.coefs_]
+    mlp.intercepts_ = [b.copy() for b in est.intercepts_]
+    obj = NetworkObjective(est, 9)
+    cost = obj(X, Y, weights)
+    n = mlp.n_layers_ - 1
+    loss, coef_grads, intercept_grads = mlp._backprop(
+        X, Y, weights, [X] + [None] * n, [None] * n, [None] * n, [None] * n
+    )
+    assert_allclose(cost, loss, rtol=1e-12)
+    for g, expected in zip(obj.grads, coef_grads + intercept_grads, strict=True):
+        assert_allclose(g, expected, rtol=1e-10, atol=1e-15)
+
+
+def test_sample_weight_of_ones_is_no_weight_with_early_stopping():
+    # scikit-learn's test_mlp_sample_weight_with_early_stopping, for ours: here
+    # bit for bit, as weights all 1 take the unweighted path
+    X, y = make_regression(
+        n_samples=100, n_features=2, n_informative=2, random_state=42
+    )
+    params = dict(
+        pretrain=False,
+        hidden_layer_sizes=10,
+        solver="adam",
+        early_stopping=True,
+        tol=1e-2,
+        learning_rate_init=0.01,
+        batch_size=10,
+        random_state=42,
+    )
+    m1 = _quietly(SdARegressor(**params).fit, X, y, np.ones_like(y))
+    m2 = _quietly(SdARegressor(**params).fit, X, y)
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))
+    assert m1.validation_scores_ == m2.validation_scores_

@@ -35,15 +35,15 @@ def _blobs(n=60, n_classes=3, n_features=6, seed=0):
 # ------------------------------------------------------ gradient check
 
 
-def _check_network_gradient(est, X, Y, seed=0):
+def _check_network_gradient(est, X, Y, seed=0, weights=None):
     obj = NetworkObjective(est, X.shape[0])
     assert len(obj.params) == 6  # 3 weight matrices, 3 bias vectors
     rng = np.random.default_rng(seed)
     for p in obj.params:  # a non-trivial point: random head and biases too
         p[...] = rng.uniform(-1, 1, p.shape)
-    float(obj(X, Y))
+    float(obj(X, Y, weights))
     analytic = [g.copy() for g in obj.grads]
-    numeric = numeric_gradient(lambda: float(obj(X, Y)), obj.params)
+    numeric = numeric_gradient(lambda: float(obj(X, Y, weights)), obj.params)
     assert all(np.any(g != 0) for g in analytic)
     error = relative_error(analytic, numeric)
     assert error < 1e-7, error
@@ -613,3 +613,37 @@ def test_float32_end_to_end(Estimator):
         assert est.predict_proba(X).dtype == np.float32
     else:  # computed in float32, returned as float64 (scikit-learn's checks)
         assert est.predict(X).dtype == np.float64
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+@pytest.mark.parametrize("cls", [SdAClassifier, SdARegressor])
+def test_network_objective_gradient_with_sample_weights(cls, alpha):
+    X, y = _blobs(n=9, n_features=4)
+    Y = (
+        np.eye(3)[y]
+        if cls is SdAClassifier
+        else np.random.default_rng(2).random((9, 2))
+    )
+    est = fit_quiet(
+        _small(cls, alpha=alpha, pretrain=False, batch_size=9),
+        X,
+        y if cls is SdAClassifier else Y,
+    )
+    weights = np.random.default_rng(3).uniform(0.1, 3.0, 9)
+    _check_network_gradient(est, X, Y, weights=weights)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_weighted_network_objective_is_the_objective_of_the_repeated_rows(alpha):
+    X, y = _blobs(n=9, n_features=4)
+    Y = np.eye(3)[y]
+    counts = np.array([1, 3, 2, 1, 1, 4, 2, 1, 2])
+    clf = fit_quiet(_small(SdAClassifier, alpha=alpha, pretrain=False), X, y)
+    obj = NetworkObjective(clf, 9)
+    cost = float(obj(X, Y, counts.astype(float)))
+    grads = [g.copy() for g in obj.grads]
+    repeated = NetworkObjective(clf, counts.sum())
+    expected = float(repeated(np.repeat(X, counts, axis=0), np.repeat(Y, counts, 0)))
+    np.testing.assert_allclose(cost, expected, rtol=1e-12)
+    for g, e in zip(grads, repeated.grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)

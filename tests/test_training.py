@@ -211,8 +211,8 @@ def _spy_on_validation(monkeypatch):
     captured = {}
     original = DenoisingAutoencoder._split_validation
 
-    def spy(self, X):
-        X_train, validation = original(self, X)
+    def spy(self, X, weights=None):
+        X_train, validation = original(self, X, weights)
         captured["n_train"] = X_train.shape[0]
         captured["validation"] = validation
         return X_train, validation

@@ -395,3 +395,32 @@ def test_a_linear_layer_is_an_autoencoders_code_not_a_networks_hidden_layer():
         SdAClassifier(activation="identity").fit(X, np.arange(len(X)) % 2)
     with pytest.raises(ValueError, match="activation"):
         SdAClassifier(activation=["sigmoid", "sigmoid"]).fit(X, np.arange(len(X)) % 2)
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"tied_weights": False, "alpha": 0.1}, {"activation": "tanh"}]
+)
+def test_unrolled_objective_gradient_with_sample_weights(params):
+    X = make_X(n=7)
+    stack, obj = _objective(X, fine_tune_corruption_level=0.3, **params)
+    weights = np.random.default_rng(4).uniform(0.1, 3.0, 7)
+
+    def cost():  # the same noise at every evaluation
+        obj.rng = np.random.default_rng(1)
+        return float(obj(X, None, weights))
+
+    cost()
+    analytic = [g.copy() for g in obj.grads]
+    error = relative_error(analytic, numeric_gradient(cost, obj.params))
+    assert error < 1e-7, error
+    # integer weights: the objective of the rows repeated (without noise)
+    obj.level = 0.0
+    counts = np.array([1, 2, 3, 1, 2, 1, 2])
+    weighted = float(obj(X, None, counts.astype(float)))
+    grads = [g.copy() for g in obj.grads]
+    stack.set_params(fine_tune_corruption_level=0.0)
+    repeated = UnrolledObjective(stack, counts.sum())
+    expected = float(repeated(np.repeat(X, counts, axis=0)))
+    np.testing.assert_allclose(weighted, expected, rtol=1e-12)
+    for g, e in zip(grads, repeated.grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)
