@@ -6,7 +6,7 @@ its ``MLPClassifier`` / ``MLPRegressor`` for the shims below (our estimators wit
 differ), runs it with pytest in a subprocess and prints pass / fail / error counts
 with one line per failing test: its first line of error, and where the failure is
 known, why (``KNOWN``: a deliberate difference, listed in the README's "Compared with
-scikit-learn's MLP", or sample weights, which another branch adds).
+scikit-learn's MLP").
 
     python benchmarks/run_sklearn_mlp_tests.py            # the whole file
     python benchmarks/run_sklearn_mlp_tests.py --select test_alpha test_fit
@@ -78,11 +78,11 @@ MLPClassifier = _shim(neural_network.MLPClassifier, SdAClassifier)
 MLPRegressor = _shim(neural_network.MLPRegressor, SdARegressor)
 
 # Why a test fails where we differ from MLP on purpose (README, "Compared with
-# scikit-learn's MLP"), or where a feature is being added on another branch.
+# scikit-learn's MLP").
 WHY = {
-    "identity": "deliberate: no activation='identity' for the networks' hidden "
-    "layers (sigmoid, tanh, relu); the test loops over it first (its other "
-    "activations pass)",
+    "lbfgs_converged": "deliberate: from the zero head (see zero_head) L-BFGS "
+    "converges on the linear network (activation='identity', scipy's ftol) in 9 "
+    "iterations, before max_fun=10 is reached: no ConvergenceWarning",
     "internals": "deliberate: reads or sets MLP's private internals (_optimizer, "
     "_loss_grad_lbfgs, hand-built state with a 1-unit binary head)",
     "n_iter": "deliberate: n_iter_ counts every epoch since the last fresh fit, "
@@ -103,8 +103,6 @@ WHY = {
     "log_proba": "deliberate: predict_log_proba is computed from the logits, not "
     "as log(predict_proba): -5.5e-31 where MLP's gives log(1.0) = 0, and its "
     "argmax tells apart probabilities that round to 1",
-    "sample_weight": "sample_weight: added on another branch (issue #23); rerun "
-    "after the merge",
 }
 
 # Failures we expect, by test (the name before any [parameters]) -> a key of WHY.
@@ -112,10 +110,7 @@ KNOWN = {
     "test_alpha": "zero_head",
     "test_fit": "internals",
     "test_gradient": "internals",
-    "test_lbfgs_classification": "identity",
-    "test_lbfgs_regression": "identity",
-    "test_lbfgs_classification_maxfun": "identity",
-    "test_lbfgs_regression_maxfun": "identity",
+    "test_lbfgs_regression_maxfun": "lbfgs_converged",
     "test_learning_rate_warmstart": "internals",
     "test_nonfinite_params": "divergence",
     "test_predict_proba_multilabel": "log_proba",
@@ -127,7 +122,6 @@ KNOWN = {
     "test_preserve_feature_names": "one_class",
     "test_mlp_warm_start_no_convergence": "n_iter",
     "test_mlp_diverging_loss": "divergence",
-    "test_mlp_sample_weight_with_early_stopping": "sample_weight",
     "test_mlp_vs_poisson_glm_equivalent": "poisson",
 }
 

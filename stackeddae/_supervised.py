@@ -442,8 +442,10 @@ class SdAClassifier(ClassifierMixin, _BaseSdA):
     ----------
     hidden_layer_sizes : int or tuple of int, default=(256, 256)
         Units of each hidden layer.
-    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
-        Hidden activation, in pretraining and fine-tuning.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation, in pretraining and fine-tuning ("identity": linear
+        hidden layers, as ``MLPClassifier``'s, pretrained as linear
+        autoencoders).
     pretrain : bool, default=True
         Whether to pretrain the hidden layers as denoising autoencoders.
     corruption : {"masking", "gaussian", "salt_and_pepper", "swap"}, \

@@ -8,7 +8,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ._activations import CODE_ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_RANGES
+from ._activations import CODE_ACTIVATIONS, OUTPUT_RANGES
 from ._corruption import CORRUPTIONS, LEVEL_RANGES
 from ._optimizers import OPTIMIZERS
 
@@ -56,8 +56,9 @@ LAYER_CONSTRAINTS = {
     "tied_weights": ["boolean"],
 }
 
-# The supervised networks' hidden layers: no linear one, which needs no pretraining.
-NETWORK_ACTIVATION = [StrOptions(set(HIDDEN_ACTIVATIONS))]
+# The supervised networks' hidden layers: one activation for all, linear included
+# (MLPClassifier's "identity"; its layers pretrain as linear autoencoders).
+NETWORK_ACTIVATION = [StrOptions(set(CODE_ACTIVATIONS))]
 
 X_DTYPES = [np.float64, np.float32]
 

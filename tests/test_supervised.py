@@ -49,7 +49,7 @@ def _check_network_gradient(est, X, Y, seed=0, weights=None):
     assert error < 1e-7, error
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "identity"])
 @pytest.mark.parametrize("alpha", [0.0, 0.1])
 def test_classifier_objective_gradient(activation, alpha):
     X, y = _blobs(n=9, n_features=4)
@@ -68,7 +68,7 @@ def test_classifier_objective_gradient(activation, alpha):
     _check_network_gradient(clf, X, Y)
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "identity"])
 @pytest.mark.parametrize("alpha", [0.0, 0.1])
 def test_regressor_objective_gradient(activation, alpha):
     rng = np.random.default_rng(1)
@@ -647,3 +647,17 @@ def test_weighted_network_objective_is_the_objective_of_the_repeated_rows(alpha)
     np.testing.assert_allclose(cost, expected, rtol=1e-12)
     for g, e in zip(grads, repeated.grads, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("cls", [SdAClassifier, SdARegressor])
+def test_identity_activation_gives_linear_hidden_layers(cls):
+    """activation="identity", as MLPClassifier's: linear hidden layers, pretrained
+    as linear autoencoders; the network is then an affine map of X before its head."""
+    X, y = _blobs(n=30, n_features=4)
+    est = fit_quiet(make_network(cls, activation="identity"), X, y)
+    assert [ae.activation for ae in est.stack_.autoencoders_] == ["identity"] * 2
+    code = X
+    for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1], strict=True):
+        code = code @ W + b
+    assert_allclose(est.transform(X), code, rtol=1e-5, atol=1e-6)
+    assert code.min() < 0 or code.max() > 1  # not squashed
