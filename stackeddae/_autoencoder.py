@@ -22,6 +22,7 @@ from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
 from ._persistence import LegacyStateMixin
 from ._seeds import new_generator
+from ._streaming import validate_rows
 from ._threads import under_thread_rule
 from ._training import reset_history, train
 from ._validation import (
@@ -336,9 +337,10 @@ default="masking"
         check_integer_params(self)
         if incremental:
             check_partial_fit_allowed(self)
-        X = validate_data(
+        X = validate_rows(
             self,
             X,
+            incremental=incremental,
             reset=fresh,
             accept_sparse="csr",
             dtype=fit_dtype(self, None if fresh else self.components_),

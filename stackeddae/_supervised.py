@@ -44,6 +44,7 @@ from ._params import PRETRAINING_NAMES, sda_parameters
 from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
+from ._streaming import validate_rows
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
@@ -656,10 +657,11 @@ epsilon, rho, n_iter_no_change, max_fun
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _validate_training_data(self, X, y, fresh, incremental, classes):
-        X, y = validate_data(
+        X, y = validate_rows(
             self,
             X,
             y,
+            incremental=incremental,
             reset=fresh,
             accept_sparse="csr",
             dtype=fit_dtype(self, None if fresh else self.coefs_[0]),
@@ -890,20 +892,26 @@ n_features_in_, feature_names_in_
     def _validate_training_data(self, X, y, fresh, incremental, classes=None):
         dtype = fit_dtype(self, None if fresh else self.coefs_[0])
         if self.unlabeled_label is None:
-            X, y = validate_data(
+            X, y = validate_rows(
                 self,
                 X,
                 y,
+                incremental=incremental,
+                y_params={"multi_output": True, "y_numeric": True},
                 reset=fresh,
                 accept_sparse="csr",
                 dtype=dtype,
                 order="C",
-                multi_output=True,
-                y_numeric=True,
             )
         else:  # NaN targets allowed
-            X = validate_data(
-                self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
+            X = validate_rows(
+                self,
+                X,
+                incremental=incremental,
+                reset=fresh,
+                accept_sparse="csr",
+                dtype=dtype,
+                order="C",
             )
             y = check_array(
                 y,
