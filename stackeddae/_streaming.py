@@ -23,14 +23,21 @@ block buffer and the codes in memory.
 
 **The rule for equal results.**  An epoch over a BlockSource visits the blocks
 (all but a short last one, which comes last) in a random order and the rows of
-each block in a random order, drawing from the estimator's generator as the
-in-memory fit does.  So a streamed fit is bit-for-bit the in-memory fit of
-``np.asarray(X, dtype)`` when it visits the same rows in the same order: with
-``shuffle=False`` (blocks hold whole mini-batches, so the mini-batches are the
-same), or when X fits in one block (the one permutation drawn as in memory).
-With ``shuffle=True`` and several blocks the order differs, and the fit depends
-on the block size, hence on ``working_memory``; it is still repeatable with an
-int ``random_state`` and the same ``working_memory``.
+each block in a random order, drawing from the estimator's generator.  A
+streamed fit trains on the same mini-batches as the in-memory fit of
+``np.asarray(X, dtype)`` exactly when it visits the same rows in the same order,
+which is with ``shuffle=False`` (each block holds whole mini-batches); then the
+single DAE, a stack's first layer, and every fit in which no layer hands codes up
+(one-layer stacks with their fine-tuning, ``pretrain=False``) are bit-for-bit the
+in-memory fit.  The layers above train on codes computed block by block, equal
+to ``transform``'s wherever a matrix product's rows do not depend on the rows
+beside it (OpenBLAS's kernels for large products, e.g. 784 x 1000 here), and
+otherwise up to the last bit (its small-product kernels, and one-row products,
+which blocks never are).  With ``shuffle=True`` the in-memory fit draws one
+permutation of all the rows, which a fit that reads one block at a time cannot
+follow: the order differs, and the fit depends on the block size, hence on
+``working_memory``; it is still repeatable with an int ``random_state`` and the
+same ``working_memory``.  X that fits in the budget is not streamed at all.
 
 A streamed fit visits every row in each epoch: ``early_stopping`` (held-out
 rows), unlabeled rows of the semi-supervised estimators (rows mixed per epoch),
@@ -201,7 +208,8 @@ class BlockSource:
             if self._buffer is None or len(self._buffer) < stop - start:
                 self._buffer = np.empty((stop - start, self.shape[1]), self.dtype)
             block = _READERS[self.kind](self.data, start, stop)
-            np.copyto(self._buffer[: stop - start], block, casting="unsafe")
+            with np.errstate(over="ignore"):  # too large for dtype: _scan says
+                np.copyto(self._buffer[: stop - start], block, casting="unsafe")
             self._loaded = (start, stop)
         return self._buffer[: stop - start]
 
