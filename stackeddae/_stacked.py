@@ -37,7 +37,13 @@ from ._params import TO_LAYERS, parameters
 from ._persistence import LegacyStateMixin
 from ._pretraining import pretrain_layer
 from ._seeds import draw_seed
-from ._streaming import BlockSource, CodeStore, encode_blocks, validate_rows
+from ._streaming import (
+    BlockSource,
+    CodeStore,
+    encode_blocks,
+    encode_in_place,
+    validate_rows,
+)
 from ._threads import blas_threads, under_thread_rule
 from ._training import Status
 from ._unrolled import fine_tune, start_fine_tuning
@@ -67,11 +73,14 @@ def _is_stochastic(stack):
     )
 
 
-def _codes_above(ae, codes, store):
+def _codes_above(ae, codes, store, own=False):
     """The clean codes that the layer above ``ae`` trains on: ``ae.transform``
-    of its input, computed block by block when the input is read so."""
+    of its input, computed block by block when the input is read so, and over
+    the input when it is the fit's ``own`` codes (one layer's codes at a time)."""
     if isinstance(codes, BlockSource):
         return encode_blocks(codes, ae, store)
+    if own and (above := encode_in_place(ae, codes)) is not None:
+        return above
     return ae.transform(codes)
 
 
@@ -475,7 +484,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                     self._initialize_untrained(k + 1, codes, store)
                     break
                 if k + 1 < self.n_layers_:
-                    codes = _codes_above(ae, codes, store)
+                    codes = _codes_above(ae, codes, store, own=codes is not X)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         if fine_tuning and status != Status.INTERRUPTED:
             status = fine_tune(self, X, incremental)

@@ -336,6 +336,37 @@ def encode_blocks(source, ae, store):
     layers = encoder_layers(ae)
     for start, stop, rows in source.blocks():
         codes[start:stop] = forward(layers, rows)
-    if isinstance(codes, np.memmap):
+    if isinstance(codes, np.memmap):  # spilled: read by the layer above in blocks
         codes.flush()
+        return BlockSource(codes, codes.dtype)
     return codes
+
+
+# A product of at least this many multiply-adds per block of rows: OpenBLAS then
+# computes each row of it as in the product of all the rows (its small-matrix
+# kernels, for fewer, and its one-row path round differently).
+_LARGE_PRODUCT = 2**24
+
+
+def encode_in_place(ae, codes):
+    """``ae.transform(codes)`` for the fit's own codes (C-ordered, not wider than
+    ``ae``'s input), computed in blocks of rows written over the rows already
+    read, so that a stack holds one layer's codes, not two; the same bits as the
+    product of all the rows (see ``_LARGE_PRODUCT``).  None where the codes are
+    too few for two such blocks: then ``transform`` is as cheap."""
+    n, width = codes.shape
+    flops = width * ae.n_components
+    rows = max(1024, -(-_LARGE_PRODUCT // flops))
+    if ae.n_components > width or n < 2 * rows or not codes.flags.c_contiguous:
+        return None
+    starts = list(range(0, n, rows))
+    if (n - starts[-1]) * flops < _LARGE_PRODUCT:
+        starts.pop()  # a small last block joins the one before it
+    flat = codes.reshape(-1)
+    layers = encoder_layers(ae)
+    for start, stop in zip(starts, [*starts[1:], n], strict=True):
+        out = forward(layers, codes[start:stop])
+        # rows < stop are read; the new rows end at stop * n_components <= the
+        # old rows' stop * width
+        flat[start * ae.n_components : stop * ae.n_components] = out.ravel()
+    return flat[: n * ae.n_components].reshape(n, ae.n_components)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from support import (
     trained_arrays,
 )
 
-from stackeddae import _streaming
+from stackeddae import StackedDenoisingAutoencoder, _streaming
 
 # 20 rows of 6 float32 features: 3 blocks of the 60 rows, 2 mini-batches of 10 each;
 # a layer's codes (60 x 5 float32) are larger than this, so they are spilled.
@@ -271,3 +272,41 @@ def test_memmap_four_times_a_memory_limit(kind, tmp_path):
     )
     assert child.returncode == 0, child.stderr[-3000:]
     assert "fitted" in child.stdout
+
+
+# ----------------------------------------------------------- codes in memory
+
+
+def _wide_stack():
+    """Three layers of 400 over 6000 rows: each layer's codes are 9.6 MB."""
+    X = np.random.default_rng(0).random((6000, 20), dtype=np.float32)
+    stack = StackedDenoisingAutoencoder(
+        (400, 400, 400), max_iter=1, batch_size=100, random_state=0
+    )
+    return stack, X
+
+
+def test_a_stack_holds_one_layer_of_codes_at_a_time():
+    """Layer 2's codes are written over layer 1's: the fit's peak beyond X is
+    one layer's codes (and a block of the product), not two."""
+    stack, X = _wide_stack()
+    codes_bytes = 6000 * 400 * 4
+    tracemalloc.start()
+    try:
+        fit_quiet(stack, X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert codes_bytes < peak < 1.5 * codes_bytes
+
+
+def test_codes_in_place_are_the_codes_of_transform(monkeypatch):
+    stack, X = _wide_stack()
+    in_place = fit_quiet(clone(stack), X)
+    monkeypatch.setattr("stackeddae._stacked.encode_in_place", lambda ae, codes: None)
+    assert_same_state(in_place, fit_quiet(clone(stack), X))
+    layer = in_place.autoencoders_[1]
+    codes = in_place.autoencoders_[0].transform(X)
+    assert_array_equal(
+        _streaming.encode_in_place(layer, codes.copy()), layer.transform(codes)
+    )
