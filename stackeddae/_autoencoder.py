@@ -295,6 +295,9 @@ default="masking"
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, converted to ``dtype`` (a copy) if it is not in it.
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : None
             Ignored.
 

@@ -319,6 +319,9 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; only the first layer sees it sparse.
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : None
             Ignored.
 

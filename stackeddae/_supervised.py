@@ -621,6 +621,9 @@ epsilon, rho, n_iter_no_change, max_fun
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : array-like of shape (n_samples,)
             Class labels (at least two classes), and ``unlabeled_label`` for the
             rows without one: pretraining uses every row, the supervised loss the
@@ -865,6 +868,9 @@ n_features_in_, feature_names_in_
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
 
         Returns
