@@ -49,7 +49,7 @@ CONFIG = dict(
     data_home=None,
     rows=(7_500, 15_000, 30_000, 60_000),
     width=1000,
-    widths=(250, 500, 1000, 2000),
+    widths=(250, 500, 1000),
     width_rows=7_500,
     pretrain_epochs=1,
     epochs=1,
@@ -61,7 +61,7 @@ SMOKE = dict(
     dataset="digits5k",
     rows=(500, 1000),
     width=50,
-    widths=(20, 50),
+    widths=(20,),
     width_rows=500,
     working_memory_mib=0.05,
 )

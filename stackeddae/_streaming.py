@@ -97,26 +97,32 @@ def _training_dtype(X, dtype):
     return np.dtype(dtype)
 
 
-def validate_rows(est, X, y=None, *, incremental=False, y_params=None, **params):
+def validate_rows(
+    est, X, y="no_validation", *, incremental=False, y_params=None, **params
+):
     """``validate_data(est, X[, y], **params)``, or X as a :class:`BlockSource`.
 
     X becomes a BlockSource where it is a memmap or a dask array larger than the
     budget in the training dtype (``params["dtype"]``) and the fit is not
-    incremental; y (if given) is then validated as ``validate_data`` would with
-    ``y_params`` (``multi_output``, ``y_numeric``), in memory.
+    incremental; y (if given: as in ``validate_data``, ``"no_validation"`` means
+    no y, and None a missing one) is then validated as ``validate_data`` would
+    with ``y_params`` (``multi_output``, ``y_numeric``), in memory.
 
     Returns X, or (X, y) when y is given.
     """
+    no_y = isinstance(y, str) and y == "no_validation"
     if not (isinstance(X, BlockSource) or _streams(X, incremental, params)):
-        if y is None:
+        if no_y:
             return validate_data(est, X, **params)
         return validate_data(est, X, y, **params, **(y_params or {}))
     check_streamable(est)
     if not isinstance(X, BlockSource):
         X = BlockSource(X, _training_dtype(X, params["dtype"]))
     validate_data(est, X, reset=params.get("reset", True), skip_check_array=True)
-    if y is None:
+    if no_y:
         return X
+    if y is None:  # validate_data's error
+        validate_data(est, np.empty((1, X.shape[1])), None, reset=False)
     y = _check_y(np.asarray(y), estimator=est, **(y_params or {}))
     check_consistent_length(np.empty((X.shape[0], 0)), y)
     return X, y
