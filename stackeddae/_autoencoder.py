@@ -24,6 +24,7 @@ from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
 from ._persistence import LegacyStateMixin
 from ._seeds import new_generator
+from ._streaming import validate_rows
 from ._threads import under_thread_rule
 from ._training import reset_history, train
 from ._validation import (
@@ -303,6 +304,9 @@ default="masking"
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, converted to ``dtype`` (a copy) if it is not in it.
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -364,9 +368,10 @@ default="masking"
         check_integer_params(self)
         if incremental:
             check_partial_fit_allowed(self)
-        X = validate_data(
+        X = validate_rows(
             self,
             X,
+            incremental=incremental,
             reset=fresh,
             accept_sparse="csr",
             dtype=fit_dtype(self, None if fresh else self.components_),

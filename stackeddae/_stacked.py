@@ -39,6 +39,13 @@ from ._params import TO_LAYERS, parameters
 from ._persistence import LegacyStateMixin
 from ._pretraining import pretrain_layer
 from ._seeds import draw_seed
+from ._streaming import (
+    BlockSource,
+    CodeStore,
+    encode_blocks,
+    encode_in_place,
+    validate_rows,
+)
 from ._threads import blas_threads, under_thread_rule
 from ._training import Status
 from ._unrolled import fine_tune, start_fine_tuning
@@ -68,6 +75,17 @@ def _is_stochastic(stack):
     return is_stochastic(stack) and not (
         fine_tuning and stack.fine_tune_solver == "lbfgs"
     )
+
+
+def _codes_above(ae, codes, store, own=False):
+    """The clean codes that the layer above ``ae`` trains on: ``ae.transform``
+    of its input, computed block by block when the input is read so, and over
+    the input when it is the fit's ``own`` codes (one layer's codes at a time)."""
+    if isinstance(codes, BlockSource):
+        return encode_blocks(codes, ae, store)
+    if own and (above := encode_in_place(ae, codes)) is not None:
+        return above
+    return ae.transform(codes)
 
 
 class StackedDenoisingAutoencoder(
@@ -309,6 +327,9 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; only the first layer sees it sparse.
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -431,8 +452,14 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             incremental or self.warm_start
         )
         dtype = fit_dtype(self, None if fresh else self.autoencoders_[0].components_)
-        X = validate_data(
-            self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
+        X = validate_rows(
+            self,
+            X,
+            incremental=incremental,
+            reset=fresh,
+            accept_sparse="csr",
+            dtype=dtype,
+            order="C",
         )
         if weights is not None:  # in the training precision
             weights = weights.astype(X.dtype)
@@ -478,7 +505,8 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             if memory is None
             else LayerCache(memory, X, self.verbose, sample_weight=weights)
         )
-        with blas_threads(self.n_jobs):  # the codes handed up too
+        # the codes handed up too; spilled ones deleted at the end
+        with blas_threads(self.n_jobs), CodeStore() as store:
             codes = X
             for k, ae in enumerate(self.autoencoders_):
                 label = f"layer {k + 1}/{self.n_layers_} "
@@ -497,10 +525,10 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
                         weights,
                     )
                 if status == Status.INTERRUPTED:
-                    self._initialize_untrained(k + 1, codes)
+                    self._initialize_untrained(k + 1, codes, store)
                     break
                 if k + 1 < self.n_layers_:
-                    codes = ae.transform(codes)
+                    codes = _codes_above(ae, codes, store, own=codes is not X)
         self.n_iter_ = sum(getattr(ae, "n_iter_", 0) for ae in self.autoencoders_)
         if fine_tuning and status != Status.INTERRUPTED:
             top = functools.partial(self._state_up_to, self.n_layers_ - 1)
@@ -562,13 +590,13 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
             kept += 1
         return kept
 
-    def _initialize_untrained(self, start, codes):
+    def _initialize_untrained(self, start, codes, store):
         """After an interruption, give the never-trained layers initial weights."""
         for k in range(start, self.n_layers_):
-            codes = self.autoencoders_[k - 1].transform(codes)
+            codes = _codes_above(self.autoencoders_[k - 1], codes, store)
             ae = self.autoencoders_[k]
             if not hasattr(ae, "components_"):
-                validate_data(ae, codes, reset=True, dtype=X_DTYPES)
+                codes = validate_rows(ae, codes, reset=True, dtype=X_DTYPES)
                 ae._initialize(codes)
 
     # -------------------------------------------------------------- inference

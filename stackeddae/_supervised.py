@@ -47,6 +47,7 @@ from ._params import PRETRAINING_NAMES, sda_parameters
 from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
+from ._streaming import validate_rows
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
@@ -689,6 +690,9 @@ epsilon, rho, n_iter_no_change, max_fun
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : {array-like, sparse matrix} of shape (n_samples,) or \
 (n_samples, n_labels)
             Class labels (at least two classes), and ``unlabeled_label`` for the
@@ -762,15 +766,17 @@ epsilon, rho, n_iter_no_change, max_fun
         return self.out_activation_ == "sigmoid"
 
     def _validate_training_data(self, X, y, fresh, incremental, classes):
-        X, y = validate_data(
+        X, y = validate_rows(
             self,
             X,
             y,
+            incremental=incremental,
+            # an indicator matrix; other 2-D y raise below
+            y_params={"multi_output": True},
             reset=fresh,
             accept_sparse="csr",
             dtype=fit_dtype(self, None if fresh else self.coefs_[0]),
             order="C",
-            multi_output=True,  # an indicator matrix; other 2-D y raise below
         )
         columns = y.ndim == 2 and y.shape[1] > 1  # a label per row: a 1-D y
         multilabel = columns and type_of_target(y) == "multilabel-indicator"
@@ -1028,6 +1034,9 @@ n_features_in_, feature_names_in_
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A ``numpy.memmap`` or dask array larger than scikit-learn's
+            ``working_memory`` is read block by block, never whole (README,
+            "Data larger than memory").
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (None: all 1), as in
@@ -1067,20 +1076,26 @@ n_features_in_, feature_names_in_
     def _validate_training_data(self, X, y, fresh, incremental, classes=None):
         dtype = fit_dtype(self, None if fresh else self.coefs_[0])
         if self.unlabeled_label is None:
-            X, y = validate_data(
+            X, y = validate_rows(
                 self,
                 X,
                 y,
+                incremental=incremental,
+                y_params={"multi_output": True, "y_numeric": True},
                 reset=fresh,
                 accept_sparse="csr",
                 dtype=dtype,
                 order="C",
-                multi_output=True,
-                y_numeric=True,
             )
         else:  # NaN targets allowed
-            X = validate_data(
-                self, X, reset=fresh, accept_sparse="csr", dtype=dtype, order="C"
+            X = validate_rows(
+                self,
+                X,
+                incremental=incremental,
+                reset=fresh,
+                accept_sparse="csr",
+                dtype=dtype,
+                order="C",
             )
             y = check_array(
                 y,

@@ -44,6 +44,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch_size import effective_batch_size
 from ._optimizers import OPTIMIZERS
 from ._params import optimizer_params
+from ._streaming import BlockSource
 from ._threads import blas_threads
 
 
@@ -729,6 +730,8 @@ class _Batches:
 
     def order(self):
         """This epoch's order of the training rows (None: X's own order)."""
+        if isinstance(self.X, BlockSource):  # larger than memory: block by block
+            return self.X.epoch_order(self.rng, self.shuffle, self.size, self.rows)
         if isinstance(self.rows, MixedRows):
             return self.rows.epoch(self.rng, self.shuffle)
         if not self.shuffle:
@@ -771,6 +774,8 @@ class MixedRows:
 def _batch(X, index, buffer):
     """Rows ``index`` (a slice or an index array) of X as a dense C array (X may
     also be a vector: the rows' weights)."""
+    if isinstance(X, BlockSource):
+        return X.take(index, buffer)
     if sp.issparse(X):
         rows = X[index]
         return rows.toarray(out=buffer[: rows.shape[0]])

@@ -119,6 +119,7 @@ SCRIPTS = {
     "bench_inference_threads": [],
     "bench_reference": ["--no-plot"],
     "bench_scaling": ["--no-plot"],
+    "bench_sda_scaling": [],
     "bench_grid_search": [],
     "bench_throughput": ["--no-torch"],
     "bench_swap_noise": [],

@@ -6,10 +6,12 @@ import os
 import warnings
 
 import dask.array as da
+import dask.dataframe as dd
 import distributed
 import joblib
 import numpy as np
 import pytest
+import sklearn
 from dask_ml.wrappers import Incremental
 from numpy.testing import assert_array_equal
 from sklearn.datasets import load_digits
@@ -17,8 +19,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
+from support import assert_same_state
 
-from stackeddae import SdAClassifier, StackedDenoisingAutoencoder
+from stackeddae import SdAClassifier, StackedDenoisingAutoencoder, _streaming
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +115,70 @@ def test_incremental_streams_partial_fit_over_dask_chunks(cluster, digits):
     # a GEMM's last bits depend on its row count: compare chunk by chunk
     by_chunk = [by_hand.transform(X[start : start + 50]) for start in range(0, 200, 50)]
     assert_array_equal(streamed.transform(chunks).compute(), np.vstack(by_chunk))
+
+
+def test_fit_streams_a_dask_array_larger_than_working_memory(cluster, digits):
+    """fit reads a dask array block by block on the cluster (bound to 127.0.0.1,
+    shut down by the fixture): without shuffling, the in-memory fit bit for bit
+    (fits that hand no codes up: tests/test_streaming.py has the rule)."""
+    X, y = digits
+    chunks = da.from_array(X, chunks=(30, X.shape[1]))
+    read = _streaming._READERS["dask"]
+    blocks = []
+
+    def recording_read(data, start, stop):
+        blocks.append(stop - start)
+        return read(data, start, stop)
+
+    budget = 40 * X.shape[1] * 4  # 40 float32 rows: blocks of 2 mini-batches of 20
+    for make, target in [
+        (
+            lambda: SdAClassifier(
+                (16, 8),
+                pretrain=False,
+                max_iter=2,
+                shuffle=False,
+                batch_size=20,
+                random_state=0,
+            ),
+            y,
+        ),
+        (
+            lambda: StackedDenoisingAutoencoder(
+                (16,),
+                max_iter=2,
+                shuffle=False,
+                batch_size=20,
+                fine_tune_max_iter=1,
+                fine_tune_batch_size=20,
+                random_state=0,
+            ),
+            None,
+        ),
+    ]:
+        blocks.clear()
+        with (
+            sklearn.config_context(working_memory=budget / 2**20),
+            pytest.MonkeyPatch.context() as patch,
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            patch.setitem(_streaming._READERS, "dask", recording_read)
+            args = () if target is None else (da.from_array(target, chunks=30),)
+            streamed = make().fit(chunks, *args)
+        assert blocks and max(blocks) <= 40
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            in_memory = make().fit(X, *(() if target is None else (target,)))
+        assert_same_state(streamed, in_memory)
+
+
+def test_dask_collections_fit_cannot_read_are_refused(digits):
+    X, y = digits
+    frame = dd.from_array(X)
+    with pytest.raises(TypeError, match="to_dask_array"):
+        StackedDenoisingAutoencoder((4,), max_iter=1).fit(frame)
+    unknown = da.from_array(X, chunks=(50, X.shape[1]))
+    unknown = unknown[unknown[:, 0] >= 0]  # rows per chunk unknown until computed
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        StackedDenoisingAutoencoder((4,), max_iter=1).fit(unknown)

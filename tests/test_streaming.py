@@ -1,0 +1,312 @@
+"""Fits of a numpy.memmap (and a dask array: tests/test_dask.py) larger than
+scikit-learn's working_memory, read block by block (stackeddae/_streaming.py)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+import numpy as np
+import pytest
+import sklearn
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from support import (
+    MAKERS,
+    N,
+    assert_same_state,
+    fit_quiet,
+    make_clf,
+    make_dae,
+    make_deep,
+    make_reg,
+    make_stack,
+    make_target,
+    make_X,
+    trained_arrays,
+)
+
+from stackeddae import StackedDenoisingAutoencoder, _streaming
+
+# 20 rows of 6 float32 features: 3 blocks of the 60 rows, 2 mini-batches of 10 each;
+# a layer's codes (60 x 5 float32) are larger than this, so they are spilled.
+BUDGET_MIB = 20 * 6 * 4 / 2**20
+# Fits in which no layer hands codes up: the rule makes them bit-for-bit equal.
+EXACT = {
+    "dae": make_dae,
+    "deep": lambda **p: make_deep(hidden_layer_sizes=(5,), **p),
+    "classifier": lambda **p: make_clf(pretrain=False, **p),
+    "regressor": lambda **p: make_reg(pretrain=False, **p),
+}
+ESTIMATORS = {**MAKERS, "deep": make_deep}
+
+
+def write_memmap(path, X, mode="r"):
+    """X written to ``path``, opened again as a memmap (read-only by default)."""
+    out = np.memmap(path, dtype=X.dtype, mode="w+", shape=X.shape)
+    out[:] = X
+    out.flush()
+    del out
+    return np.memmap(path, dtype=X.dtype, mode=mode, shape=X.shape)
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The size in float32 of every block read from a memmap, and every spilled
+    code array, during a test."""
+    log = {"blocks": [], "spilled": []}
+    read = _streaming._READERS["memmap"]
+
+    def recording_read(X, start, stop):
+        log["blocks"].append((stop - start) * X.shape[1] * 4)  # float32 bytes
+        return read(X, start, stop)
+
+    monkeypatch.setitem(_streaming._READERS, "memmap", recording_read)
+    array = _streaming.CodeStore.array
+
+    def recording_array(self, shape, dtype):
+        codes = array(self, shape, dtype)
+        if isinstance(codes, np.memmap):
+            log["spilled"].append((self.directory, codes.shape))
+        return codes
+
+    monkeypatch.setattr(_streaming.CodeStore, "array", recording_array)
+    return log
+
+
+def streamed_fit(est, X, y=None, budget=BUDGET_MIB):
+    with sklearn.config_context(working_memory=budget):
+        return fit_quiet(est, X, y)
+
+
+@pytest.mark.parametrize("kind", EXACT)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_memmap_fit_without_shuffle_is_the_in_memory_fit(kind, dtype, tmp_path, reads):
+    """The rule: with shuffle=False the streamed fit visits the rows in the
+    in-memory fit's order, and is that fit bit for bit."""
+    X = make_X().astype(dtype)
+    y = make_target(kind)
+    est = EXACT[kind](shuffle=False)
+    streamed = streamed_fit(clone(est), write_memmap(tmp_path / "X.dat", X), y)
+    assert reads["blocks"] and max(reads["blocks"]) <= BUDGET_MIB * 2**20
+    assert_same_state(streamed, fit_quiet(clone(est), X, y))
+
+
+@pytest.mark.parametrize("kind", ["stack", "deep", "classifier", "regressor"])
+def test_codes_handed_up_block_by_block(kind, tmp_path, reads):
+    """Layer 1 is the in-memory fit's bit for bit; the layers above train on codes
+    computed block by block (here spilled to disk), which are ``transform``'s up
+    to BLAS's rounding of a block's product (small products take kernels whose
+    last bit depends on the row count)."""
+    X, y = make_X(), make_target(kind)
+    est = ESTIMATORS[kind](shuffle=False)
+    streamed = streamed_fit(clone(est), write_memmap(tmp_path / "X.dat", X), y)
+    in_memory = fit_quiet(clone(est), X, y)
+    assert reads["spilled"]  # layer 1's codes went to disk
+    first = [
+        getattr(streamed, "stack_", streamed),
+        getattr(in_memory, "stack_", in_memory),
+    ]
+    assert_same_state(first[0].autoencoders_[0], first[1].autoencoders_[0])
+    for a, b in zip(trained_arrays(streamed), trained_arrays(in_memory), strict=True):
+        assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["stack", "classifier"])
+def test_memmap_fit_with_shuffle_shuffles_within_blocks(kind, tmp_path, reads):
+    """Shuffled, a streamed fit differs from the in-memory one (it cannot draw
+    one permutation of all rows), and is repeatable."""
+    X, y = make_X(), make_target(kind)
+    mm = write_memmap(tmp_path / "X.dat", X)
+    est = ESTIMATORS[kind]()
+    first, second = streamed_fit(clone(est), mm, y), streamed_fit(clone(est), mm, y)
+    assert_same_state(first, second)
+    in_memory = fit_quiet(clone(est), X, y)
+    with pytest.raises(AssertionError):
+        assert_same_state(first, in_memory)
+    assert max(reads["blocks"]) <= BUDGET_MIB * 2**20
+
+
+def test_epoch_order_keeps_mini_batches_within_blocks(tmp_path):
+    X = make_X(n=67)
+    with sklearn.config_context(working_memory=BUDGET_MIB):
+        source = _streaming.BlockSource(write_memmap(tmp_path / "X.dat", X), "f4")
+    rng = np.random.default_rng(0)
+    order = source.epoch_order(rng, True, batch_size=10)
+    assert source.block_rows == 20
+    assert sorted(order) == list(range(67))
+    for start in range(0, 67, 10):  # each mini-batch inside one block
+        assert len(set(order[start : start + 10] // 20)) == 1
+    assert set(order[60:]) == set(range(60, 67))  # the short block last
+    batch = source.take(order[:10], np.empty((10, 6), np.float32))
+    assert_array_equal(batch, X[order[:10]].astype(np.float32))
+
+
+def test_spilled_codes_are_deleted(tmp_path, monkeypatch, reads):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    streamed_fit(make_deep(), X)
+    assert reads["spilled"]
+    assert [p.name for p in tmp_path.iterdir()] == ["X.dat"]
+
+
+def test_caller_arrays_are_not_modified(tmp_path):
+    X, y = make_X(), make_target("classifier")
+    mm = write_memmap(tmp_path / "X.dat", X, mode="r+")  # writable, and not written
+    y_copy = y.copy()
+    streamed_fit(make_clf(), mm, y)
+    streamed_fit(make_deep(), mm)
+    assert_array_equal(mm, X)
+    assert_array_equal(y, y_copy)
+
+
+def test_a_memmap_that_fits_is_read_as_before(tmp_path, reads):
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    fit_quiet(make_stack(), X)  # working_memory's default, 1024 MiB
+    assert reads["blocks"] == [] and reads["spilled"] == []
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"early_stopping": True}, "early_stopping"),
+        ({"solver": "lbfgs"}, "solver"),
+        ({"fine_tune_solver": "lbfgs"}, "solver"),
+        ({"memory": "cache"}, "memory"),
+    ],
+)
+def test_unsupported_settings_are_refused(params, match, tmp_path):
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    with pytest.raises(ValueError, match=f"block by block.*'{match}'"):
+        streamed_fit(make_deep(**params), X)
+
+
+def test_unlabeled_rows_are_refused(tmp_path):
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    y = make_target("classifier")
+    y[::2] = -1
+    with pytest.raises(ValueError, match="visits every row"):
+        streamed_fit(make_clf(unlabeled_label=-1), X, y)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.full((N, 6), np.nan), ValueError, "NaN or infinity"),
+        (np.full((N, 6), 1e300), ValueError, "NaN or infinity"),  # float32: inf
+        (np.ones((N, 2, 3)), ValueError, "2-D"),
+    ],
+)
+def test_bad_memmaps_are_refused(bad, error, match, tmp_path):
+    X = write_memmap(tmp_path / "X.dat", bad)
+    with pytest.raises(error, match=match):
+        streamed_fit(make_stack(), X)
+
+
+def test_partial_fit_reads_its_chunk_in_memory(tmp_path, reads):
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    with sklearn.config_context(working_memory=BUDGET_MIB):
+        make_stack().partial_fit(X)
+    assert reads["blocks"] == []
+
+
+# ----------------------------------------------------------- under a memory limit
+
+# The child process: imports (and BLAS's buffers) first, then a limit on its data
+# segment of its current size + LIMIT; RLIMIT_DATA counts private writable memory
+# (malloc's heap and anonymous mmaps) but not file-backed shared mappings such as
+# a memmap's pages, so a memmap 4x LIMIT can be read, and a copy of it cannot.
+_CHILD = """
+import resource, sys, warnings
+import numpy as np, sklearn
+from stackeddae import SdAClassifier, StackedDenoisingAutoencoder
+
+path, n, d, limit_mib, kind = sys.argv[1], *map(int, sys.argv[2:5]), sys.argv[5]
+X = np.memmap(path, dtype=np.float64, mode="r", shape=(n, d))
+y = np.arange(n) % 3
+for dtype in (np.float32, np.float64):  # BLAS's buffers before the limit
+    np.ones((512, 512), dtype) @ np.ones((512, 512), dtype)
+warnings.simplefilter("ignore")
+data = [int(line.split()[1]) for line in open("/proc/self/status")
+        if line.startswith("VmData")][0] * 1024
+limit = data + limit_mib * 2**20
+resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.getrlimit(
+    resource.RLIMIT_DATA)[1]))
+try:
+    np.ones((n, d), np.float32)  # the limit bites: X's float32 copy cannot be made
+    sys.exit("the limit did not stop a float32 copy of X")
+except MemoryError:
+    pass
+layers = dict(hidden_layer_sizes=(32, 16), batch_size=50, random_state=0)
+with sklearn.config_context(working_memory=limit_mib / 4):
+    if kind == "stack":
+        est = StackedDenoisingAutoencoder(max_iter=1, **layers).fit(X)
+    else:
+        est = SdAClassifier(pretrain_max_iter=1, max_iter=1, **{
+            ("pretrain_" + k if k == "batch_size" else k): v
+            for k, v in layers.items()}).fit(X, y)
+print("fitted", type(est).__name__)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_DATA and /proc: Linux")
+@pytest.mark.parametrize("kind", ["stack", "classifier"])
+def test_memmap_four_times_a_memory_limit(kind, tmp_path):
+    limit_mib, d = 24, 256
+    n = 4 * limit_mib * 2**20 // (8 * d)  # float64 X: 4x the limit
+    X = np.memmap(tmp_path / "X.dat", dtype=np.float64, mode="w+", shape=(n, d))
+    for start in range(0, n, 4096):  # written in pieces, to keep this test lean
+        piece = X[start : start + 4096]
+        piece[:] = np.random.default_rng(start).random(piece.shape)
+    X.flush()
+    del X
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_CHILD), str(tmp_path / "X.dat")]
+        + [str(n), str(d), str(limit_mib), kind],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    assert "fitted" in child.stdout
+
+
+# ----------------------------------------------------------- codes in memory
+
+
+def _wide_stack():
+    """Three layers of 400 over 6000 rows: each layer's codes are 9.6 MB."""
+    X = np.random.default_rng(0).random((6000, 20), dtype=np.float32)
+    stack = StackedDenoisingAutoencoder(
+        (400, 400, 400), max_iter=1, batch_size=100, random_state=0
+    )
+    return stack, X
+
+
+def test_a_stack_holds_one_layer_of_codes_at_a_time():
+    """Layer 2's codes are written over layer 1's: the fit's peak beyond X is
+    one layer's codes (and a block of the product), not two."""
+    stack, X = _wide_stack()
+    codes_bytes = 6000 * 400 * 4
+    tracemalloc.start()
+    try:
+        fit_quiet(stack, X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert codes_bytes < peak < 1.5 * codes_bytes
+
+
+def test_codes_in_place_are_the_codes_of_transform(monkeypatch):
+    stack, X = _wide_stack()
+    in_place = fit_quiet(clone(stack), X)
+    monkeypatch.setattr("stackeddae._stacked.encode_in_place", lambda ae, codes: None)
+    assert_same_state(in_place, fit_quiet(clone(stack), X))
+    layer = in_place.autoencoders_[1]
+    codes = in_place.autoencoders_[0].transform(X)
+    assert_array_equal(
+        _streaming.encode_in_place(layer, codes.copy()), layer.transform(codes)
+    )
