@@ -97,7 +97,7 @@ CONFIG = dict(
     activation="relu",
     batch_size=128,
     learning_rate=1e-3,
-    keep_inputs=False,  # the heads see the encoded columns beside the codes
+    keep_inputs=True,  # the heads see the encoded columns beside the codes
     # --tune: the values tried, one setting at a time
     mode="compare",
     tune_grid={
@@ -184,13 +184,15 @@ def splits(cfg, X, y):
 
 
 # ----------------------------------------------------------------- the models
-def encoder(X):
+def encoder(X, seed):
     """One-hot categorical columns, RankGauss numeric ones."""
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     numeric = [c for c in X.columns if c not in categorical]
     quantiles = min(1000, len(X) // 2)  # fits the training rows of a small table
     one_hot = OneHotEncoder(handle_unknown="ignore", drop="if_binary")
-    gauss = QuantileTransformer(output_distribution="normal", n_quantiles=quantiles)
+    gauss = QuantileTransformer(
+        output_distribution="normal", n_quantiles=quantiles, random_state=seed
+    )
     return ColumnTransformer(
         [("cat", one_hot, categorical), ("num", gauss, numeric)], sparse_threshold=0.0
     )
@@ -206,7 +208,7 @@ def features(cfg, X, seed):
     codes = dae(cfg, seed)
     if cfg.keep_inputs:
         codes = FeatureUnion([("inputs", "passthrough"), ("codes", codes)])
-    return Pipeline([("encode", encoder(X)), ("dae", codes)])
+    return Pipeline([("encode", encoder(X, seed)), ("dae", codes)])
 
 
 def dae(cfg, seed):
@@ -237,9 +239,9 @@ def model(cfg, method, X, seed):
     if method == "HGB":
         return HistGradientBoostingClassifier(random_state=seed)
     if method == "LR":
-        return make_pipeline(encoder(X), LogisticRegression(max_iter=2000))
+        return make_pipeline(encoder(X, seed), LogisticRegression(max_iter=2000))
     if method == "MLP":
-        return make_pipeline(encoder(X), MLPClassifier(random_state=seed))
+        return make_pipeline(encoder(X, seed), MLPClassifier(random_state=seed))
     if method == "SdA":
         sda = SdAClassifier(
             widths(cfg.widths),
@@ -248,7 +250,7 @@ def model(cfg, method, X, seed):
             early_stopping=True,
             random_state=seed,
         )
-        return make_pipeline(encoder(X), sda)
+        return make_pipeline(encoder(X, seed), sda)
     name, _, transductive = method.removeprefix("DAE+").partition(" ")
     steps = features(cfg, X, seed)
     if transductive:
