@@ -45,7 +45,7 @@ the configuration; the test rows are never seen (``benchmarks/DEFAULTS.md``).
 
 Usage::
 
-    python benchmarks/bench_tabular.py             # ~15 min on 2 busy cores
+    python benchmarks/bench_tabular.py             # ~47 min on 2 cores at load 11
     python benchmarks/bench_tabular.py --tune      # the validation search
     python benchmarks/bench_tabular.py --tables wine HI --methods HGB DAE+LR
     python benchmarks/bench_tabular.py --smoke     # seconds: does it run?
