@@ -30,7 +30,8 @@ Methods, all in the same run, on the same splits:
 - ``SdA``: ``SdAClassifier`` on the encoded columns, pretrained with swap noise;
 - ``DAE+LR``, ``DAE+HGB``: the encoded columns, a ``StackedDenoisingAutoencoder`` with
   swap noise and ``transform_layers="all"`` (every hidden layer's codes), then
-  ``LogisticRegression`` / ``HistGradientBoostingClassifier`` on the codes: one
+  ``LogisticRegression`` / ``HistGradientBoostingClassifier`` on the codes beside
+  the encoded columns (``keep_inputs``; ``--no-keep-inputs``: the codes alone): one
   ``Pipeline``, fitted on the training rows only;
 - ``DAE+LR tr``, ``DAE+HGB tr``: the same, the encoder and the DAE fitted on the
   training *and test* rows without their labels (transductive, as Jahrer on Porto
