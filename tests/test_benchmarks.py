@@ -128,6 +128,7 @@ SCRIPTS = {
     "bench_threads": [],
     "run_sklearn_mlp_tests": [],
     "bench_callbacks": [],
+    "bench_tabular": [],
 }
 
 
@@ -163,3 +164,33 @@ def test_dimensionality_reads_full_mnist_from_mnist_data_home(monkeypatch):
     cfg = types.SimpleNamespace(dataset="mnist", data_home="home")
     assert bench_dimensionality.load(cfg) == ("train_X", "train_y", "test_X", "test_y")
     assert calls == [("home/checked", "train", True), ("home/checked", "test", True)]
+
+
+def test_tabular_skips_a_table_whose_package_is_missing(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_tabular
+
+    monkeypatch.setitem(bench_tabular.NEEDS, "wine", "no_such_package_for_wine")
+    cfg = types.SimpleNamespace(tables=("wine", "breast_cancer"))
+    assert bench_tabular.available(cfg) == ["breast_cancer"]
+    assert "skipping wine: it needs no_such_package_for_wine" in capsys.readouterr().out
+
+
+def test_tabular_dae_sees_test_rows_only_in_the_transductive_variant(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import bench_tabular
+
+    seen = []
+    fit = bench_tabular.StackedDenoisingAutoencoder.fit
+
+    def recording_fit(self, X, y=None):
+        seen.append(len(X))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(bench_tabular.StackedDenoisingAutoencoder, "fit", recording_fit)
+    cfg = types.SimpleNamespace(**{**bench_tabular.CONFIG, **bench_tabular.SMOKE})
+    X, y = bench_tabular.load_table("wine")
+    train, test = bench_tabular.splits(cfg, X, y)[0]
+    for method in ("DAE+LR", "DAE+LR tr"):
+        bench_tabular.fit_score(cfg, method, X, y, train, test, 0)
+    assert seen == [len(train), len(X)]

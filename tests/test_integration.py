@@ -126,6 +126,10 @@ def test_readme_tabular_recipe_runs():
     exec(compile(code, str(README), "exec"), namespace)
     pipe, X = namespace["pipe"], namespace["X"]
     assert namespace["scores"].mean() > 0.9
-    stack = pipe.fit(X, namespace["y"])[1]
-    assert stack.transform(pipe[0].transform(X)).shape[1] == 256
+    union = pipe.fit(X, namespace["y"])[1]
+    encoded = pipe[0].transform(X)
+    stack = union.named_transformers["codes"]
+    assert stack.transform(encoded).shape[1] == 256
     assert stack.get_feature_names_out()[128] == "stackeddenoisingautoencoder_layer2_0"
+    # the encoded columns (3 one-hot, 29 numeric), then both layers' codes
+    assert union.transform(encoded).shape[1] == 32 + 256
