@@ -125,6 +125,7 @@ SCRIPTS = {
     "bench_semi_supervised": [],
     "bench_dimensionality": ["--validate"],
     "bench_threads": [],
+    "reproduce_vincent2010": ["--no-references"],
 }
 
 
