@@ -51,8 +51,11 @@ Parts, in this order, in one run:
 
 Usage::
 
-    python benchmarks/reproduce_vincent2010.py       # everything, ~30-40 min on 2 cores
-    python benchmarks/reproduce_vincent2010.py --recipes tutorial --reference-epochs 2
+    python benchmarks/reproduce_vincent2010.py       # everything: over an hour
+    # the run in RESULTS.md (about 50 min at a load average of 10-15):
+    python benchmarks/reproduce_vincent2010.py --recipes tutorial --n-jobs 1
+        --pretrain-lr 0.1 --finetune-lr 0.5 --compare-rows 10000
+        --reference-epochs 2 --budget-minutes 40        # (one line)
     python benchmarks/reproduce_vincent2010.py --full-references   # hours
     python benchmarks/reproduce_vincent2010.py --smoke --no-references
 """
