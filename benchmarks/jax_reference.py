@@ -135,3 +135,75 @@ class JaxTrainer:
     def weights(self):
         """The current (W, b, b') as numpy arrays."""
         return tuple(np.asarray(p) for p in self.params)
+
+
+# ------------------------------------------------------- the supervised network
+def _network_cost(params, x, y_onehot):
+    """Mean cross-entropy of sigmoid hidden layers and a softmax head."""
+    jax, jnp = _import_jax()
+    *hidden, (W, b) = params
+    for W_h, b_h in hidden:
+        x = jax.nn.sigmoid(x @ W_h + b_h)
+    logits = x @ W + b
+    return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(y_onehot * logits, 1))
+
+
+def make_network_epoch(learning_rate):
+    """The jit-compiled fine-tuning epoch: ``(params, xs, ys) -> (params, cost)``."""
+    jax, jnp = _import_jax()
+    value_and_grad = jax.value_and_grad(_network_cost)
+
+    def step(params, batch):
+        x, y = batch
+        value, grads = value_and_grad(params, x, y)
+        params = jax.tree_util.tree_map(
+            lambda p, g: p - learning_rate * g, params, grads
+        )
+        return params, value
+
+    @jax.jit
+    def epoch(params, xs, ys):
+        params, costs = jax.lax.scan(step, params, (xs, ys))
+        return params, jnp.mean(costs)
+
+    return epoch
+
+
+class JaxNetworkTrainer:
+    """Plain SGD fine-tuning of sigmoid layers and a softmax head, a jit-compiled
+    ``lax.scan`` per epoch; the interface of ``torch_reference.TorchMLPTrainer``.
+
+    ``coefs``/``intercepts`` in scikit-learn's layout, ``y`` class indices.  The
+    compilation runs in ``__init__`` (one epoch on the parameters, discarded).
+    """
+
+    def __init__(self, X, y, coefs, intercepts, *, batch_size=20, learning_rate=0.1):
+        jax, jnp = _import_jax()
+        X = np.asarray(X)
+        n_batches = X.shape[0] // batch_size
+        n = n_batches * batch_size
+        Y = np.eye(coefs[-1].shape[1], dtype=X.dtype)[np.asarray(y)[:n]]
+        self.xs = jnp.asarray(X[:n].reshape(n_batches, batch_size, X.shape[1]))
+        self.ys = jnp.asarray(Y.reshape(n_batches, batch_size, Y.shape[1]))
+        self.params = [
+            (jnp.asarray(W, X.dtype), jnp.asarray(b, X.dtype))
+            for W, b in zip(coefs, intercepts, strict=True)
+        ]
+        self._epoch = make_network_epoch(learning_rate)
+        jax.block_until_ready(self._epoch(self.params, self.xs, self.ys))
+        self.loss_curve = []
+
+    def train(self, epochs):
+        for _ in range(epochs):
+            self.params, cost = self._epoch(self.params, self.xs, self.ys)
+            self.loss_curve.append(float(cost))  # waits for the epoch
+        return self
+
+    def error(self, X, y):
+        """Fraction of the rows of ``X`` misclassified."""
+        jax, jnp = _import_jax()
+        x = jnp.asarray(X)
+        *hidden, (W, b) = self.params
+        for W_h, b_h in hidden:
+            x = jax.nn.sigmoid(x @ W_h + b_h)
+        return float(np.mean(np.asarray(jnp.argmax(x @ W + b, 1)) != np.asarray(y)))

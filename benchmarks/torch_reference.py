@@ -197,3 +197,67 @@ def same_threads(n):
             yield
     finally:
         torch.set_num_threads(previous)
+
+
+# ------------------------------------------------------- the supervised network
+class TorchMLP(nn.Module):
+    """Sigmoid hidden layers and a softmax head (logits out), from given weights.
+
+    ``coefs`` and ``intercepts`` are in scikit-learn's layout (``coefs[i]`` of shape
+    (n_inputs, n_outputs)), as ``SdAClassifier.coefs_``: the fine-tuning network of a
+    stacked denoising autoencoder.
+    """
+
+    def __init__(self, coefs, intercepts, dtype=torch.float32):
+        super().__init__()
+        self.coefs = nn.ParameterList(
+            nn.Parameter(torch.tensor(np.asarray(W), dtype=dtype)) for W in coefs
+        )
+        self.intercepts = nn.ParameterList(
+            nn.Parameter(torch.tensor(np.asarray(b), dtype=dtype)) for b in intercepts
+        )
+
+    def forward(self, x):
+        *hidden, last = zip(self.coefs, self.intercepts, strict=True)
+        for W, b in hidden:
+            x = torch.sigmoid(torch.addmm(b, x, W))
+        return torch.addmm(last[1], x, last[0])
+
+
+class TorchMLPTrainer:
+    """Plain SGD on the mean cross-entropy of a :class:`TorchMLP`, epoch by epoch.
+
+    Every epoch visits the rows of ``X`` in order, ``batch_size`` at a time, as the
+    Theano tutorial's fine-tuning does; ``y`` holds class indices.
+    """
+
+    def __init__(self, X, y, coefs, intercepts, *, batch_size=20, learning_rate=0.1):
+        dtype = TORCH_DTYPES[np.asarray(X).dtype]
+        self.X = torch.from_numpy(np.ascontiguousarray(X))
+        self.y = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        self.model = TorchMLP(coefs, intercepts, dtype=dtype)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=learning_rate)
+        self.batch_size = batch_size
+        self.loss_curve = []
+
+    def train(self, epochs):
+        n = self.X.shape[0]
+        for _ in range(epochs):
+            total, n_batches = 0.0, 0
+            for first in range(0, n, self.batch_size):
+                x = self.X[first : first + self.batch_size]
+                y = self.y[first : first + self.batch_size]
+                loss = F.cross_entropy(self.model(x), y)
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                total += loss.item()
+                n_batches += 1
+            self.loss_curve.append(total / n_batches)
+        return self
+
+    def error(self, X, y):
+        """Fraction of the rows of ``X`` misclassified."""
+        with torch.no_grad():
+            logits = self.model(torch.from_numpy(np.ascontiguousarray(X)))
+        return float(np.mean(logits.argmax(1).numpy() != np.asarray(y)))

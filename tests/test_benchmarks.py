@@ -129,6 +129,7 @@ SCRIPTS = {
     "run_sklearn_mlp_tests": [],
     "bench_callbacks": [],
     "bench_tabular": [],
+    "reproduce_vincent2010": ["--no-references"],
 }
 
 
