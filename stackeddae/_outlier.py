@@ -349,8 +349,8 @@ class ReconstructionOutlierDetector(LegacyStateMixin, OutlierMixin, BaseEstimato
             raise ValueError(
                 f"The distance term (n_neighbors) measures codes, but "
                 f"{type(estimator).__name__} has no transform method; pass an "
-                "estimator with one, or set n_neighbors=None to score by the "
-                "reconstruction alone."
+                "estimator with one, or set n_neighbors=None to score without "
+                "the distance term."
             )
 
     def _terms(self, X, leave_one_out=False):
