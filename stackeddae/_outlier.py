@@ -25,10 +25,9 @@ sum did); the residual flags what lies off the training samples' linear
 subspace, which on few samples of few features the autoencoder learns less well
 than a PCA does (benchmarks/DEFAULTS.md, "Defaults that follow the data").
 ``n_neighbors=None`` leaves the distance out, ``subspace_variance=None`` the
-residual.  The IQRs and
-quartiles are those of the training samples as new samples see them, each one's
-distance leaving itself out; scored after ``fit``, a training sample is one of its
-own neighbours.
+residual.  The IQRs and quartiles are those of the training samples as new samples
+see them, each one's distance leaving itself out; scored after ``fit``, a training
+sample is one of its own neighbours.
 
 With ``contamination="auto"`` the threshold is Tukey's fence, offset_ = -1.5: an
 outlier has an anomaly above Q3 + 1.5 IQR of the training anomalies.
