@@ -1,14 +1,18 @@
-"""Outlier detection by autoencoder: how badly a sample is reconstructed, and how far
-its code lies from the training samples' codes.
+"""Outlier detection by autoencoder: how badly a sample is reconstructed, how far
+its code lies from the training samples' codes, and how far it lies from their
+principal subspace.
 
-The detector fits an autoencoder to (mostly normal) data and sums two anomaly terms,
-each in units of its spread over the training samples::
+The detector fits an autoencoder to (mostly normal) data and sums three anomaly
+terms, each in units of its spread over the training samples::
 
     divergence(x) = -estimator_.score_samples(x)     KL(x || z) or squared error
     distance(x)   = mean cosine distance from the top code of x, before its
                     activation, to its n_neighbors nearest training codes
+    residual(x)   = squared distance from x to the principal subspace that keeps
+                    subspace_variance of the training samples' variance
     anomaly(x)    = divergence(x) / IQR_train(divergence)
                     + distance(x) / IQR_train(distance)
+                    + residual(x) / IQR_train(residual)
     score_samples(x) = -(anomaly(x) - center_) / scale_
                        center_, scale_: third quartile, interquartile range of the
                        training anomalies
@@ -17,10 +21,13 @@ each in units of its spread over the training samples::
 The divergence flags what the autoencoder cannot reconstruct, the distance what it
 encodes unlike any training sample (benchmarks/DEFAULTS.md: on the digits, neither
 term alone beat the classical detectors in both of bench_anomaly.py's settings, their
-sum did).  ``n_neighbors=None`` scores by the divergence alone.  The IQRs and
-quartiles are those of the training samples as new samples see them, each one's
-distance leaving itself out; scored after ``fit``, a training sample is one of its
-own neighbours.
+sum did); the residual flags what lies off the training samples' linear
+subspace, which on few samples of few features the autoencoder learns less well
+than a PCA does (benchmarks/DEFAULTS.md, "Defaults that follow the data").
+``n_neighbors=None`` leaves the distance out, ``subspace_variance=None`` the
+residual.  The IQRs and quartiles are those of the training samples as new samples
+see them, each one's distance leaving itself out; scored after ``fit``, a training
+sample is one of its own neighbours.
 
 With ``contamination="auto"`` the threshold is Tukey's fence, offset_ = -1.5: an
 outlier has an anomaly above Q3 + 1.5 IQR of the training anomalies.
@@ -30,7 +37,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -54,6 +63,17 @@ _TUKEY_FENCE = 1.5
 # README advises: salt and pepper writes the data's extremes, which on a few
 # real-valued features the autoencoder learns to undo only by reconstructing the mean.
 _DEFAULT_NOISE = {"cross_entropy": "salt_and_pepper", "squared_error": "gaussian"}
+
+# The default autoencoder's budget: 50 epochs (chosen on ~400 digits, 20 mini-batches
+# an epoch, so 1000 steps), and more epochs on fewer rows, so that it takes at least
+# those 1000 steps: 50 epochs of 5 mini-batches left 8x8 digits under-trained.
+_DEFAULT_EPOCHS = 50
+_DEFAULT_BATCH = 20
+_MIN_STEPS = 1000
+
+# The residual below which a sample counts as in the subspace, relative to its
+# squared distance from the mean: float64 rounding is ~1e-16 of it.
+_ROUNDING = 1e-10
 
 
 def _percentile(values, q, weights=None):
@@ -108,6 +128,13 @@ def _neighbourhood_code(estimator, X):
     return np.asarray(code, dtype=np.float64)
 
 
+def _default_epochs(n_samples):
+    """Epochs of the default autoencoder on n_samples rows: 50, or as many as make
+    _MIN_STEPS mini-batches of _DEFAULT_BATCH rows."""
+    batches = -(-n_samples // _DEFAULT_BATCH)  # ceil; a smaller fit is one batch
+    return max(_DEFAULT_EPOCHS, -(-_MIN_STEPS // batches))
+
+
 def _default_estimator(X):
     """The autoencoder fitted to X when none is given (benchmarks/DEFAULTS.md)."""
     loss = resolve_loss("auto", X, "ReconstructionOutlierDetector")
@@ -117,8 +144,27 @@ def _default_estimator(X):
         corruption_level=0.2,
         solver="adam",
         learning_rate_init=1e-3,
-        max_iter=50,
+        batch_size=_DEFAULT_BATCH,
+        max_iter=_default_epochs(X.shape[0]),
     )
+
+
+def _subspace(X, variance):
+    """The principal subspace of validated X that keeps ``variance`` of its variance."""
+    # PCA of sparse input needs the covariance solver; dense "auto" picks it for
+    # tall data (MNIST's 6000 x 784) and a full SVD for wide data.
+    solver = "covariance_eigh" if sp.issparse(X) else "auto"
+    return PCA(n_components=variance, svd_solver=solver).fit(X.astype(np.float64))
+
+
+def _residual(pca, X):
+    """Squared distance from each row of validated X to the subspace, in float64."""
+    X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    residual = np.sum((X - pca.inverse_transform(pca.transform(X))) ** 2, axis=1)
+    # A sample in the subspace (every sample, when it keeps every dimension) is
+    # 0 up to rounding, which the IQR's unit would blow up: 0 it is.
+    residual[residual <= _ROUNDING * np.sum((X - pca.mean_) ** 2, axis=1)] = 0.0
+    return residual
 
 
 class ReconstructionOutlierDetector(
@@ -126,20 +172,22 @@ class ReconstructionOutlierDetector(
 ):
     """Unsupervised outlier detection by an autoencoder's reconstruction and code.
 
-    Fits a clone of ``estimator`` to X and scores each sample by the sum of two
+    Fits a clone of ``estimator`` to X and scores each sample by the sum of three
     terms, each divided by its interquartile range over the training samples: its
     reconstruction divergence d (``-estimator_.score_samples``: the KL divergence
     between input and reconstruction for the cross-entropy loss, the squared error
-    otherwise; 0 for a perfect reconstruction) and the mean cosine distance r from
-    its code to the codes of its ``n_neighbors`` nearest training samples.  The
-    sum a = d / IQR(d) + r / IQR(r) is standardised by its own training
-    quartiles: ``score_samples = -(a - Q3) / (Q3 - Q1)``.  The quartiles are those
-    of the training samples as new samples see them: in ``fit``, a training
-    sample's distance leaves the sample itself out; scored afterwards (``predict``,
-    ``fit_predict``), a training sample is one of its own neighbours, as any copy
-    of it would be.  Fitted on normal data only, it detects novelties in new data;
-    fitted on contaminated data, it detects the outliers among them
-    (``fit_predict``).
+    otherwise; 0 for a perfect reconstruction), the mean cosine distance r from
+    its code to the codes of its ``n_neighbors`` nearest training samples, and its
+    squared distance s to the training samples' principal subspace (the linear
+    reconstruction error of a PCA keeping ``subspace_variance`` of their
+    variance).  The sum a = d / IQR(d) + r / IQR(r) + s / IQR(s) is standardised
+    by its own training quartiles: ``score_samples = -(a - Q3) / (Q3 - Q1)``.
+    The quartiles are those of the training samples as new samples see them: in
+    ``fit``, a training sample's distance leaves the sample itself out; scored
+    afterwards (``predict``, ``fit_predict``), a training sample is one of its own
+    neighbours, as any copy of it would be.  Fitted on normal data only, it
+    detects novelties in new data; fitted on contaminated data, it detects the
+    outliers among them (``fit_predict``).
 
     Parameters
     ----------
@@ -149,10 +197,12 @@ class ReconstructionOutlierDetector(
         :class:`StackedDenoisingAutoencoder`.  None uses
         ``DenoisingAutoencoder(32, corruption="salt_and_pepper",
         corruption_level=0.2, solver="adam", learning_rate_init=1e-3,
-        max_iter=50)``, settings chosen for detection on the digits
-        (benchmarks/DEFAULTS.md), trained for its 50 epochs without a
-        ``ConvergenceWarning``; on data outside [0, 1] (squared-error loss) with
-        ``corruption="gaussian"`` instead, as for real-valued data in general.
+        batch_size=20, max_iter=max(50, ceil(1000 / ceil(n_samples / 20))))``,
+        settings chosen for detection on the digits (benchmarks/DEFAULTS.md):
+        50 epochs, or on fewer than 400 samples as many as make 1000 mini-batch
+        steps, trained without a ``ConvergenceWarning``; on data outside [0, 1]
+        (squared-error loss) with ``corruption="gaussian"`` instead, as for
+        real-valued data in general.
         It trains in float32, the autoencoders' default ``dtype``: for float64,
         pass ``DenoisingAutoencoder(..., dtype=np.float64)`` with these settings.
     n_neighbors : int or None, default=5
@@ -161,8 +211,14 @@ class ReconstructionOutlierDetector(
         one).  The code is the top hidden layer before its activation for
         :class:`DenoisingAutoencoder` and :class:`StackedDenoisingAutoencoder`,
         ``estimator_.transform`` for other estimators, which then need one.  None
-        scores by the reconstruction divergence alone, and any estimator with
-        ``fit`` and ``score_samples`` will do.
+        leaves the distance term out, and any estimator with ``fit`` and
+        ``score_samples`` will do.
+    subspace_variance : float in (0, 1) or None, default=0.9
+        The fraction of the training samples' variance that the principal
+        subspace of the residual term keeps: its number of components follows
+        the data (``PCA(n_components=subspace_variance)``).  None leaves the
+        residual out; with ``n_neighbors=None`` too, the detector scores by the
+        reconstruction divergence alone.
     contamination : "auto" or float, default="auto"
         The expected proportion of outliers in the training data, which sets the
         threshold ``offset_``.  With "auto", Tukey's fence: a sample is an outlier
@@ -179,12 +235,16 @@ class ReconstructionOutlierDetector(
     estimator_ : estimator object
         The fitted clone of ``estimator``.
     term_scales_ : ndarray of shape (n_terms,)
-        The interquartile ranges over the training samples of the divergence and,
-        unless ``n_neighbors`` is None, of the distance (1 where it is 0): the units
-        in which they are added.
+        The interquartile ranges over the training samples of the divergence,
+        the distance (unless ``n_neighbors`` is None) and the residual (unless
+        ``subspace_variance`` is None), in this order (1 where one is 0): the
+        units in which they are added.
     neighbors_ : NearestNeighbors or None
         The training samples' codes, with the cosine metric; None when
         ``n_neighbors`` is None.
+    subspace_ : PCA or None
+        The training samples' principal subspace, fitted in float64; None when
+        ``subspace_variance`` is None.
     center_ : float
         The third quartile Q3 of the training samples' anomalies a.
     scale_ : float
@@ -219,6 +279,7 @@ class ReconstructionOutlierDetector(
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), None],
+        "subspace_variance": [Interval(Real, 0, 1, closed="neither"), None],
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
@@ -231,11 +292,13 @@ class ReconstructionOutlierDetector(
         estimator=None,
         *,
         n_neighbors=5,
+        subspace_variance=0.9,
         contamination="auto",
         random_state=None,
     ):
         self.estimator = estimator
         self.n_neighbors = n_neighbors
+        self.subspace_variance = subspace_variance
         self.contamination = contamination
         self.random_state = random_state
 
@@ -256,7 +319,8 @@ class ReconstructionOutlierDetector(
             the rows repeated by integer weights (numpy's linear interpolation
             over the cumulative weight).
             Each row of positive weight is one neighbour of the distance term,
-            whatever its weight.  Rows of weight 0 are dropped; weights all 1
+            and one row of the residual term's principal subspace, whatever its
+            weight.  Rows of weight 0 are dropped; weights all 1
             give the unweighted fit.
 
         Returns
@@ -278,6 +342,12 @@ class ReconstructionOutlierDetector(
         estimator = self.estimator
         if estimator is None:
             estimator = _default_estimator(X)
+        if X.shape[0] < 2 and self.subspace_variance is not None:
+            raise ValueError(
+                "The residual term (subspace_variance) needs at least 2 training "
+                "samples, got n_samples = 1; fit more samples or set "
+                "subspace_variance=None and n_neighbors=None."
+            )
         if self.n_neighbors is not None:
             self._check_neighbourhood(estimator, X)
         self.estimator_ = clone(estimator)
@@ -303,6 +373,10 @@ class ReconstructionOutlierDetector(
             self.neighbors_ = NearestNeighbors(
                 n_neighbors=min(self.n_neighbors, X.shape[0] - 1), metric="cosine"
             ).fit(code)
+        self.subspace_ = None
+        if self.subspace_variance is not None:
+            with self._thread_rule():
+                self.subspace_ = _subspace(X, self.subspace_variance)
         # The units and the fence come from the training samples as new samples
         # would see them: each one's distance leaves itself out.
         terms = self._terms(X, leave_one_out=True)
@@ -329,14 +403,14 @@ class ReconstructionOutlierDetector(
             raise ValueError(
                 f"The distance term (n_neighbors) measures codes, but "
                 f"{type(estimator).__name__} has no transform method; pass an "
-                "estimator with one, or set n_neighbors=None to score by the "
-                "reconstruction alone."
+                "estimator with one, or set n_neighbors=None to score without "
+                "the distance term."
             )
 
     def _terms(self, X, leave_one_out=False):
-        """Anomaly terms of validated X, one column each: divergence, distance;
-        with leave_one_out, X is the training data and no sample is its own
-        neighbour."""
+        """Anomaly terms of validated X, one column each: divergence, distance,
+        residual; with leave_one_out, X is the training data and no sample is its
+        own neighbour."""
         with self._thread_rule():
             terms = [-self.estimator_.score_samples(X)]
             if self.neighbors_ is not None:
@@ -344,6 +418,10 @@ class ReconstructionOutlierDetector(
                     None if leave_one_out else _neighbourhood_code(self.estimator_, X)
                 )
                 terms.append(self.neighbors_.kneighbors(code)[0].mean(axis=1))
+            # a detector saved before the residual term has no subspace_
+            subspace = getattr(self, "subspace_", None)
+            if subspace is not None:
+                terms.append(_residual(subspace, X))
         return np.column_stack(terms).astype(np.float64)
 
     def _thread_rule(self):
@@ -352,7 +430,8 @@ class ReconstructionOutlierDetector(
         return blas_threads(getattr(self.estimator_, "n_jobs", None))
 
     def score_samples(self, X):
-        """Minus the anomaly (divergence plus distance), standardised by its quartiles.
+        """Minus the anomaly (divergence, distance, residual), standardised by its
+        quartiles.
 
         Parameters
         ----------

@@ -146,6 +146,7 @@ ROUTES = {
     # the outlier detector
     "estimator": _route("detector"),
     "n_neighbors": _route("detector"),
+    "subspace_variance": _route("detector"),
     "contamination": _route("detector"),
 }
 

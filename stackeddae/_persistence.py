@@ -14,6 +14,7 @@ BEFORE_ADDED = {
     "dtype": None,  # before dtype, fits trained in the input's precision
     # unlabeled_label's default None is the behaviour before it (every label a
     # class, NaN targets refused), and unlabeled_weight's 0 adds no term
+    "subspace_variance": None,  # detectors before it had no residual term
 }
 
 

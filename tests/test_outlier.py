@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
@@ -18,7 +19,7 @@ from stackeddae import (
     ReconstructionOutlierDetector,
     StackedDenoisingAutoencoder,
 )
-from stackeddae._outlier import _percentile
+from stackeddae._outlier import _default_epochs, _percentile
 from stackeddae.datasets import load_mnist_5k
 
 
@@ -68,15 +69,37 @@ def _distances(code, train_code, k, leave_one_out=False):
     return np.sort(cosine, axis=1)[:, :k].mean(axis=1)
 
 
+def _residuals(X_train, X, variance):
+    """Squared distance from X to the principal subspace of X_train that keeps
+    ``variance`` of its variance, from an SVD (PCA's rule for a float size)."""
+    X_train = X_train.astype(np.float64)
+    mean = X_train.mean(axis=0)
+    _, singular, components = np.linalg.svd(X_train - mean, full_matrices=False)
+    kept = np.cumsum(singular**2) / np.sum(singular**2)
+    size = np.searchsorted(kept, variance, side="right") + 1
+    centred = X.astype(np.float64) - mean
+    projected = centred @ components[:size].T
+    return np.sum(centred**2, axis=1) - np.sum(projected**2, axis=1)
+
+
 def _reference(detector, X_train, X, code_of):
     """(anomalies of X, leave-one-out anomalies of X_train) by the documented sum."""
     est, k = detector.estimator_, detector.n_neighbors
     train_code = code_of(est, X_train)
-    d_train = -est.score_samples(X_train)
-    r_train = _distances(train_code, train_code, k, leave_one_out=True)
-    d, r = -est.score_samples(X), _distances(code_of(est, X), train_code, k)
-    scales = _iqr(d_train), _iqr(r_train)
-    return d / scales[0] + r / scales[1], d_train / scales[0] + r_train / scales[1]
+    train_terms = [
+        -est.score_samples(X_train),
+        _distances(train_code, train_code, k, leave_one_out=True),
+    ]
+    terms = [-est.score_samples(X), _distances(code_of(est, X), train_code, k)]
+    if detector.subspace_variance is not None:
+        variance = detector.subspace_variance
+        train_terms.append(_residuals(X_train, X_train, variance))
+        terms.append(_residuals(X_train, X, variance))
+    scales = [_iqr(t) for t in train_terms]
+    return (
+        sum(t / scale for t, scale in zip(terms, scales, strict=True)),
+        sum(t / scale for t, scale in zip(train_terms, scales, strict=True)),
+    )
 
 
 def _assert_scores_match(actual, expected):
@@ -84,13 +107,22 @@ def _assert_scores_match(actual, expected):
     assert_allclose(actual, expected, rtol=1e-4, atol=1e-4)
 
 
-def test_score_is_divergence_plus_code_distance_in_training_units(fitted):
+def test_score_is_divergence_plus_code_distance_plus_residual_in_training_units(
+    fitted,
+):
     detector, X = fitted
     X_new = load_mnist_5k(return_X_y=True)[0][1::50]
     anomalies, train_anomalies = _reference(detector, X, X_new, _preactivation)
     d_train = -detector.estimator_.score_samples(X)
-    r_train = (train_anomalies - d_train / _iqr(d_train)) * detector.term_scales_[1]
-    assert_allclose(detector.term_scales_, [_iqr(d_train), _iqr(r_train)], rtol=1e-4)
+    s_train = _residuals(X, X, 0.9)
+    r_train = (
+        train_anomalies - d_train / _iqr(d_train) - s_train / _iqr(s_train)
+    ) * detector.term_scales_[1]
+    assert_allclose(
+        detector.term_scales_,
+        [_iqr(d_train), _iqr(r_train), _iqr(s_train)],
+        rtol=1e-4,
+    )
     q1, q3 = np.sort(train_anomalies)[[75, 225]]  # 301 samples: exact quartiles
     assert detector.center_ == pytest.approx(q3, rel=1e-4)
     assert detector.scale_ == pytest.approx(q3 - q1, rel=1e-4)
@@ -111,8 +143,13 @@ def test_training_samples_are_their_own_neighbours_once_fitted(fitted):
 def test_divergence_alone_without_neighbours(digits):
     X, _ = digits
     X = X[:301]
-    detector = _fit(ReconstructionOutlierDetector(_small_dae(), n_neighbors=None), X)
-    assert detector.neighbors_ is None
+    detector = _fit(
+        ReconstructionOutlierDetector(
+            _small_dae(), n_neighbors=None, subspace_variance=None
+        ),
+        X,
+    )
+    assert detector.neighbors_ is None and detector.subspace_ is None
     # in the autoencoder's precision, which the detector's sums cast to float64
     divergences = -detector.estimator_.score_samples(X).astype(np.float64)
     q1, q3 = np.sort(divergences)[[75, 225]]  # 301 samples: exact quartiles
@@ -266,14 +303,14 @@ def test_random_state_seeds_the_estimator_and_none_keeps_its_own(digits):
 
 
 def test_default_estimator_is_a_detection_autoencoder():
-    X = np.random.default_rng(0).random((30, 6))
+    X = np.random.default_rng(0).random((400, 6))
     with warnings.catch_warnings():
         # its fixed budget of epochs is no convergence failure to warn about
         warnings.simplefilter("error", ConvergenceWarning)
         detector = ReconstructionOutlierDetector(random_state=0).fit(X)
     est = detector.estimator_
     assert isinstance(est, DenoisingAutoencoder)
-    assert est.n_iter_ == est.max_iter == 50
+    assert est.max_iter == 50 and est.batch_size == 20
     assert (est.n_components, est.corruption, est.solver, est.random_state) == (
         32,
         "salt_and_pepper",
@@ -281,6 +318,21 @@ def test_default_estimator_is_a_detection_autoencoder():
         0,
     )
     assert est.reconstruction_loss_ == "cross_entropy"
+
+
+@pytest.mark.parametrize(
+    "n_samples, epochs",
+    # 20 mini-batches of 20 rows an epoch or more: 50 epochs; fewer rows: as
+    # many epochs as make 1000 steps (5 batches: 200; 1 batch: 1000)
+    [(6000, 50), (400, 50), (399, 50), (380, 53), (88, 200), (30, 500), (2, 1000)],
+)
+def test_default_epochs_make_at_least_1000_steps(n_samples, epochs):
+    X = np.random.default_rng(0).random((n_samples, 3))
+    detector = ReconstructionOutlierDetector(random_state=0)
+    if n_samples <= 400:  # fitting the larger ones proves nothing more
+        detector.fit(X)
+        assert detector.estimator_.max_iter == epochs
+    assert _default_epochs(n_samples) == epochs
 
 
 def test_default_estimator_uses_gaussian_noise_on_real_valued_data():
@@ -318,7 +370,7 @@ class _PerfectReconstruction(BaseEstimator):
 def test_zero_median_divergence_keeps_scores_finite():
     X = np.random.default_rng(0).random((10, 3))
     detector = ReconstructionOutlierDetector(
-        _PerfectReconstruction(), n_neighbors=None
+        _PerfectReconstruction(), n_neighbors=None, subspace_variance=None
     ).fit(X)
     assert (detector.center_, detector.scale_) == (0.0, 1.0)
     assert_array_equal(detector.score_samples(X), np.zeros(10))
@@ -397,13 +449,16 @@ def test_weighted_percentile_is_the_percentile_of_the_repeated_values():
 
 
 @pytest.mark.parametrize("contamination", ["auto", 0.1])
-def test_integer_weights_are_repeated_rows_without_the_distance_term(contamination):
+def test_integer_weights_are_repeated_rows_without_distance_and_residual(
+    contamination,
+):
     X = np.random.default_rng(1).random((40, 6))
     counts = np.random.default_rng(2).integers(0, 4, 40)
     dae = DenoisingAutoencoder(
         4, solver="lbfgs", corruption_level=0.0, dtype=np.float64, random_state=0
     )
-    params = dict(n_neighbors=None, contamination=contamination)
+    # the two terms that count each kept row once, whatever its weight, left out
+    params = dict(n_neighbors=None, subspace_variance=None, contamination=contamination)
     weighted = ReconstructionOutlierDetector(dae, **params)
     repeated = ReconstructionOutlierDetector(dae, **params)
     with warnings.catch_warnings():
@@ -430,3 +485,65 @@ def test_zero_weights_are_dropped_rows_in_the_detector():
     assert_array_equal(a.score_samples(X), b.score_samples(X))
     assert a.offset_ == b.offset_
     assert not np.array_equal(a.score_samples(X), plain.score_samples(X))
+
+
+def test_residual_term_is_left_out_with_subspace_variance_none(digits):
+    X = digits[0][:200]
+    detector = _fit(
+        ReconstructionOutlierDetector(_small_dae(), subspace_variance=None), X
+    )
+    assert detector.subspace_ is None and detector.term_scales_.shape == (2,)
+    anomalies, _ = _reference(detector, X, X[::7], _preactivation)
+    _assert_scores_match(
+        detector.score_samples(X[::7]),
+        (detector.center_ - anomalies) / detector.scale_,
+    )
+
+
+def test_subspace_keeps_the_requested_variance(digits):
+    X = digits[0][:200]
+    detector = _fit(
+        ReconstructionOutlierDetector(_small_dae(), subspace_variance=0.5), X
+    )
+    ratios = np.cumsum(detector.subspace_.explained_variance_ratio_)
+    assert ratios[-1] >= 0.5 > ratios[-2]
+    assert detector.subspace_.components_.dtype == np.float64
+
+
+def test_defaults_beat_the_fixed_ones_on_few_small_digits():
+    # issue #22: on ~90 8x8 digits the defaults chosen on 400 MNIST digits (50
+    # epochs of 5 mini-batches, no residual term) ranked other digits below a PCA
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    eights = np.flatnonzero(y == 8)
+    fit_rows, normal = eights[::2], eights[1::2]
+    test = np.r_[normal, np.flatnonzero(y != 8)[::4]]
+    truth = y[test] != 8
+    before = ReconstructionOutlierDetector(
+        DenoisingAutoencoder(
+            32,
+            corruption="salt_and_pepper",
+            corruption_level=0.2,
+            solver="adam",
+            learning_rate_init=1e-3,
+            max_iter=50,
+        ),
+        subspace_variance=None,
+        random_state=0,
+    )
+    aurocs = [
+        roc_auc_score(truth, -_fit(d, X[fit_rows]).score_samples(X[test]))
+        for d in (before, ReconstructionOutlierDetector(random_state=0))
+    ]
+    assert aurocs[1] > aurocs[0] + 0.01
+
+
+def test_residual_is_zero_where_the_subspace_keeps_every_dimension():
+    # rounding (~1e-31 here) over its own IQR would be noise in units of 1
+    X = np.random.default_rng(0).random((40, 3))
+    detector = _fit(
+        ReconstructionOutlierDetector(_small_dae(), subspace_variance=0.99), X
+    )
+    assert detector.subspace_.n_components_ == 3
+    assert_array_equal(detector._terms(X)[:, 2], np.zeros(40))
+    assert detector.term_scales_[2] == 1.0

@@ -37,6 +37,7 @@ from support import (
 
 from stackeddae import ReconstructionOutlierDetector
 from stackeddae._objectives import DAEObjective
+from stackeddae._persistence import BEFORE_ADDED
 
 PERSISTED = {
     "dae-adam": lambda: make_dae(solver="adam", learning_rate_init=0.01),
@@ -218,6 +219,23 @@ def test_a_model_saved_before_unlabeled_label_existed_keeps_every_label(kind):
     assert_array_equal(refitted.predict(X), fit_quiet(MAKERS[kind](), X, y).predict(X))
 
 
+def test_a_detector_saved_before_the_residual_term_scores_without_it():
+    # before subspace_variance, the anomaly was the divergence plus the distance
+    X = make_X()
+    est = fit_quiet(
+        ReconstructionOutlierDetector(
+            make_dae(), subspace_variance=None, random_state=0
+        ),
+        X,
+    )
+    old = copy.deepcopy(est)
+    del old.subspace_
+    loaded = pickle.loads(_saved_without(old, "subspace_variance"))
+    assert loaded.subspace_variance is None
+    assert_array_equal(loaded.decision_function(X), est.decision_function(X))
+    assert fit_quiet(loaded, X).subspace_ is None  # and refits without it
+
+
 def test_a_stack_saved_before_fine_tuning_existed_loads_as_not_fine_tuned():
     X = make_X()
     est = fit_quiet(make_stack(), X)
@@ -243,14 +261,14 @@ def test_a_stack_saved_before_fine_tuning_existed_loads_as_not_fine_tuned():
 
 @pytest.mark.parametrize("kind", list(OLD_MODELS))
 def test_every_parameter_missing_from_a_saved_state_gets_a_value(kind):
-    # future parameters are covered too: each gets its default (dtype: None)
+    # future parameters are covered too: each gets its default, or the value
+    # that gives the behaviour before it (dtype: None, subspace_variance: None)
     est = OLD_MODELS[kind]()
     for name in est.get_params(deep=False):
         est.__dict__.pop(name)
     loaded = pickle.loads(pickle.dumps(est))
     defaults = type(est)().get_params(deep=False)
-    if "dtype" in defaults:
-        defaults["dtype"] = None
+    defaults.update({k: v for k, v in BEFORE_ADDED.items() if k in defaults})
     assert loaded.get_params(deep=False) == defaults
 
 
