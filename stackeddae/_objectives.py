@@ -325,13 +325,26 @@ def _consistency(obj, log_p, P, u, m):
     return cost, log_p
 
 
+def _spreading(obj, log_p, P, u, m):
+    """Soft targets from label spreading over the network's codes (Zhou et al.
+    2004), which the estimator puts in the unlabeled rows of Y (the spread
+    distribution times its weight): the head's cross-entropy against Y, whose
+    delta ``s p - y`` (``s`` the row's sum) holds for soft rows too, is the whole
+    term."""
+    work = obj.target[:m]
+    work.fill(0)
+    return 0.0, work
+
+
 # The term of an unlabeled row: name -> f(objective, log_p, P, u, m) -> its summed
 # cost and the (m, n_classes) array of its delta (before the 1/m); ``u`` holds each
-# row's weight (0 for a labeled row).  "consistency" also corrupts every input.
+# row's weight (0 for a labeled row).  "consistency" also corrupts every input;
+# "spreading" reads its soft targets from Y.
 UNLABELED_LOSSES = {
     "pseudo_label": _pseudo_label,
     "entropy": _entropy,
     "consistency": _consistency,
+    "spreading": _spreading,
 }
 
 
@@ -346,7 +359,9 @@ class SemiSupervisedObjective(NetworkObjective):
     ``loss_u`` one of ``UNLABELED_LOSSES`` and its weight w(t) ramped up linearly
     from 0 to ``unlabeled_weight`` over the first ``ramp`` rows of fine-tuning
     (``t_``, so that ``partial_fit`` continues the ramp; Lee 2013's schedule: the
-    first epochs' guesses are poor).
+    first epochs' guesses are poor).  Under "spreading" an unlabeled row's Y is
+    its soft target times its weight (no ramp): the cost is the cross-entropy
+    against every row of Y, its delta ``s p - y`` with ``s`` the row's sum.
     """
 
     def __init__(self, net, batch_size, ramp):

@@ -13,7 +13,8 @@ import inspect
 BEFORE_ADDED = {
     "dtype": None,  # before dtype, fits trained in the input's precision
     # unlabeled_label's default None is the behaviour before it (every label a
-    # class, NaN targets refused), and unlabeled_weight's 0 adds no term
+    # class, NaN targets refused), under which the unlabeled_* terms are never
+    # used
     "subspace_variance": None,  # detectors before it had no residual term
 }
 

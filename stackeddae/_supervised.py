@@ -8,7 +8,7 @@ linear (regression) output layer; fine-tuning trains all of it by backpropagatio
 
 import functools
 import warnings
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import (
@@ -18,7 +18,9 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -241,6 +243,8 @@ class _BaseSdA(
                 weights = None if weights is None else weights[labeled]
         else:
             rows, semi_supervised = self._fine_tuning_rows(rows, labeled)
+            if semi_supervised and self.unlabeled_loss == "spreading":
+                self._spread_targets(X, Y, rows)
 
         def objective(batch_size, n_train):
             if semi_supervised:
@@ -285,6 +289,31 @@ class _BaseSdA(
         if not (unlabeled.size and getattr(self, "unlabeled_weight", 0)):
             return labeled, False
         return MixedRows(labeled, unlabeled), True
+
+    def _spread_targets(self, X, Y, rows):
+        """Put in the unlabeled rows of Y, in place, the class distributions that
+        label spreading gives them over the network's codes, times
+        ``unlabeled_weight``.
+
+        The graph is the k nearest neighbours of the training rows (``rows``, a
+        ``MixedRows``) in every hidden layer's code, concatenated: after
+        pretraining, a space where the classes lie further apart than in the
+        inputs (on the bundled digits the spread labels were 3-4 points more
+        accurate than over the pixels).
+        """
+        train = np.concatenate([rows.labeled, rows.unlabeled])
+        codes = np.hstack(list(self._hidden_codes(X[train])))
+        y = np.full(len(train), -1)
+        y[: len(rows.labeled)] = Y[rows.labeled].argmax(axis=1)
+        k = min(self.unlabeled_neighbors, len(train) - 1)  # a small chunk
+        spread = LabelSpreading(kernel="knn", n_neighbors=k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            spread.fit(codes, y)
+        target = np.zeros((len(rows.unlabeled), Y.shape[1]), Y.dtype)
+        target[:, spread.classes_] = spread.label_distributions_[len(rows.labeled) :]
+        target *= self.unlabeled_weight
+        Y[rows.unlabeled] = target
 
     def _sizes_changed(self):
         """Whether hidden_layer_sizes changed since the network was built."""
@@ -518,24 +547,38 @@ epsilon, rho, n_iter_no_change, max_fun
         rows) use the labeled rows.  None: every label is a class, as in any
         scikit-learn classifier (so {-1, +1} stays a binary problem); a fit where
         -1 labels most rows of three or more classes then warns.
-    unlabeled_loss : {"entropy", "pseudo_label", "consistency"}, default="entropy"
+    unlabeled_loss : {"spreading", "entropy", "pseudo_label", "consistency"}, \
+default="spreading"
         The fine-tuning term of an unlabeled row: the cross-entropy against the
-        network's own most probable class ("pseudo_label", Lee 2013), the
-        entropy of its prediction ("entropy", Grandvalet & Bengio 2005), or the
-        cross-entropy of its prediction under the pretraining's corruption
-        (``corruption``, the first layer's ``corruption_level``) against its
-        prediction on the clean row ("consistency", the Pi-model of Laine &
-        Aila 2017; every row's input, labeled ones included, is then corrupted).
-    unlabeled_weight : float, default=0.0
-        Weight of that term against the labeled rows' cross-entropy, reached
-        after a linear ramp over the first 10 epochs; 0 (the default)
-        fine-tunes on the labeled rows alone.  On the bundled digits 0.3 gained
-        1.7 points at 50 labels per class and lost 4.7 at 5 per class.  With a
+        class distribution that label spreading (Zhou et al. 2004, scikit-learn's
+        ``LabelSpreading`` with a k-nearest-neighbours graph) gives it over the
+        network's codes of the training rows, every hidden layer's, at the start
+        of fine-tuning ("spreading"; the pretrained codes in a fresh fit, the
+        fine-tuned ones in a ``warm_start`` fit or a later ``partial_fit``
+        call, over its chunk); against the network's own most probable class
+        ("pseudo_label", Lee 2013); the entropy of its prediction ("entropy",
+        Grandvalet & Bengio 2005); or the cross-entropy of its prediction under
+        the pretraining's corruption (``corruption``, the first layer's
+        ``corruption_level``) against its prediction on the clean row
+        ("consistency", the Pi-model of Laine & Aila 2017; every row's input,
+        labeled ones included, is then corrupted).
+    unlabeled_weight : float, default=1.0
+        Weight of that term against the labeled rows' cross-entropy; the terms
+        computed from the network's own predictions reach it after a linear ramp
+        over the first 10 epochs ("spreading", whose targets come from the
+        graph, at once).  0 fine-tunes on the labeled rows alone.  With a
         positive weight and unlabeled rows, an epoch is a pass over the labeled
         rows mixed with as many unlabeled rows (all of them at most), taken in
-        turn.  ``solver="lbfgs"`` fine-tunes on the labeled rows alone.  The
-        defaults were chosen on validation splits of the training rows of the
-        bundled digits (``benchmarks/DEFAULTS.md``).
+        turn.  ``solver="lbfgs"`` fine-tunes on the labeled rows alone.  On
+        validation splits of the training rows of the bundled digits, the
+        spreading term at weight 1 took fine-tuning after pretraining on every
+        row from 0.695 to 0.769 at 50 labels, from 0.796 to 0.854 at 100 and
+        from 0.918 to 0.930 at 1000, and changed nothing at 2000 (0.953 /
+        0.951); the entropy term at 0.3 gained 1.7 points at 50 labels per class
+        and lost 4.7 at 5 per class (``benchmarks/DEFAULTS.md``).
+    unlabeled_neighbors : int, default=7
+        Neighbours of each row in the spreading term's graph (``n_neighbors`` of
+        ``LabelSpreading``; fewer in a ``partial_fit`` chunk of fewer rows).
 
     Attributes
     ----------
@@ -594,6 +637,7 @@ epsilon, rho, n_iter_no_change, max_fun
         "unlabeled_label": [None, Real, str],
         "unlabeled_loss": [StrOptions(set(UNLABELED_LOSSES))],
         "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+        "unlabeled_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -637,8 +681,9 @@ epsilon, rho, n_iter_no_change, max_fun
         memory=None,
         transform_layers="top",
         unlabeled_label=None,
-        unlabeled_loss="entropy",
-        unlabeled_weight=0.0,
+        unlabeled_loss="spreading",
+        unlabeled_weight=1.0,
+        unlabeled_neighbors=7,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -682,6 +727,7 @@ epsilon, rho, n_iter_no_change, max_fun
         )
         self.unlabeled_loss = unlabeled_loss
         self.unlabeled_weight = unlabeled_weight
+        self.unlabeled_neighbors = unlabeled_neighbors
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.semi_supervised import LabelSpreading
 from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
 from support import relative_error as relative
 
@@ -53,7 +54,7 @@ def pretrained_rows(monkeypatch):
 # ------------------------------------------------------ the unlabeled term
 
 
-@pytest.mark.parametrize("loss", ["pseudo_label", "entropy"])
+@pytest.mark.parametrize("loss", ["pseudo_label", "entropy", "spreading"])
 def test_semi_supervised_objective_gradient(loss):
     rng = np.random.default_rng(0)
     X, y = rng.random((9, 4)), np.arange(9) % 3
@@ -65,6 +66,8 @@ def test_semi_supervised_objective_gradient(loss):
         p[...] = rng.uniform(-1, 1, p.shape)
     Y = np.eye(3)[y]
     Y[[1, 4, 5]] = 0  # unlabeled
+    if loss == "spreading":  # soft targets times the weight, as the fit puts them
+        Y[[1, 4, 5]] = 0.7 * rng.dirichlet(np.ones(3), size=3)
     float(obj(X, Y))
     analytic = [g.copy() for g in obj.grads]
     numeric = numeric_gradient(lambda: float(obj(X, Y)), obj.params)
@@ -115,11 +118,12 @@ def _recording_labels(seen):
     )
 
 
-def test_by_default_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
+def test_without_weight_fine_tuning_sees_labeled_rows_only(digits, patch_objective):
     X, y = digits
     seen = []
     patch_objective(NetworkObjective, _recording_labels(seen))
-    clf = fit_quiet(make_clf(unlabeled_label=-1), X, _hide(y, 60))
+    clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.0)
+    clf = fit_quiet(clf, X, _hide(y, 60))
     seen = np.concatenate(seen)
     assert_array_equal(seen, 1)
     assert len(seen) == 60 * clf.n_iter_
@@ -129,12 +133,94 @@ def test_unlabeled_term_visits_unlabeled_rows(digits, patch_objective):
     X, y = digits
     seen = []
     patch_objective(SemiSupervisedObjective, _recording_labels(seen))
-    clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.3, max_iter=4)
+    clf = make_clf(
+        unlabeled_label=-1, unlabeled_loss="entropy", unlabeled_weight=0.3, max_iter=4
+    )
     clf = fit_quiet(clf, X, _hide(y, 60))
     seen = np.concatenate(seen)
     # an epoch: the 60 labeled rows and 60 unlabeled ones; 4 visit all 240
     assert (seen == 0).sum() == 240 and (seen == 1).sum() == 240
     assert clf.t_ == 480
+
+
+def _recording_targets(seen):
+    """An objective patch that records each mini-batch's Y and trains as usual."""
+    return lambda i, obj, Xb, Yb, original: (
+        seen.append(Yb.copy()) or original(obj, Xb, Yb)
+    )
+
+
+def test_by_default_unlabeled_rows_fine_tune_on_spread_labels(digits, patch_objective):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    seen = []
+    patch_objective(SemiSupervisedObjective, _recording_targets(seen))
+    clf = make_clf(unlabeled_label=-1, unlabeled_weight=0.5, max_iter=4)
+    clf = fit_quiet(clf, X, y_semi)
+    seen = np.concatenate(seen)
+    sums = seen.sum(axis=1)
+    labeled = np.isclose(sums, 1)
+    # every labeled row and as many unlabeled ones, each a soft target of sum 0.5
+    assert labeled.sum() == 240 and np.isclose(sums[~labeled], 0.5).sum() == 240
+    soft = seen[~labeled]
+    assert ((soft > 0) & (soft < 0.5)).any(axis=1).mean() > 0.5  # not one-hot
+    assert len(np.unique(soft.argmax(axis=1))) == 10  # every class spread
+
+
+def test_spread_targets_come_from_the_network_codes(digits, monkeypatch):
+    # the graph is built over every hidden layer's codes, not over the inputs
+    X, y = digits
+    fitted = []
+    original = LabelSpreading.fit
+    monkeypatch.setattr(
+        LabelSpreading,
+        "fit",
+        lambda self, Xs, ys: (
+            fitted.append((Xs, ys, self.n_neighbors)) or original(self, Xs, ys)
+        ),
+    )
+    clf = make_clf(
+        hidden_layer_sizes=(12, 8), unlabeled_label=-1, unlabeled_neighbors=5
+    )
+    clf = fit_quiet(clf, X, _hide(y, 60))
+    [(codes, y_spread, k)] = fitted
+    assert codes.shape == (300, 12 + 8) and k == 5
+    assert (y_spread == -1).sum() == 240
+    assert_array_equal(
+        np.sort(y_spread[y_spread != -1]), np.sort(y[_hide(y, 60) != -1])
+    )
+
+
+def test_spreading_pays_at_few_labels(digits):
+    # 3 labels per class on 300 digits: the spread targets beat the labeled rows
+    X, y = digits
+    labeled = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(10)])
+    y_semi = np.full_like(y, -1)
+    y_semi[labeled] = y[labeled]
+    unlabeled = y_semi == -1
+    scores = {}
+    for weight in (0.0, 1.0):
+        clf = SdAClassifier(
+            (64,), unlabeled_label=-1, unlabeled_weight=weight, random_state=0
+        )
+        clf = fit_quiet(clf, X, y_semi)
+        scores[weight] = clf.score(X[unlabeled], y[unlabeled])
+    assert scores[1.0] > scores[0.0] + 0.03
+
+
+def test_partial_fit_spreads_over_a_small_chunk(digits):
+    X, y = digits
+    y_chunk = np.full(5, -1)
+    y_chunk[:2] = y[:2]
+    clf = make_clf(unlabeled_label=-1)  # 7 neighbours wanted, 4 others there
+    quietly(clf.partial_fit, X[:5], y_chunk, classes=np.arange(10))
+    assert clf.t_ == 4  # the 2 labeled rows and 2 unlabeled ones
+
+
+def test_unlabeled_neighbors_is_validated(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="unlabeled_neighbors"):
+        make_clf(unlabeled_label=-1, unlabeled_neighbors=0).fit(X, _hide(y, 60))
 
 
 def test_consistency_without_noise_adds_nothing():
