@@ -168,6 +168,17 @@ _UNSUPPORTED = {
 }
 
 
+def check_every_row(X):
+    """Raise where X is read block by block: such a fit cannot train on a subset
+    of its rows (the labeled ones, those not held out)."""
+    if isinstance(X, BlockSource):
+        raise ValueError(
+            "A fit that reads X block by block visits every row; it cannot "
+            "train on a subset (unlabeled rows, held-out rows). Raise "
+            "working_memory (sklearn.config_context) to load X in memory."
+        )
+
+
 def check_streamable(est):
     """Raise where ``est`` cannot train on X read block by block."""
     for name, (applies, why) in _UNSUPPORTED.items():
@@ -259,11 +270,7 @@ class BlockSource:
         with one block the order is the in-memory fit's ``rng.permutation``.
         """
         if rows is not None:
-            raise ValueError(
-                "A fit that reads X block by block visits every row; it cannot "
-                "train on a subset (unlabeled rows, held-out rows). Raise "
-                "working_memory (sklearn.config_context) to load X in memory."
-            )
+            check_every_row(self)
         n = self.shape[0]
         self.block_rows = size = max(
             batch_size, self.capacity // batch_size * batch_size

@@ -49,7 +49,7 @@ from ._params import PRETRAINING_NAMES, sda_parameters
 from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
-from ._streaming import validate_rows
+from ._streaming import check_every_row, validate_rows
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
@@ -243,6 +243,8 @@ class _BaseSdA(
                 weights = None if weights is None else weights[labeled]
         else:
             rows, semi_supervised = self._fine_tuning_rows(rows, labeled)
+            if rows is not None:
+                check_every_row(X)
             if semi_supervised and self.unlabeled_loss == "spreading":
                 self._spread_targets(X, Y, rows)
 
