@@ -427,7 +427,6 @@ class SemiSupervisedObjective(NetworkObjective):
         np.subtract(1, labeled, out=u)
         u *= weight
         if weights is not None:
-            labeled *= weights
             u *= weights
         # log-softmax in log_p, the probabilities in A
         np.max(A, axis=1, out=row[:, 0])
@@ -440,16 +439,17 @@ class SemiSupervisedObjective(NetworkObjective):
         if weights is None:
             cost = -float(np.vdot(Y, log_p))
         else:
-            cost = -float(np.dot(labeled, np.einsum("ij,ij->i", Y, log_p)))
+            cost = -float(np.dot(weights, np.einsum("ij,ij->i", Y, log_p)))
         extra, delta = self.term(self, log_p, A, u, m)
-        # labeled rows: p - y (times the weight); unlabeled: the term's delta
+        # the cross-entropy against Y: s p - y for a row of Y summing to s (1 for a
+        # labeled row, the spreading term's weight or 0 for an unlabeled one),
+        # times the row's weight; then the unlabeled term's delta
+        A *= labeled[:, None]
+        A -= Y
         if weights is None:
-            A *= labeled[:, None]
-            A -= Y
             total = m
         else:
-            A -= Y
-            A *= labeled[:, None]
+            A *= weights[:, None]
             total = float(weights.sum())
         A += delta
         A *= 1.0 / total

@@ -461,7 +461,7 @@ def test_grid_search_scored_on_labeled_rows_shares_pretraining(
     assert np.isfinite(plain.cv_results_["mean_test_score"]).all()
 
 
-@pytest.mark.parametrize("loss", ["pseudo_label", "entropy"])
+@pytest.mark.parametrize("loss", ["pseudo_label", "entropy", "spreading"])
 def test_semi_supervised_objective_gradient_with_sample_weights(loss):
     # a row's weight scales its whole term, labeled or not; the mean is over the
     # total weight of the mini-batch's rows
@@ -475,11 +475,15 @@ def test_semi_supervised_objective_gradient_with_sample_weights(loss):
         p[...] = rng.uniform(-1, 1, p.shape)
     Y = np.eye(3)[y]
     Y[[1, 4, 5]] = 0  # unlabeled
+    if loss == "spreading":  # soft targets times the weight, as the fit puts them
+        Y[[1, 4, 5]] = 0.7 * rng.dirichlet(np.ones(3), size=3)
     weights = rng.uniform(0.1, 3.0, 9)
     float(obj(X, Y, weights))
     analytic = [g.copy() for g in obj.grads]
     numeric = numeric_gradient(lambda: float(obj(X, Y, weights)), obj.params)
     assert relative(analytic, numeric) < 1e-7
+    # weights all 1: the unweighted objective
+    np.testing.assert_allclose(obj(X, Y, np.ones(9)), obj(X, Y), rtol=1e-12)
     # integer weights: the objective of the rows repeated
     counts = np.array([2, 1, 3, 1, 2, 1, 1, 4, 1])
     weighted = float(obj(X, Y, counts.astype(float)))
