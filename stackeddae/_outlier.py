@@ -80,9 +80,14 @@ def _percentile(values, q, weights=None):
     """np.percentile (linear interpolation); with weights, the same rule over the
     values repeated by their weights: for integer weights, np.percentile of the
     repeated values, and for others its natural extension (the sorted values
-    spread over their cumulative weight)."""
+    spread over their cumulative weight).  Weights below 1 are first scaled so
+    that the smallest is 1: the rule counts values in units of one repeated
+    value, and normalised weights (summing to 1) would put every percentile at
+    the minimum."""
     if weights is None:
         return np.percentile(values, q)
+    if weights.min() < 1:
+        weights = weights / weights.min()
     order = np.argsort(values, kind="stable")
     ranked, cumulative = values[order], np.cumsum(weights[order])
     # the rank of percentile q among sum(w) repeated values, as numpy's "linear"

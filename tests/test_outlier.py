@@ -448,6 +448,20 @@ def test_weighted_percentile_is_the_percentile_of_the_repeated_values():
         )
 
 
+def test_normalised_weights_are_the_weights_they_scale():
+    # weights summing to 1 once put every percentile at the minimum
+    rng = np.random.default_rng(5)
+    values, counts = rng.standard_normal(30), rng.integers(1, 4, 30).astype(float)
+    q = [10.0, 25.0, 50.0, 75.0]
+    assert_allclose(
+        _percentile(values, q, np.full(30, 1 / 30)), np.percentile(values, q)
+    )
+    assert_allclose(
+        _percentile(values, q, counts / counts.sum()),
+        _percentile(values, q, counts / counts.min()),
+    )
+
+
 @pytest.mark.parametrize("contamination", ["auto", 0.1])
 def test_integer_weights_are_repeated_rows_without_distance_and_residual(
     contamination,
