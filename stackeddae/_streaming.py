@@ -65,6 +65,12 @@ def budget_bytes():
     return int(get_config()["working_memory"] * _MIB)
 
 
+def may_stream(X):
+    """Whether a fit may read X block by block: a memmap or dask array larger
+    than the budget even in float32, the smallest training dtype."""
+    return _kind(X) is not None and X.shape[0] * X.shape[1] * 4 > budget_bytes()
+
+
 def _is_dask_array(X):
     module = type(X).__module__
     return module.startswith("dask.array") and hasattr(X, "chunks")

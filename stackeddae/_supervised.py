@@ -209,6 +209,8 @@ class _BaseSdA(
         )
         X_given, y_given = X, y
         X, Y, labeled = self._validate_training_data(X, y, fresh, incremental, classes)
+        if labeled is not None:  # before pretraining, which would read X whole
+            check_every_row(X)
         if weights is not None:  # in the training precision
             weights = weights.astype(X.dtype)
         pretraining = fresh and self.pretrain

@@ -11,6 +11,7 @@ from sklearn.utils.validation import _check_sample_weight
 from ._activations import CODE_ACTIVATIONS, OUTPUT_RANGES
 from ._corruption import CORRUPTIONS, LEVEL_RANGES
 from ._optimizers import OPTIMIZERS
+from ._streaming import may_stream
 
 # The hyper-parameters that the training loop reads (scikit-learn's MLP names).
 TRAINING_CONSTRAINTS = {
@@ -263,6 +264,14 @@ def weighted_rows(X, y, sample_weight):
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
     if not weights.all():
+        if may_stream(X):
+            raise ValueError(
+                "sample_weight has rows of weight 0, which a fit drops from X; on "
+                "an X read block by block (a numpy.memmap or dask array larger "
+                "than working_memory) that would load the other rows in memory. "
+                "Drop them from X and sample_weight first (keep = sample_weight > "
+                "0), or give them a small positive weight."
+            )
         kept = np.flatnonzero(weights)
         X = _safe_indexing(X, kept)
         y = None if y is None else _safe_indexing(y, kept)

@@ -186,8 +186,22 @@ def test_unlabeled_rows_are_refused(tmp_path):
     X = write_memmap(tmp_path / "X.dat", make_X())
     y = make_target("classifier")
     y[::2] = -1
+    clf = make_clf(unlabeled_label=-1)
     with pytest.raises(ValueError, match="visits every row"):
-        streamed_fit(make_clf(unlabeled_label=-1), X, y)
+        streamed_fit(clf, X, y)
+    assert not hasattr(clf, "stack_")  # refused before pretraining read X
+
+
+def test_zero_weights_of_a_streamed_x_are_refused(tmp_path):
+    # dropping the rows of weight 0 would load the others in memory
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    weights = np.ones(X.shape[0])
+    weights[::3] = 0
+    with sklearn.config_context(working_memory=BUDGET_MIB):
+        with pytest.raises(ValueError, match="rows of weight 0"):
+            make_stack().fit(X, sample_weight=weights)
+        with pytest.raises(ValueError, match="rows of weight 0"):
+            make_clf().fit(X, make_target("classifier"), sample_weight=weights)
 
 
 @pytest.mark.parametrize(
