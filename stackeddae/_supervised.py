@@ -303,7 +303,9 @@ class _BaseSdA(
         ``MixedRows``) in every hidden layer's code, concatenated: after
         pretraining, a space where the classes lie further apart than in the
         inputs (on the bundled digits the spread labels were 3-4 points more
-        accurate than over the pixels).
+        accurate than over the pixels).  ``LabelSpreading`` takes no sample
+        weights: each training row is one node of the graph, whatever its
+        weight (the weights scale the rows' terms in fine-tuning).
         """
         train = np.concatenate([rows.labeled, rows.unlabeled])
         codes = np.hstack(list(self._hidden_codes(X[train])))
