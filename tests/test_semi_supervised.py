@@ -55,7 +55,7 @@ def pretrained_rows(monkeypatch):
 
 
 @pytest.mark.parametrize("loss", ["pseudo_label", "entropy", "spreading"])
-def test_semi_supervised_objective_gradient(loss):
+def test_semi_supervised_objective_gradient_with_and_without_weights(loss):
     rng = np.random.default_rng(0)
     X, y = rng.random((9, 4)), np.arange(9) % 3
     clf = fit_quiet(
@@ -72,6 +72,24 @@ def test_semi_supervised_objective_gradient(loss):
     analytic = [g.copy() for g in obj.grads]
     numeric = numeric_gradient(lambda: float(obj(X, Y)), obj.params)
     assert relative(analytic, numeric) < 1e-7
+    # with sample weights a row's weight scales its whole term, labeled or not;
+    # the mean is over the total weight of the mini-batch's rows
+    weights = rng.uniform(0.1, 3.0, 9)
+    float(obj(X, Y, weights))
+    analytic = [g.copy() for g in obj.grads]
+    numeric = numeric_gradient(lambda: float(obj(X, Y, weights)), obj.params)
+    assert relative(analytic, numeric) < 1e-7
+    # weights all 1: the unweighted objective
+    np.testing.assert_allclose(obj(X, Y, np.ones(9)), obj(X, Y), rtol=1e-12)
+    # integer weights: the objective of the rows repeated
+    counts = np.array([2, 1, 3, 1, 2, 1, 1, 4, 1])
+    weighted = float(obj(X, Y, counts.astype(float)))
+    grads = [g.copy() for g in obj.grads]
+    repeated = SemiSupervisedObjective(clf, counts.sum(), ramp=0)
+    expected = float(repeated(np.repeat(X, counts, axis=0), np.repeat(Y, counts, 0)))
+    np.testing.assert_allclose(weighted, expected, rtol=1e-12)
+    for g, e in zip(grads, repeated.grads, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)
 
 
 def test_semi_supervised_objective_on_labeled_rows_is_the_network_objective():
@@ -459,37 +477,3 @@ def test_grid_search_scored_on_labeled_rows_shares_pretraining(
         GridSearchCV(make_clf(unlabeled_label=-1), grid, cv=2).fit, X, y_semi
     )
     assert np.isfinite(plain.cv_results_["mean_test_score"]).all()
-
-
-@pytest.mark.parametrize("loss", ["pseudo_label", "entropy", "spreading"])
-def test_semi_supervised_objective_gradient_with_sample_weights(loss):
-    # a row's weight scales its whole term, labeled or not; the mean is over the
-    # total weight of the mini-batch's rows
-    rng = np.random.default_rng(0)
-    X, y = rng.random((9, 4)), np.arange(9) % 3
-    clf = fit_quiet(
-        make_clf(dtype=np.float64, unlabeled_loss=loss, unlabeled_weight=0.7), X, y
-    )
-    obj = SemiSupervisedObjective(clf, 9, ramp=0)
-    for p in obj.params:
-        p[...] = rng.uniform(-1, 1, p.shape)
-    Y = np.eye(3)[y]
-    Y[[1, 4, 5]] = 0  # unlabeled
-    if loss == "spreading":  # soft targets times the weight, as the fit puts them
-        Y[[1, 4, 5]] = 0.7 * rng.dirichlet(np.ones(3), size=3)
-    weights = rng.uniform(0.1, 3.0, 9)
-    float(obj(X, Y, weights))
-    analytic = [g.copy() for g in obj.grads]
-    numeric = numeric_gradient(lambda: float(obj(X, Y, weights)), obj.params)
-    assert relative(analytic, numeric) < 1e-7
-    # weights all 1: the unweighted objective
-    np.testing.assert_allclose(obj(X, Y, np.ones(9)), obj(X, Y), rtol=1e-12)
-    # integer weights: the objective of the rows repeated
-    counts = np.array([2, 1, 3, 1, 2, 1, 1, 4, 1])
-    weighted = float(obj(X, Y, counts.astype(float)))
-    grads = [g.copy() for g in obj.grads]
-    repeated = SemiSupervisedObjective(clf, counts.sum(), ramp=0)
-    expected = float(repeated(np.repeat(X, counts, axis=0), np.repeat(Y, counts, 0)))
-    np.testing.assert_allclose(weighted, expected, rtol=1e-12)
-    for g, e in zip(grads, repeated.grads, strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-14)
