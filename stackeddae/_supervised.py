@@ -49,7 +49,7 @@ from ._params import PRETRAINING_NAMES, sda_parameters
 from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
-from ._streaming import check_every_row, validate_rows
+from ._streaming import check_every_row, row_subset, validate_rows
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
@@ -228,9 +228,10 @@ class _BaseSdA(
         if self.early_stopping and not incremental and self.solver != "lbfgs":
             rows, validation = self._split_validation(X, Y, labeled, weights)
         if fresh:
-            # Pretraining sees no held-out rows (one copy, made only then).
+            # Pretraining sees no held-out rows (a copy of the others, made only
+            # then; a cast X reads them where they are).
             status = self._initialize(
-                X if rows is None else X[rows],
+                X if rows is None else row_subset(X, rows),
                 Y.shape[1],
                 task,
                 weights if rows is None or weights is None else weights[rows],

@@ -24,6 +24,7 @@ from support import (
     make_stack,
     make_target,
     make_X,
+    quietly,
     trained_arrays,
 )
 
@@ -40,6 +41,7 @@ EXACT = {
     "regressor": lambda **p: make_reg(pretrain=False, **p),
 }
 ESTIMATORS = {**MAKERS, "deep": make_deep}
+SUPERVISED = ("classifier", "regressor")
 
 
 def write_memmap(path, X, mode="r"):
@@ -324,3 +326,107 @@ def test_codes_in_place_are_the_codes_of_transform(monkeypatch):
     assert_array_equal(
         _streaming.encode_in_place(layer, codes.copy()), layer.transform(codes)
     )
+
+
+# ----------------------------------------------------------- X cast in place
+
+# Fits that read every kind of row of X: shuffled or not, weighted, held out,
+# unlabeled, full batch, in chunks; each must be the fit of X.astype(float32).
+_Y_SEMI = np.where(np.arange(N) % 3 == 0, -1, make_target("classifier"))
+_WEIGHTS = np.random.default_rng(1).random(N) + 0.5
+CAST_FITS = {
+    "dae": lambda X: make_dae(loss="squared_error").fit(X),
+    "dae unshuffled": lambda X: make_dae(shuffle=False).fit(X),
+    "dae early stopping": lambda X: make_dae(early_stopping=True).fit(X),
+    "dae lbfgs": lambda X: make_dae(solver="lbfgs").fit(X),
+    "stack weighted": lambda X: make_stack().fit(X, sample_weight=_WEIGHTS),
+    "stack partial_fit": lambda X: make_stack().partial_fit(X).partial_fit(X),
+    "deep early stopping": lambda X: make_deep(early_stopping=True).fit(X),
+    "deep unshuffled": lambda X: make_deep(shuffle=False).fit(X),
+    "classifier": lambda X: make_clf().fit(X, make_target("classifier")),
+    "classifier early stopping weighted": lambda X: make_clf(
+        early_stopping=True, validation_fraction=0.2
+    ).fit(X, make_target("classifier"), sample_weight=_WEIGHTS),
+    "classifier lbfgs semi-supervised": lambda X: make_clf(
+        solver="lbfgs", unlabeled_label=-1
+    ).fit(X, _Y_SEMI),
+    "classifier partial_fit": lambda X: make_clf().partial_fit(
+        X, make_target("classifier"), classes=[0, 1, 2]
+    ),
+    "regressor warm start": lambda X: (
+        make_reg(warm_start=True)
+        .fit(X, make_target("regressor"))
+        .fit(X, make_target("regressor"))
+    ),
+    **{
+        f"semi-supervised {loss}": lambda X, loss=loss: make_clf(
+            unlabeled_label=-1,
+            unlabeled_loss=loss,
+            unlabeled_weight=0.5,
+            early_stopping=True,
+            validation_fraction=0.3,
+        ).fit(X, _Y_SEMI)
+        for loss in ("pseudo_label", "entropy", "consistency", "spreading")
+    },
+}
+
+
+@pytest.mark.parametrize("name", CAST_FITS)
+def test_a_float64_fit_is_the_fit_of_its_float32_copy(name):
+    """X read in place and cast a mini-batch at a time: the same bits as the
+    fit of the float32 copy that fit used to make."""
+    X = make_X()
+    fitted = quietly(CAST_FITS[name], X)
+    assert_same_state(fitted, quietly(CAST_FITS[name], X.astype(np.float32)))
+
+
+def test_codes_of_a_cast_x_handed_up_block_by_block():
+    """Layer 1's codes of a cast X are computed in blocks of at least
+    _LARGE_PRODUCT multiply-adds (2 here), the bits of the product of all rows."""
+    X = np.random.default_rng(0).random((2100, 128))
+    spans = _streaming._product_spans(2100, 128, 128)
+    assert len(spans) == 2
+    stack = StackedDenoisingAutoencoder((128, 8), max_iter=1, random_state=0)
+    fitted = fit_quiet(clone(stack), X)
+    assert_same_state(fitted, fit_quiet(clone(stack), X.astype(np.float32)))
+    layer = fitted.autoencoders_[0]
+    assert_array_equal(
+        _streaming.encode_rows(layer, _streaming.CastRows(X, np.float32)),
+        layer.transform(X.astype(np.float32)),
+    )
+
+
+# The small fits of a float64 X whose peak is measured: first layers wide enough
+# for their codes to be computed in blocks (see _streaming._product_spans).
+_LEAN = {"max_iter": 1, "batch_size": 100}
+LEAN_FITS = {
+    "dae": lambda: make_dae(n_components=32, **_LEAN),
+    "stack": lambda: make_stack(hidden_layer_sizes=(32, 16), **_LEAN),
+    "deep": lambda: make_deep(
+        hidden_layer_sizes=(32, 16), fine_tune_max_iter=1, fine_tune_batch_size=100
+    ),
+    "classifier": lambda: make_clf(
+        hidden_layer_sizes=(32, 16), pretrain_batch_size=100, **_LEAN
+    ),
+    "regressor": lambda: make_reg(
+        hidden_layer_sizes=(32, 16), pretrain_batch_size=100, **_LEAN
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", LEAN_FITS)
+def test_a_float64_fit_makes_no_float32_copy_of_x(kind):
+    """The peak of a fit's allocations on float64 X stays well below the
+    float32 copy of X (validate_data's, before): X is read where it is."""
+    n, d = 10_000, 400
+    X = np.random.default_rng(0).random((n, d))
+    y = make_target(kind.replace("deep", "stack"), n)
+    before = X.copy()
+    tracemalloc.start()
+    try:
+        fit_quiet(LEAN_FITS[kind](), X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.size * 4
+    assert_array_equal(X, before)  # read only
