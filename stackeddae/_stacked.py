@@ -46,6 +46,7 @@ from ._streaming import (
     encode_blocks,
     encode_in_place,
     encode_rows,
+    in_row_blocks,
     validate_rows,
 )
 from ._threads import blas_threads, under_thread_rule
@@ -606,6 +607,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
 
     # -------------------------------------------------------------- inference
     @under_thread_rule
+    @in_row_blocks
     def transform(self, X):
         """Top code of the clean inputs, or every layer's (``transform_layers``).
 
@@ -669,6 +671,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         return forward(decoder_layers(self), code)
 
     @under_thread_rule
+    @in_row_blocks
     def score_samples(self, X):
         """Minus the divergence of each clean sample's reconstruction through the stack.
 

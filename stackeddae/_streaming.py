@@ -58,6 +58,7 @@ in memory as before.
 """
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -544,13 +545,12 @@ def encode_blocks(source, ae, store):
 _LARGE_PRODUCT = 2**24
 
 
-def _product_spans(n, width, n_out):
-    """(start, stop) of blocks of n rows whose products with a (width x n_out)
-    matrix give each row the bits of the product of all the rows (see
-    ``_LARGE_PRODUCT``; a small last block joins the one before it): one block
-    where there are too few rows for two."""
-    flops = width * n_out
-    rows = max(1024, -(-_LARGE_PRODUCT // flops))
+def _product_spans(n, flops, rows=1024):
+    """(start, stop) of blocks of n rows, of at least ``rows`` rows each, whose
+    products with a matrix of ``flops`` entries give each row the bits of the
+    product of all the rows (see ``_LARGE_PRODUCT``; a small last block joins
+    the one before it): one block where there are too few rows for two."""
+    rows = max(rows, 1024, -(-_LARGE_PRODUCT // flops))
     if n < 2 * rows:
         return [(0, n)]
     starts = list(range(0, n, rows))
@@ -564,7 +564,7 @@ def encode_rows(ae, source):
     cast on its own): the bits of the product of all the cast rows."""
     codes = np.empty((source.shape[0], ae.n_components), source.dtype)
     layers = encoder_layers(ae)
-    spans = _product_spans(source.shape[0], source.shape[1], ae.n_components)
+    spans = _product_spans(source.shape[0], source.shape[1] * ae.n_components)
     for start, stop, rows in source.blocks(spans):
         codes[start:stop] = forward(layers, rows)
     return codes
@@ -577,7 +577,7 @@ def encode_in_place(ae, codes):
     product of all the rows (see ``_LARGE_PRODUCT``).  None where the codes are
     too few for two such blocks: then ``transform`` is as cheap."""
     n, width = codes.shape
-    spans = _product_spans(n, width, ae.n_components)
+    spans = _product_spans(n, width * ae.n_components)
     if ae.n_components > width or len(spans) < 2 or not codes.flags.c_contiguous:
         return None
     flat = codes.reshape(-1)
@@ -588,3 +588,49 @@ def encode_in_place(ae, codes):
         # old rows' stop * width
         flat[start * ae.n_components : stop * ae.n_components] = out.ravel()
     return flat[: n * ae.n_components].reshape(n, ae.n_components)
+
+
+# ---------------------------------------------------------------- inference
+
+
+def in_row_blocks(method):
+    """Run the inference ``method(est, X)`` over blocks of X's rows where X is an
+    array in another dtype than the model's whose cast copy is larger than the
+    budget: each block is validated (cast) on its own and the outputs are
+    written into one array, so that X is never copied whole.  A block holds the
+    budget's worth of rows (as ``sklearn.utils.gen_batches`` over
+    ``working_memory``), and enough for each row to get the bits of the product
+    of all the rows (see ``_LARGE_PRODUCT``); X within the budget is computed
+    whole, as before."""
+
+    @functools.wraps(method)
+    def run(est, X, *args, **kwargs):
+        spans = _inference_spans(est, X)
+        if spans is None:
+            return method(est, X, *args, **kwargs)
+        out = None
+        for start, stop in spans:
+            part = method(est, X[start:stop], *args, **kwargs)
+            if out is None:
+                out = np.empty((X.shape[0], *part.shape[1:]), part.dtype)
+            out[start:stop] = part
+        return out
+
+    return run
+
+
+def _inference_spans(est, X):
+    """The blocks of rows :func:`in_row_blocks` runs over, or None: X whole."""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iuf"):
+        return None
+    try:
+        layers = encoder_layers(est)
+    except TypeError:  # not fitted: the method says so
+        return None
+    dtype = layers[0][0].dtype
+    row_bytes = max(1, X.shape[1]) * dtype.itemsize
+    if X.dtype == dtype or X.shape[0] * row_bytes <= budget_bytes():
+        return None
+    flops = min(W.shape[0] * W.shape[1] for W, _, _ in layers)
+    spans = _product_spans(X.shape[0], flops, budget_bytes() // row_bytes)
+    return spans if len(spans) > 1 else None

@@ -384,7 +384,7 @@ def test_codes_of_a_cast_x_handed_up_block_by_block():
     """Layer 1's codes of a cast X are computed in blocks of at least
     _LARGE_PRODUCT multiply-adds (2 here), the bits of the product of all rows."""
     X = np.random.default_rng(0).random((2100, 128))
-    spans = _streaming._product_spans(2100, 128, 128)
+    spans = _streaming._product_spans(2100, 128 * 128)
     assert len(spans) == 2
     stack = StackedDenoisingAutoencoder((128, 8), max_iter=1, random_state=0)
     fitted = fit_quiet(clone(stack), X)
@@ -394,6 +394,37 @@ def test_codes_of_a_cast_x_handed_up_block_by_block():
         _streaming.encode_rows(layer, _streaming.CastRows(X, np.float32)),
         layer.transform(X.astype(np.float32)),
     )
+
+
+def test_cast_rows_read_as_the_rows_of_the_cast_copy():
+    X = make_X(n=50)
+    X32, picked = X.astype(np.float32), np.arange(3, 40, 2)
+    rows = _streaming.CastRows(X, np.float32)
+    subset = rows.subset(picked)
+    out = np.empty((10, X.shape[1]), np.float32)
+    assert_array_equal(rows.take(slice(5, 12), out), X32[5:12])
+    assert_array_equal(rows.take(np.array([7, 1, 30]), out), X32[[7, 1, 30]])
+    assert_array_equal(subset.take(slice(2, 6), out), X32[picked][2:6])
+    assert_array_equal(subset.take(np.array([4, 0]), out), X32[picked][[4, 0]])
+    assert_array_equal(subset[np.arange(19) % 2 == 0], X32[picked][::2])
+    assert_array_equal(subset.toarray(), X32[picked])
+    assert (subset.min(), subset.max()) == (X32[picked].min(), X32[picked].max())
+    assert (rows.min(), rows.max()) == (X32.min(), X32.max())
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (1e300, r"infinity or a value too large for dtype\('float32'\)"),
+        (np.nan, "Input X contains NaN"),
+    ],
+)
+def test_a_float64_x_not_finite_in_float32_is_refused_as_before(value, message):
+    X = make_X()
+    X[5, 3] = value
+    for est in (make_stack(), make_dae()):
+        with pytest.raises(ValueError, match=message):
+            est.fit(X)
 
 
 # The small fits of a float64 X whose peak is measured: first layers wide enough
@@ -430,3 +461,56 @@ def test_a_float64_fit_makes_no_float32_copy_of_x(kind):
         tracemalloc.stop()
     assert peak < 0.5 * X.size * 4
     assert_array_equal(X, before)  # read only
+
+
+# ----------------------------------------------------------- inference in blocks
+
+# Models whose every product has at least 256 x 64 entries, so that blocks of
+# 1024 rows are large products (see _streaming._LARGE_PRODUCT).
+_WIDE = {
+    "dae": lambda: make_dae(n_components=64),
+    "stack": lambda: make_stack(hidden_layer_sizes=(64, 256)),
+    "classifier": lambda: make_clf(hidden_layer_sizes=(64,)),
+    "regressor": lambda: make_reg(hidden_layer_sizes=(64,)),
+}
+_INFERENCE = {
+    "dae": ["transform", "score_samples"],
+    "stack": ["transform", "score_samples"],
+    "classifier": ["transform", "predict", "predict_proba", "predict_log_proba"],
+    "regressor": ["transform", "predict"],
+}
+
+
+def _wide_target(kind, n):
+    rows = np.arange(n)
+    targets = {
+        "classifier": rows % 256,
+        "regressor": np.sin(np.outer(rows, np.arange(256))),
+    }
+    return targets.get(kind)
+
+
+@pytest.mark.parametrize("kind", _WIDE)
+def test_inference_on_a_large_float64_x_casts_a_block_at_a_time(kind):
+    """Over working_memory (1 MiB: 1024 rows of 256 float32), inference on a
+    float64 X casts 1024 rows at a time: the outputs of the whole cast X."""
+    X = np.random.default_rng(0).random((8400, 256))
+    est = fit_quiet(_WIDE[kind](), X[:600], _wide_target(kind, 600))
+    for method in _INFERENCE[kind]:
+        whole = getattr(est, method)(X)
+        with sklearn.config_context(working_memory=1):
+            assert len(_streaming._inference_spans(est, X)) == 8
+            assert_array_equal(getattr(est, method)(X), whole)
+
+
+def test_inference_in_blocks_makes_no_float32_copy_of_x():
+    X = np.random.default_rng(0).random((8400, 256))
+    dae = fit_quiet(make_dae(n_components=64), X[:600])
+    with sklearn.config_context(working_memory=1):
+        tracemalloc.start()
+        try:
+            codes = dae.transform(X)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < codes.nbytes + 0.25 * X.size * 4
