@@ -24,7 +24,7 @@ from ._losses import LOSSES, MINIMUM_COSTS, OUTPUT_ACTIVATIONS
 from ._objectives import DAEObjective
 from ._persistence import LegacyStateMixin
 from ._seeds import new_generator
-from ._streaming import validate_rows
+from ._streaming import in_row_blocks, validate_rows
 from ._threads import under_thread_rule
 from ._training import reset_history, train
 from ._validation import (
@@ -486,6 +486,7 @@ default="masking"
         )
 
     @under_thread_rule
+    @in_row_blocks
     def transform(self, X):
         """Hidden code of the clean inputs.
 
@@ -526,6 +527,7 @@ default="masking"
         return code
 
     @under_thread_rule
+    @in_row_blocks
     def score_samples(self, X):
         """Minus the reconstruction divergence of each clean sample (higher is better).
 

@@ -41,9 +41,12 @@ from ._pretraining import pretrain_layer
 from ._seeds import draw_seed
 from ._streaming import (
     BlockSource,
+    CastRows,
     CodeStore,
     encode_blocks,
     encode_in_place,
+    encode_rows,
+    in_row_blocks,
     validate_rows,
 )
 from ._threads import blas_threads, under_thread_rule
@@ -79,10 +82,13 @@ def _is_stochastic(stack):
 
 def _codes_above(ae, codes, store, own=False):
     """The clean codes that the layer above ``ae`` trains on: ``ae.transform``
-    of its input, computed block by block when the input is read so, and over
-    the input when it is the fit's ``own`` codes (one layer's codes at a time)."""
+    of its input, computed block by block when the input is read so (or cast
+    so: the user's X in another dtype), and over the input when it is the fit's
+    ``own`` codes (one layer's codes at a time)."""
     if isinstance(codes, BlockSource):
         return encode_blocks(codes, ae, store)
+    if isinstance(codes, CastRows):
+        return encode_rows(ae, codes)
     if own and (above := encode_in_place(ae, codes)) is not None:
         return above
     return ae.transform(codes)
@@ -601,6 +607,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
 
     # -------------------------------------------------------------- inference
     @under_thread_rule
+    @in_row_blocks
     def transform(self, X):
         """Top code of the clean inputs, or every layer's (``transform_layers``).
 
@@ -664,6 +671,7 @@ fine_tune_validation_scores_, fine_tune_best_validation_score_
         return forward(decoder_layers(self), code)
 
     @under_thread_rule
+    @in_row_blocks
     def score_samples(self, X):
         """Minus the divergence of each clean sample's reconstruction through the stack.
 

@@ -1,10 +1,21 @@
-"""Data larger than memory: a ``numpy.memmap`` or a dask array, served in blocks.
+"""Where a fit's rows come from: X in memory, X in memory in another dtype than
+the training dtype (cast a mini-batch at a time), or a ``numpy.memmap`` or a
+dask array larger than memory, served in blocks.
 
-``fit`` of every estimator validates X with :func:`validate_rows`.  X in memory,
-and a memmap or dask array that fits the budget below in the training dtype, take
-scikit-learn's ``validate_data`` as before (a memmap in the training dtype is read
-in place; anything else is converted, a copy).  A larger memmap or dask array
-becomes a :class:`BlockSource`, which the training loop reads block by block:
+``fit`` and ``partial_fit`` of every estimator validate X with
+:func:`validate_rows`.  A C-ordered array of numbers in memory (a memmap that
+fits the budget below too) whose dtype is not the training dtype, typically the
+user's float64 X of a float32 fit, becomes a :class:`CastRows`: it is validated
+where it is (finite in the training dtype, checked without a copy) and never
+copied whole; the training loop gathers each mini-batch's rows into a small
+scratch of X's dtype and casts them into its float32 buffer, a stack computes
+layer 1's codes block by block, and early stopping casts its held-out rows
+alone.  The fit is the fit of ``X.astype(dtype)`` bit for bit.  Other X in
+memory (X in the training dtype, a list, a DataFrame, sparse or F-ordered X) and
+a dask array that fits the budget take scikit-learn's ``validate_data`` as before
+(X in the training dtype is read in place, anything else converted: a copy).  A
+memmap or dask array larger than the budget in the training dtype becomes a
+:class:`BlockSource`, which the training loop reads block by block:
 each block is copied once, converted to the training dtype, into one reused
 buffer, and the mini-batches are gathered from it, so that the hot loop runs the
 same BLAS calls per mini-batch as in memory.
@@ -47,15 +58,22 @@ in memory as before.
 """
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
 
 import numpy as np
 from sklearn import get_config
-from sklearn.utils.validation import _check_y, check_consistent_length, validate_data
+from sklearn.utils import gen_batches
+from sklearn.utils.validation import (
+    _check_y,
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
 
-from ._layers import encoder_layers, forward
+from ._layers import CHUNK_ROWS, encoder_layers, forward
 
 _MIB = 2**20
 
@@ -106,24 +124,37 @@ def _training_dtype(X, dtype):
 def validate_rows(
     est, X, y="no_validation", *, incremental=False, y_params=None, **params
 ):
-    """``validate_data(est, X[, y], **params)``, or X as a :class:`BlockSource`.
+    """``validate_data(est, X[, y], **params)``, X as a :class:`BlockSource`, or
+    X as a :class:`CastRows`.
 
     X becomes a BlockSource where it is a memmap or a dask array larger than the
     budget in the training dtype (``params["dtype"]``) and the fit is not
     incremental; y (if given: as in ``validate_data``, ``"no_validation"`` means
     no y, and None a missing one) is then validated as ``validate_data`` would
-    with ``y_params`` (``multi_output``, ``y_numeric``), in memory.
+    with ``y_params`` (``multi_output``, ``y_numeric``), in memory.  X becomes a
+    CastRows where it is a C-ordered array of numbers in memory in another dtype
+    than the training dtype (the user's float64 X of a float32 fit): validated
+    where it is, and read cast a mini-batch at a time, never copied whole.
 
     Returns X, or (X, y) when y is given.
     """
     no_y = isinstance(y, str) and y == "no_validation"
+    if isinstance(X, CastRows):  # validated: a stack hands it to its first layer
+        return _validated_y(est, X, y, no_y, y_params, params)
     if not (isinstance(X, BlockSource) or _streams(X, incremental, params)):
+        if _casts(X, params):
+            return _cast_rows(est, X, y, no_y, y_params, params)
         if no_y:
             return validate_data(est, X, **params)
         return validate_data(est, X, y, **params, **(y_params or {}))
     check_streamable(est)
     if not isinstance(X, BlockSource):
         X = BlockSource(X, _training_dtype(X, params["dtype"]))
+    return _validated_y(est, X, y, no_y, y_params, params)
+
+
+def _validated_y(est, X, y, no_y, y_params, params):
+    """X (a BlockSource or CastRows) and y validated as ``validate_data`` would."""
     validate_data(est, X, reset=params.get("reset", True), skip_check_array=True)
     if no_y:
         return X
@@ -132,6 +163,34 @@ def validate_rows(
     y = _check_y(np.asarray(y), estimator=est, **(y_params or {}))
     check_consistent_length(np.empty((X.shape[0], 0)), y)
     return X, y
+
+
+def _casts(X, params):
+    """Whether a fit reads X in place, cast a mini-batch at a time: a C-ordered
+    2-D array of numbers whose dtype is not the training dtype."""
+    return (
+        isinstance(X, np.ndarray)
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and X.dtype.kind in "iuf"
+        and params.get("dtype") is not None
+        and X.dtype != _training_dtype(X, params["dtype"])
+    )
+
+
+def _cast_rows(est, X, y, no_y, y_params, params):
+    """X validated in its own dtype, where it is (no copy), and checked to be
+    finite in the training dtype; as a CastRows (and y, validated)."""
+    dtype = _training_dtype(X, params["dtype"])
+    own = {**params, "dtype": None, "ensure_all_finite": False}
+    if no_y:
+        X = validate_data(est, X, **own)
+    else:
+        X, y = validate_data(est, X, y, **own, **(y_params or {}))
+    X = CastRows(X, dtype)
+    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
+        X.check_finite(est)  # raises check_array's error
+    return X if no_y else (X, y)
 
 
 def _streams(X, incremental, params):
@@ -316,6 +375,125 @@ class BlockSource:
         return np.take(rows, local, axis=0, out=out[: len(index)])
 
 
+# ---------------------------------------------------------------- cast rows
+
+
+class CastRows:
+    """The rows of an array in memory, read in another dtype a few at a time.
+
+    The user's float64 X of a float32 fit (or any array of numbers not in the
+    training dtype) is validated where it is and never copied whole: each
+    mini-batch's rows are gathered into a reused scratch of X's dtype and cast
+    into the batch buffer (:meth:`take`), the codes a stack hands up are
+    computed block by block (:func:`encode_rows`), and the few rows a fit holds
+    out are cast on their own (``X[rows]``).  Casting a gathered row gives the
+    bits of gathering the cast row, so that a fit is the fit of
+    ``X.astype(dtype)`` bit for bit.  ``rows`` (positions in X) makes a subset
+    of X's rows without copying them (:meth:`subset`).  Looks like a 2-D array
+    to the code that validates and initialises a fit, as :class:`BlockSource`.
+    """
+
+    def __init__(self, X, dtype, rows=None):
+        self.data, self.rows, self.dtype = X, rows, np.dtype(dtype)
+        self.shape = (X.shape[0] if rows is None else len(rows), X.shape[1])
+        self.ndim = 2
+        self._scratch = None  # rows of X gathered, in X's dtype
+        self._positions = None  # a mini-batch's positions in X
+        self._range = None
+
+    def __reduce__(self):  # what X is, not its buffers (joblib.hash: the cache)
+        return CastRows, (self.data, self.dtype, self.rows)
+
+    def subset(self, rows):
+        """Rows ``rows`` (positions) of these rows, read in place as these."""
+        return CastRows(
+            self.data, self.dtype, rows if self.rows is None else self.rows[rows]
+        )
+
+    def take(self, index, out):
+        """Rows ``index`` (a slice or positions) cast into ``out``'s first rows."""
+        if isinstance(index, slice):
+            if self.rows is None:  # a view of X: cast it straight
+                rows = self.data[index]
+                np.copyto(out[: len(rows)], rows, casting="unsafe")
+                return out[: len(rows)]
+            index = self.rows[index]
+        elif self.rows is not None:
+            if self._positions is None or len(self._positions) < len(index):
+                self._positions = np.empty(len(index), np.intp)
+            index = np.take(self.rows, index, out=self._positions[: len(index)])
+        n = len(index)
+        if self._scratch is None or len(self._scratch) < n:
+            self._scratch = np.empty((n, self.shape[1]), self.data.dtype)
+        # mode="wrap" (the positions are valid) writes into the scratch without
+        # numpy's intermediate copy of mode="raise"
+        np.take(self.data, index, axis=0, out=self._scratch[:n], mode="wrap")
+        np.copyto(out[:n], self._scratch[:n], casting="unsafe")
+        return out[:n]
+
+    def __getitem__(self, index):
+        """Rows ``index`` (a slice, positions or a boolean mask): a new array."""
+        if isinstance(index, slice):
+            index = np.arange(self.shape[0])[index]
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        out = np.empty((len(index), self.shape[1]), self.dtype)
+        for rows in gen_batches(len(index), CHUNK_ROWS):
+            self.take(index[rows], out[rows])
+        return out
+
+    def toarray(self):
+        """All the rows, cast: a whole copy, for a full-batch (L-BFGS) fit."""
+        return self[:]
+
+    def blocks(self, spans):
+        """(start, stop, rows) of each span of rows in turn, cast into a buffer
+        reused from one block to the next."""
+        buffer = np.empty((max(b - a for a, b in spans), self.shape[1]), self.dtype)
+        for start, stop in spans:
+            yield start, stop, self.take(slice(start, stop), buffer)
+
+    def _scan(self):
+        """The rows' smallest and largest values, in the training dtype (casting
+        keeps the order: those of the cast rows)."""
+        if self.rows is None:  # over X where it is
+            low, high = self.data.min(), self.data.max()
+        else:
+            spans = list(_spans(self.shape[0], CHUNK_ROWS))
+            ranges = [(b.min(), b.max()) for _, _, b in self.blocks(spans)]
+            low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        with np.errstate(over="ignore"):  # too large for dtype: not finite
+            return self.dtype.type(low), self.dtype.type(high)
+
+    def min(self):
+        if self._range is None:
+            self._range = self._scan()
+        return self._range[0]
+
+    def max(self):
+        if self._range is None:
+            self._range = self._scan()
+        return self._range[1]
+
+    def check_finite(self, est):
+        """Raise ``check_array``'s error where a cast row is not finite."""
+        for start, stop in _spans(self.shape[0], CHUNK_ROWS):
+            rows = self.data[start:stop] if self.rows is None else self[start:stop]
+            check_array(rows, dtype=self.dtype, input_name="X", estimator=est)
+
+
+def row_subset(X, rows):
+    """Rows ``rows`` of X for a fit to train on: read in place from a CastRows,
+    copied from an array (the held-out rows of early stopping left out)."""
+    return X.subset(rows) if isinstance(X, CastRows) else X[rows]
+
+
+def _spans(n, size):
+    """(start, stop) of consecutive blocks of ``size`` rows of n."""
+    return [(r.start, r.stop) for r in gen_batches(n, size)]
+
+
 # ---------------------------------------------------------------- codes
 
 
@@ -367,6 +545,31 @@ def encode_blocks(source, ae, store):
 _LARGE_PRODUCT = 2**24
 
 
+def _product_spans(n, flops, rows=1024):
+    """(start, stop) of blocks of n rows, of at least ``rows`` rows each, whose
+    products with a matrix of ``flops`` entries give each row the bits of the
+    product of all the rows (see ``_LARGE_PRODUCT``; a small last block joins
+    the one before it): one block where there are too few rows for two."""
+    rows = max(rows, 1024, -(-_LARGE_PRODUCT // flops))
+    if n < 2 * rows:
+        return [(0, n)]
+    starts = list(range(0, n, rows))
+    if (n - starts[-1]) * flops < _LARGE_PRODUCT:
+        starts.pop()  # a small last block joins the one before it
+    return list(zip(starts, [*starts[1:], n], strict=True))
+
+
+def encode_rows(ae, source):
+    """``ae.transform`` of a CastRows' rows, computed block by block (each block
+    cast on its own): the bits of the product of all the cast rows."""
+    codes = np.empty((source.shape[0], ae.n_components), source.dtype)
+    layers = encoder_layers(ae)
+    spans = _product_spans(source.shape[0], source.shape[1] * ae.n_components)
+    for start, stop, rows in source.blocks(spans):
+        codes[start:stop] = forward(layers, rows)
+    return codes
+
+
 def encode_in_place(ae, codes):
     """``ae.transform(codes)`` for the fit's own codes (C-ordered, not wider than
     ``ae``'s input), computed in blocks of rows written over the rows already
@@ -374,18 +577,60 @@ def encode_in_place(ae, codes):
     product of all the rows (see ``_LARGE_PRODUCT``).  None where the codes are
     too few for two such blocks: then ``transform`` is as cheap."""
     n, width = codes.shape
-    flops = width * ae.n_components
-    rows = max(1024, -(-_LARGE_PRODUCT // flops))
-    if ae.n_components > width or n < 2 * rows or not codes.flags.c_contiguous:
+    spans = _product_spans(n, width * ae.n_components)
+    if ae.n_components > width or len(spans) < 2 or not codes.flags.c_contiguous:
         return None
-    starts = list(range(0, n, rows))
-    if (n - starts[-1]) * flops < _LARGE_PRODUCT:
-        starts.pop()  # a small last block joins the one before it
     flat = codes.reshape(-1)
     layers = encoder_layers(ae)
-    for start, stop in zip(starts, [*starts[1:], n], strict=True):
+    for start, stop in spans:
         out = forward(layers, codes[start:stop])
         # rows < stop are read; the new rows end at stop * n_components <= the
         # old rows' stop * width
         flat[start * ae.n_components : stop * ae.n_components] = out.ravel()
     return flat[: n * ae.n_components].reshape(n, ae.n_components)
+
+
+# ---------------------------------------------------------------- inference
+
+
+def in_row_blocks(method):
+    """Run the inference ``method(est, X)`` over blocks of X's rows where X is an
+    array in another dtype than the model's whose cast copy is larger than the
+    budget: each block is validated (cast) on its own and the outputs are
+    written into one array, so that X is never copied whole.  A block holds the
+    budget's worth of rows (as ``sklearn.utils.gen_batches`` over
+    ``working_memory``), and enough for each row to get the bits of the product
+    of all the rows (see ``_LARGE_PRODUCT``); X within the budget is computed
+    whole, as before."""
+
+    @functools.wraps(method)
+    def run(est, X, *args, **kwargs):
+        spans = _inference_spans(est, X)
+        if spans is None:
+            return method(est, X, *args, **kwargs)
+        out = None
+        for start, stop in spans:
+            part = method(est, X[start:stop], *args, **kwargs)
+            if out is None:
+                out = np.empty((X.shape[0], *part.shape[1:]), part.dtype)
+            out[start:stop] = part
+        return out
+
+    return run
+
+
+def _inference_spans(est, X):
+    """The blocks of rows :func:`in_row_blocks` runs over, or None: X whole."""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "iuf"):
+        return None
+    try:
+        layers = encoder_layers(est)
+    except TypeError:  # not fitted: the method says so
+        return None
+    dtype = layers[0][0].dtype
+    row_bytes = max(1, X.shape[1]) * dtype.itemsize
+    if X.dtype == dtype or X.shape[0] * row_bytes <= budget_bytes():
+        return None
+    flops = min(W.shape[0] * W.shape[1] for W, _, _ in layers)
+    spans = _product_spans(X.shape[0], flops, budget_bytes() // row_bytes)
+    return spans if len(spans) > 1 else None

@@ -49,7 +49,7 @@ from ._params import PRETRAINING_NAMES, sda_parameters
 from ._persistence import LegacyStateMixin
 from ._seeds import draw_seed, new_generator
 from ._stacked import StackedDenoisingAutoencoder
-from ._streaming import check_every_row, validate_rows
+from ._streaming import check_every_row, in_row_blocks, row_subset, validate_rows
 from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
@@ -228,9 +228,10 @@ class _BaseSdA(
         if self.early_stopping and not incremental and self.solver != "lbfgs":
             rows, validation = self._split_validation(X, Y, labeled, weights)
         if fresh:
-            # Pretraining sees no held-out rows (one copy, made only then).
+            # Pretraining sees no held-out rows (a copy of the others, made only
+            # then; a cast X reads them where they are).
             status = self._initialize(
-                X if rows is None else X[rows],
+                X if rows is None else row_subset(X, rows),
                 Y.shape[1],
                 task,
                 weights if rows is None or weights is None else weights[rows],
@@ -428,6 +429,7 @@ class _BaseSdA(
         return validate_data(self, X, reset=False, accept_sparse="csr", dtype=dtype)
 
     @under_thread_rule
+    @in_row_blocks
     def transform(self, X):
         """Top hidden code of the fine-tuned network, or every hidden layer's.
 
@@ -961,6 +963,7 @@ default="spreading"
         return (ACTIVATIONS["sigmoid"](logits) > 0.5).astype(np.int64)
 
     @under_thread_rule
+    @in_row_blocks
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -977,6 +980,7 @@ default="spreading"
         return ACTIVATIONS[self.out_activation_](self._forward(X))
 
     @under_thread_rule
+    @in_row_blocks
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed stably.
 
@@ -997,6 +1001,7 @@ default="spreading"
         return A
 
     @under_thread_rule
+    @in_row_blocks
     def predict(self, X):
         """Predicted class labels.
 
@@ -1207,6 +1212,7 @@ n_features_in_, feature_names_in_
         return float(r2.mean())
 
     @under_thread_rule
+    @in_row_blocks
     def predict(self, X):
         """Predicted targets.
 

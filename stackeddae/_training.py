@@ -7,11 +7,12 @@ the mini-batch and fills ``grads``; optionally ``input_buffer``, where it wants 
 loop to gather the mini-batch's rows.  A fit with sample weights calls
 ``objective(X_batch, Y_batch, weights)`` instead, ``weights`` the rows' weights.
 
-Everything else lives here: shuffling and batching (sparse rows are densified one
-mini-batch at a time), the optimizer, ``loss_curve_`` and the stopping rules of
-scikit-learn's MLP, early stopping with the best weights restored, and the two ways a
-fit can end early without losing work: a diverging cost (the weights of the last
-finite epoch are restored) and Ctrl-C (training stops after the current mini-batch).
+Everything else lives here: shuffling and batching (sparse rows are densified, and
+the rows of an X in another dtype cast, one mini-batch at a time), the optimizer,
+``loss_curve_`` and the stopping rules of scikit-learn's MLP, early stopping with the
+best weights restored, and the two ways a fit can end early without losing work: a
+diverging cost (the weights of the last finite epoch are restored) and Ctrl-C
+(training stops after the current mini-batch).
 Each epoch is a task of scikit-learn's callbacks when the estimator has any
 (``_callbacks.py``); a callback may stop the epochs (``Status.STOPPED``).
 
@@ -44,7 +45,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ._batch_size import effective_batch_size
 from ._optimizers import OPTIMIZERS
 from ._params import optimizer_params
-from ._streaming import BlockSource
+from ._streaming import BlockSource, CastRows
 from ._threads import blas_threads
 
 
@@ -412,7 +413,7 @@ def _minimize_lbfgs(objective, X, Y, settings, history, epochs=None, weights=Non
     params = objective.params
     shapes = [p.shape for p in params]
     splits = np.cumsum([p.size for p in params])[:-1]
-    Xd = X.toarray() if sp.issparse(X) else X
+    Xd = X.toarray() if sp.issparse(X) or isinstance(X, CastRows) else X
 
     def unpack(theta):
         for p, chunk, shape in zip(
@@ -719,7 +720,9 @@ class _Batches:
         gathered = shuffle or rows is not None
         # rows land where the objective reads them, when it says where
         self.x_buffer = getattr(objective, "input_buffer", None)
-        if self.x_buffer is None and (gathered or sp.issparse(X)):
+        if self.x_buffer is None and (
+            gathered or sp.issparse(X) or isinstance(X, CastRows)
+        ):
             self.x_buffer = np.empty((self.size, X.shape[1]), X.dtype)
         self.y_buffer = None
         if Y is not None and gathered:
@@ -774,7 +777,7 @@ class MixedRows:
 def _batch(X, index, buffer):
     """Rows ``index`` (a slice or an index array) of X as a dense C array (X may
     also be a vector: the rows' weights)."""
-    if isinstance(X, BlockSource):
+    if isinstance(X, (BlockSource, CastRows)):
         return X.take(index, buffer)
     if sp.issparse(X):
         rows = X[index]

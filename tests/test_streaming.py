@@ -24,6 +24,7 @@ from support import (
     make_stack,
     make_target,
     make_X,
+    quietly,
     trained_arrays,
 )
 
@@ -40,6 +41,7 @@ EXACT = {
     "regressor": lambda **p: make_reg(pretrain=False, **p),
 }
 ESTIMATORS = {**MAKERS, "deep": make_deep}
+SUPERVISED = ("classifier", "regressor")
 
 
 def write_memmap(path, X, mode="r"):
@@ -324,3 +326,191 @@ def test_codes_in_place_are_the_codes_of_transform(monkeypatch):
     assert_array_equal(
         _streaming.encode_in_place(layer, codes.copy()), layer.transform(codes)
     )
+
+
+# ----------------------------------------------------------- X cast in place
+
+# Fits that read every kind of row of X: shuffled or not, weighted, held out,
+# unlabeled, full batch, in chunks; each must be the fit of X.astype(float32).
+_Y_SEMI = np.where(np.arange(N) % 3 == 0, -1, make_target("classifier"))
+_WEIGHTS = np.random.default_rng(1).random(N) + 0.5
+CAST_FITS = {
+    "dae": lambda X: make_dae(loss="squared_error").fit(X),
+    "dae unshuffled": lambda X: make_dae(shuffle=False).fit(X),
+    "dae early stopping": lambda X: make_dae(early_stopping=True).fit(X),
+    "dae lbfgs": lambda X: make_dae(solver="lbfgs").fit(X),
+    "stack weighted": lambda X: make_stack().fit(X, sample_weight=_WEIGHTS),
+    "stack partial_fit": lambda X: make_stack().partial_fit(X).partial_fit(X),
+    "deep early stopping": lambda X: make_deep(early_stopping=True).fit(X),
+    "deep unshuffled": lambda X: make_deep(shuffle=False).fit(X),
+    "classifier": lambda X: make_clf().fit(X, make_target("classifier")),
+    "classifier early stopping weighted": lambda X: make_clf(
+        early_stopping=True, validation_fraction=0.2
+    ).fit(X, make_target("classifier"), sample_weight=_WEIGHTS),
+    "classifier lbfgs semi-supervised": lambda X: make_clf(
+        solver="lbfgs", unlabeled_label=-1
+    ).fit(X, _Y_SEMI),
+    "classifier partial_fit": lambda X: make_clf().partial_fit(
+        X, make_target("classifier"), classes=[0, 1, 2]
+    ),
+    "regressor warm start": lambda X: (
+        make_reg(warm_start=True)
+        .fit(X, make_target("regressor"))
+        .fit(X, make_target("regressor"))
+    ),
+    **{
+        f"semi-supervised {loss}": lambda X, loss=loss: make_clf(
+            unlabeled_label=-1,
+            unlabeled_loss=loss,
+            unlabeled_weight=0.5,
+            early_stopping=True,
+            validation_fraction=0.3,
+        ).fit(X, _Y_SEMI)
+        for loss in ("pseudo_label", "entropy", "consistency", "spreading")
+    },
+}
+
+
+@pytest.mark.parametrize("name", CAST_FITS)
+def test_a_float64_fit_is_the_fit_of_its_float32_copy(name):
+    """X read in place and cast a mini-batch at a time: the same bits as the
+    fit of the float32 copy that fit used to make."""
+    X = make_X()
+    fitted = quietly(CAST_FITS[name], X)
+    assert_same_state(fitted, quietly(CAST_FITS[name], X.astype(np.float32)))
+
+
+def test_codes_of_a_cast_x_handed_up_block_by_block():
+    """Layer 1's codes of a cast X are computed in blocks of at least
+    _LARGE_PRODUCT multiply-adds (2 here), the bits of the product of all rows."""
+    X = np.random.default_rng(0).random((2100, 128))
+    spans = _streaming._product_spans(2100, 128 * 128)
+    assert len(spans) == 2
+    stack = StackedDenoisingAutoencoder((128, 8), max_iter=1, random_state=0)
+    fitted = fit_quiet(clone(stack), X)
+    assert_same_state(fitted, fit_quiet(clone(stack), X.astype(np.float32)))
+    layer = fitted.autoencoders_[0]
+    assert_array_equal(
+        _streaming.encode_rows(layer, _streaming.CastRows(X, np.float32)),
+        layer.transform(X.astype(np.float32)),
+    )
+
+
+def test_cast_rows_read_as_the_rows_of_the_cast_copy():
+    X = make_X(n=50)
+    X32, picked = X.astype(np.float32), np.arange(3, 40, 2)
+    rows = _streaming.CastRows(X, np.float32)
+    subset = rows.subset(picked)
+    out = np.empty((10, X.shape[1]), np.float32)
+    assert_array_equal(rows.take(slice(5, 12), out), X32[5:12])
+    assert_array_equal(rows.take(np.array([7, 1, 30]), out), X32[[7, 1, 30]])
+    assert_array_equal(subset.take(slice(2, 6), out), X32[picked][2:6])
+    assert_array_equal(subset.take(np.array([4, 0]), out), X32[picked][[4, 0]])
+    assert_array_equal(subset[np.arange(19) % 2 == 0], X32[picked][::2])
+    assert_array_equal(subset.toarray(), X32[picked])
+    assert (subset.min(), subset.max()) == (X32[picked].min(), X32[picked].max())
+    assert (rows.min(), rows.max()) == (X32.min(), X32.max())
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (1e300, r"infinity or a value too large for dtype\('float32'\)"),
+        (np.nan, "Input X contains NaN"),
+    ],
+)
+def test_a_float64_x_not_finite_in_float32_is_refused_as_before(value, message):
+    X = make_X()
+    X[5, 3] = value
+    for est in (make_stack(), make_dae()):
+        with pytest.raises(ValueError, match=message):
+            est.fit(X)
+
+
+# The small fits of a float64 X whose peak is measured: first layers wide enough
+# for their codes to be computed in blocks (see _streaming._product_spans).
+_LEAN = {"max_iter": 1, "batch_size": 100}
+LEAN_FITS = {
+    "dae": lambda: make_dae(n_components=32, **_LEAN),
+    "stack": lambda: make_stack(hidden_layer_sizes=(32, 16), **_LEAN),
+    "deep": lambda: make_deep(
+        hidden_layer_sizes=(32, 16), fine_tune_max_iter=1, fine_tune_batch_size=100
+    ),
+    "classifier": lambda: make_clf(
+        hidden_layer_sizes=(32, 16), pretrain_batch_size=100, **_LEAN
+    ),
+    "regressor": lambda: make_reg(
+        hidden_layer_sizes=(32, 16), pretrain_batch_size=100, **_LEAN
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", LEAN_FITS)
+def test_a_float64_fit_makes_no_float32_copy_of_x(kind):
+    """The peak of a fit's allocations on float64 X stays well below the
+    float32 copy of X (validate_data's, before): X is read where it is."""
+    n, d = 10_000, 400
+    X = np.random.default_rng(0).random((n, d))
+    y = make_target(kind.replace("deep", "stack"), n)
+    before = X.copy()
+    tracemalloc.start()
+    try:
+        fit_quiet(LEAN_FITS[kind](), X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.size * 4
+    assert_array_equal(X, before)  # read only
+
+
+# ----------------------------------------------------------- inference in blocks
+
+# Models whose every product has at least 256 x 64 entries, so that blocks of
+# 1024 rows are large products (see _streaming._LARGE_PRODUCT).
+_WIDE = {
+    "dae": lambda: make_dae(n_components=64),
+    "stack": lambda: make_stack(hidden_layer_sizes=(64, 256)),
+    "classifier": lambda: make_clf(hidden_layer_sizes=(64,)),
+    "regressor": lambda: make_reg(hidden_layer_sizes=(64,)),
+}
+_INFERENCE = {
+    "dae": ["transform", "score_samples"],
+    "stack": ["transform", "score_samples"],
+    "classifier": ["transform", "predict", "predict_proba", "predict_log_proba"],
+    "regressor": ["transform", "predict"],
+}
+
+
+def _wide_target(kind, n):
+    rows = np.arange(n)
+    targets = {
+        "classifier": rows % 256,
+        "regressor": np.sin(np.outer(rows, np.arange(256))),
+    }
+    return targets.get(kind)
+
+
+@pytest.mark.parametrize("kind", _WIDE)
+def test_inference_on_a_large_float64_x_casts_a_block_at_a_time(kind):
+    """Over working_memory (1 MiB: 1024 rows of 256 float32), inference on a
+    float64 X casts 1024 rows at a time: the outputs of the whole cast X."""
+    X = np.random.default_rng(0).random((8400, 256))
+    est = fit_quiet(_WIDE[kind](), X[:600], _wide_target(kind, 600))
+    for method in _INFERENCE[kind]:
+        whole = getattr(est, method)(X)
+        with sklearn.config_context(working_memory=1):
+            assert len(_streaming._inference_spans(est, X)) == 8
+            assert_array_equal(getattr(est, method)(X), whole)
+
+
+def test_inference_in_blocks_makes_no_float32_copy_of_x():
+    X = np.random.default_rng(0).random((8400, 256))
+    dae = fit_quiet(make_dae(n_components=64), X[:600])
+    with sklearn.config_context(working_memory=1):
+        tracemalloc.start()
+        try:
+            codes = dae.transform(X)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < codes.nbytes + 0.25 * X.size * 4
