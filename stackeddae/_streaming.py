@@ -183,14 +183,14 @@ def _cast_rows(est, X, y, no_y, y_params, params):
     finite in the training dtype; as a CastRows (and y, validated)."""
     dtype = _training_dtype(X, params["dtype"])
     own = {**params, "dtype": None, "ensure_all_finite": False}
+    X = validate_data(est, X, **own)  # alone first: X's errors before y's, as
+    rows = CastRows(X, dtype)  # check_X_y gives them
+    if not (np.isfinite(rows.min()) and np.isfinite(rows.max())):
+        rows.check_finite(est)  # raises check_array's error
     if no_y:
-        X = validate_data(est, X, **own)
-    else:
-        X, y = validate_data(est, X, y, **own, **(y_params or {}))
-    X = CastRows(X, dtype)
-    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
-        X.check_finite(est)  # raises check_array's error
-    return X if no_y else (X, y)
+        return rows
+    _, y = validate_data(est, X, y, **own, **(y_params or {}))  # X: checks only
+    return rows, y
 
 
 def _streams(X, incremental, params):
@@ -421,7 +421,9 @@ class CastRows:
         elif self.rows is not None:
             if self._positions is None or len(self._positions) < len(index):
                 self._positions = np.empty(len(index), np.intp)
-            index = np.take(self.rows, index, out=self._positions[: len(index)])
+            index = np.take(
+                self.rows, index, out=self._positions[: len(index)], mode="wrap"
+            )
         n = len(index)
         if self._scratch is None or len(self._scratch) < n:
             self._scratch = np.empty((n, self.shape[1]), self.data.dtype)
@@ -462,7 +464,7 @@ class CastRows:
         else:
             spans = list(_spans(self.shape[0], CHUNK_ROWS))
             ranges = [(b.min(), b.max()) for _, _, b in self.blocks(spans)]
-            low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
+            low, high = np.min(ranges, axis=0)[0], np.max(ranges, axis=0)[1]  # NaN wins
         with np.errstate(over="ignore"):  # too large for dtype: not finite
             return self.dtype.type(low), self.dtype.type(high)
 
@@ -595,13 +597,14 @@ def encode_in_place(ae, codes):
 
 def in_row_blocks(method):
     """Run the inference ``method(est, X)`` over blocks of X's rows where X is an
-    array in another dtype than the model's whose cast copy is larger than the
-    budget: each block is validated (cast) on its own and the outputs are
-    written into one array, so that X is never copied whole.  A block holds the
-    budget's worth of rows (as ``sklearn.utils.gen_batches`` over
-    ``working_memory``), and enough for each row to get the bits of the product
-    of all the rows (see ``_LARGE_PRODUCT``); X within the budget is computed
-    whole, as before."""
+    array in another dtype than the model's whose cast copy holds two blocks or
+    more: each block is validated (cast) on its own and the outputs are written
+    into one array, so that X is never copied whole.  A block holds the budget's
+    worth of rows (``working_memory``), or more where a layer needs more for
+    each row to get the bits of the product of all the rows (see
+    ``_LARGE_PRODUCT``): with a small layer, such as a head of a few classes,
+    blocks are 2**24 / (its inputs x outputs) rows, whatever the budget.
+    Fewer rows than two blocks are computed whole, as before."""
 
     @functools.wraps(method)
     def run(est, X, *args, **kwargs):

@@ -427,6 +427,22 @@ def test_a_float64_x_not_finite_in_float32_is_refused_as_before(value, message):
             est.fit(X)
 
 
+def test_a_float64_x_errors_come_before_y_errors_as_in_check_x_y():
+    X, y = make_X(), np.arange(60) % 2
+    X[5, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        make_clf().fit(X, y[:-1])  # and y of another length
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        make_reg().fit(X, np.where(y, np.nan, 1.0))  # and y not finite
+
+
+def test_nan_in_any_block_of_a_subset_is_found():
+    X = make_X(n=3000).astype(np.float64)
+    X[2500, 0] = np.nan  # past the first block of rows
+    subset = _streaming.CastRows(X, np.float32).subset(np.arange(3000))
+    assert np.isnan(subset.min()) and np.isnan(subset.max())
+
+
 # The small fits of a float64 X whose peak is measured: first layers wide enough
 # for their codes to be computed in blocks (see _streaming._product_spans).
 _LEAN = {"max_iter": 1, "batch_size": 100}
