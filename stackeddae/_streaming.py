@@ -226,6 +226,13 @@ _UNSUPPORTED = {
         ),
         "trains on the full batch with 'lbfgs'; choose a mini-batch solver",
     ),
+    "pretrain_solver": (
+        lambda est: (
+            getattr(est, "pretrain_solver", None) == "lbfgs"
+            and getattr(est, "pretrain", False)
+        ),
+        "pretrains on the full batch with 'lbfgs'; choose a mini-batch solver",
+    ),
     "memory": (
         lambda est: getattr(est, "memory", None) is not None,
         "caches layers under a fingerprint of X; set memory=None",

@@ -24,6 +24,7 @@ from support import (
     make_stack,
     make_target,
     make_X,
+    make_y,
     quietly,
     trained_arrays,
 )
@@ -182,6 +183,12 @@ def test_unsupported_settings_are_refused(params, match, tmp_path):
     X = write_memmap(tmp_path / "X.dat", make_X())
     with pytest.raises(ValueError, match=f"block by block.*'{match}'"):
         streamed_fit(make_deep(**params), X)
+
+
+def test_a_classifier_pretraining_with_lbfgs_is_refused_by_its_own_name(tmp_path):
+    X = write_memmap(tmp_path / "X.dat", make_X())
+    with pytest.raises(ValueError, match="SdAClassifier.*'pretrain_solver'"):
+        streamed_fit(make_clf(pretrain_solver="lbfgs"), X, make_y())
 
 
 def test_unlabeled_rows_are_refused(tmp_path):
