@@ -12,11 +12,13 @@ use and ``threadpool_limits`` applies to it (scipy's BLAS is another OpenBLAS wi
 a pool of its own: see ``_optimizers``).  numpy's wheels ship it as
 ``scipy-openblas``, with the symbols' ``scipy_`` prefix and, for 64-bit integers,
 ``64_`` suffix.  Where it is not found (numpy built against another BLAS), or a
-first product disagrees with numpy's, :data:`available` is False and the callers
-take the product with numpy and update in passes.
+first product disagrees with numpy's, :func:`available` is False and the callers
+take the product with numpy and update in passes.  The library is looked up at the
+first call (``threadpool_info`` takes tens of milliseconds), not at import.
 """
 
 import ctypes
+import functools
 import os
 
 import numpy as np
@@ -75,7 +77,26 @@ def _load():
     return {}
 
 
-_GEMM = _load()
+@functools.cache
+def _functions():
+    """The gemm functions that agree with numpy, by dtype (looked up once)."""
+    functions = _load()
+    rng = np.random.default_rng(0)
+    for dtype in list(functions):  # a first product against numpy's
+        A = rng.random((7, 5)).astype(dtype)
+        B = rng.random((3, 5)).astype(dtype).T  # a transposed operand
+        C = rng.random((7, 3)).astype(dtype)
+        expected = -0.5 * (A @ B) + 2.0 * C
+        if not _call(functions[dtype], -0.5, A, B, 2.0, C) or not np.allclose(
+            C, expected, rtol=1e-4
+        ):
+            del functions[dtype]
+    return functions
+
+
+def available():
+    """Whether :func:`gemm` reaches numpy's BLAS (else it always returns False)."""
+    return bool(_functions())
 
 
 def _operand(A):
@@ -101,11 +122,17 @@ def gemm(alpha, A, B, beta, C):
     A, B and C are 2-D arrays of C's dtype (float32 or float64), each with unit
     stride along one dimension (C along its rows: C-contiguous rows), C not
     overlapping A or B.  Returns False, leaving C as it was, where that BLAS is
-    not :data:`available` or the arrays do not fit it; the caller then takes
+    not :func:`available` or the arrays do not fit it; the caller then takes
     another way.
     """
-    f = _GEMM.get(C.dtype)
-    if f is None or A.dtype != C.dtype or B.dtype != C.dtype:
+    f = _functions().get(C.dtype)
+    if f is None:
+        return False
+    return _call(f, alpha, A, B, beta, C)
+
+
+def _call(f, alpha, A, B, beta, C):
+    if A.dtype != C.dtype or B.dtype != C.dtype:
         return False
     (m, k), (k2, n) = A.shape, B.shape
     if k != k2 or C.shape != (m, n) or min(m, n) == 0:
@@ -133,19 +160,3 @@ def gemm(alpha, A, B, beta, C):
         c[1],
     )
     return True
-
-
-def _agrees():
-    """A first product in each dtype against numpy's (a wrong binding is dropped)."""
-    rng = np.random.default_rng(0)
-    for dtype in list(_GEMM):
-        A = rng.random((7, 5)).astype(dtype)
-        B = rng.random((3, 5)).astype(dtype).T  # a transposed operand
-        C = rng.random((7, 3)).astype(dtype)
-        expected = -0.5 * (A @ B) + 2.0 * C
-        if not gemm(-0.5, A, B, 2.0, C) or not np.allclose(C, expected, rtol=1e-4):
-            del _GEMM[dtype]
-
-
-_agrees()
-available = bool(_GEMM)

@@ -224,7 +224,7 @@ class TrainingLoop:
         self.rng = rng
         self.optimizer = settings.optimizer(objective.params, optimizer_state)
         # weight gradients as factors, the optimizer's to multiply (``_objectives``)
-        if blas_available and hasattr(objective, "factored"):
+        if blas_available() and hasattr(objective, "factored"):
             objective.factored = True
         self.last_good = [p.copy() for p in objective.params]  # end of last epoch
         self.best = None  # early stopping's best weights

@@ -18,7 +18,7 @@ def _operands(dtype, transpose_a, transpose_b, m=7, k=5, n=3):
 
 def test_numpy_openblas_is_found():
     # numpy's wheels ship OpenBLAS: the fused step is what the fits use here
-    assert _blas.available
+    assert _blas.available()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -561,7 +561,7 @@ def test_fits_take_the_weight_gradients_as_factors(
         lambda i, obj, X, Y, call: modes.append(obj.factored) or call(obj, X, Y),
     )
     factored = fit_quiet(make_dae(**params), X)
-    monkeypatch.setattr("stackeddae._training.blas_available", False)
+    monkeypatch.setattr("stackeddae._training.blas_available", lambda: False)
     filled = fit_quiet(make_dae(**params), X)
     assert modes and all(modes[: len(modes) // 2])
     assert not any(modes[len(modes) // 2 :])
