@@ -503,6 +503,25 @@ def make_optimizer(est, params, state=None, training=None):
     return training.Settings.from_estimator(est).optimizer(params, state)
 
 
+def loop_step(objective):
+    """``update(*args)``'s arguments as the training loop passes them: the gradients,
+    and the factors of the weight gradients where this version's objective leaves
+    them so (``stackeddae/_objectives.py``; the objective is set to it here).
+
+    Call ``optimizer.update(*args)`` after each call of the objective; the list of
+    factors is the objective's own, filled by each call.
+    """
+    package = type(objective).__module__.rsplit(".", 1)[0]
+    try:
+        blas = importlib.import_module(package + "._blas")
+    except ModuleNotFoundError:  # versions before the fused SGD step
+        return (objective.grads,)
+    if not hasattr(objective, "factored") or not blas.available():
+        return (objective.grads,)
+    objective.factored = True
+    return (objective.grads, objective.factors)
+
+
 def thread_cpu_seconds():
     """CPU seconds (user + system) of each thread of this process, by thread id.
 

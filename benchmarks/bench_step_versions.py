@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from _common import Result, Usage, main, make_optimizer, table
+from _common import Result, Usage, loop_step, main, make_optimizer, table
 from threadpoolctl import threadpool_limits
 
 # (n_components, batch_size, corruption_level): the reference experiment without and
@@ -86,10 +86,11 @@ def setup(package, X, n_components, batch_size, level):
 
 
 def seconds_per_step(objective, optimizer, batches, n_steps):
+    args = loop_step(objective)
     start = time.process_time()
     for k in range(n_steps):
         objective(batches[k % len(batches)])
-        optimizer.update(objective.grads)
+        optimizer.update(*args)
     return (time.process_time() - start) / n_steps
 
 

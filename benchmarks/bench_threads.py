@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import Result, main, make_optimizer, table
+from _common import Result, loop_step, main, make_optimizer, table
 from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import threadpool_limits
 
@@ -160,6 +160,7 @@ def time_steps(X, cfg):
         objective = DAEObjective(dae, m)
         optimizer = make_optimizer(dae, objective.params)
         batches = [data[i : i + m] for i in range(0, len(data) - m + 1, m)]
+        args = loop_step(objective)
         times = {t: [] for t in cfg.threads}
         for r in range(cfg.step_rounds):
             batch = batches[r % len(batches)]
@@ -167,7 +168,7 @@ def time_steps(X, cfg):
                 with threadpool_limits(limits=t, user_api="blas"):
                     start = time.perf_counter()
                     objective(batch)
-                    optimizer.update(objective.grads)
+                    optimizer.update(*args)
                     times[t].append(time.perf_counter() - start)
         first = min(times[cfg.threads[0]])
         for t in cfg.threads:

@@ -50,7 +50,7 @@ import warnings
 from contextlib import contextmanager
 
 import numpy as np
-from _common import Result, Usage, main, make_optimizer, table
+from _common import Result, Usage, loop_step, main, make_optimizer, table
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -173,10 +173,11 @@ class LibraryStep:
 
     def __call__(self, n_steps):
         objective, optimizer, total = self.objective, self.optimizer, 0.0
+        args = loop_step(objective)
         for _ in range(n_steps):
             Xb, _ = self.batches.next()
             total += float(objective(Xb))
-            optimizer.update(objective.grads)
+            optimizer.update(*args)
         return total
 
 
@@ -264,10 +265,11 @@ class FineTuneStep:
 
     def __call__(self, n_steps):
         objective, optimizer, total = self.objective, self.optimizer, 0.0
+        args = loop_step(objective)
         for _ in range(n_steps):
             Xb, Yb = self.batches.next()
             total += float(objective(Xb, Yb))
-            optimizer.update(objective.grads)
+            optimizer.update(*args)
         return total
 
 

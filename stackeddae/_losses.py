@@ -166,11 +166,14 @@ def l2_penalty(weights, grads, alpha, m, work=None):
 
     As in scikit-learn's MLP the penalty is divided by the mini-batch size ``m``.
     ``work``, a flat scratch buffer as large as the largest weight matrix, spares a
-    temporary per call (a training step passes one).
+    temporary per call (a training step passes one).  ``grads=None``: the cost
+    only (a factored gradient carries the term as its decay, ``alpha / m``).
     """
     cost = 0.0
-    for W, g in zip(weights, grads, strict=True):
+    for W, g in zip(weights, grads or [None] * len(weights), strict=True):
         cost += float(np.vdot(W, W))
+        if g is None:
+            continue
         if work is None:
             g += (alpha / m) * W
         else:  # g += (alpha / m) W with no weight-sized temporary

@@ -5,6 +5,15 @@ of arrays, updated in place) and ``batch_size``, and ``objective(X, Y)`` returns
 mean cost of the mini-batch and fills ``grads`` (see ``_training.py``);
 ``objective(X, Y, weights)`` the weighted mean, with the rows' sample weights.
 
+With ``factored`` set (the training loop sets it where numpy's BLAS takes
+C <- alpha A B + beta C: ``_blas``), an objective leaves the gradient of each weight
+matrix as its factors instead: ``factors[i] = (A, B, decay)`` for ``params[i]``,
+whose gradient is ``A @ B + decay * params[i]`` (``decay``: the L2 term's
+``alpha / m``), None where ``grads[i]`` holds it.  The optimizer takes the product
+itself, into the weights for plain SGD (``_optimizers``): the product then writes
+no gradient, and the step takes no pass of its own.  The factors are the
+objective's buffers (and the mini-batch), valid until its next call.
+
 Sample weights (``weights``, one per row, or None) are normalised as scikit-learn's
 MLP normalises them (``BaseMultilayerPerceptron._backprop``): the cost is the
 weighted mean ``sum_i w_i loss_i / sum_i w_i``, the gradients are of it, and the L2
@@ -78,6 +87,8 @@ class DAEObjective:
         if not self.tied:
             self.params.append(dae.decoder_components_)
         self.grads = [np.empty_like(p) for p in self.params]
+        self.factored = False  # see the module docstring
+        self.factors = [None] * len(self.params)
         # the weight matrices (not the biases), which the L2 penalty applies to
         self.weights, self.weight_grads = self.params[::3], self.grads[::3]
         n_hidden, n_visible = dae.components_.shape
@@ -186,13 +197,21 @@ class DAEObjective:
         if self.tied:  # dW = dy^T x~ + y^T da = [dy^T | y^T] [x~; da]
             pair[:, :m] = delta_hidden_t
             pair[:, m:] = code_t
-            np.matmul(pair, self.visible[: 2 * m], out=grads[0])
-        else:
-            np.matmul(delta_hidden_t, x_tilde, out=grads[0])
-            np.matmul(code_t, delta_out, out=grads[3])
+            products = [(0, pair, self.visible[: 2 * m])]
+        else:  # W, then the decoder's W'
+            products = [(0, delta_hidden_t, x_tilde), (3, code_t, delta_out)]
+        for i, A, B in products:
+            if self.factored:
+                self.factors[i] = (A, B, self.alpha / total)
+            else:
+                np.matmul(A, B, out=grads[i])
         if self.alpha:
             cost += l2_penalty(
-                self.weights, self.weight_grads, self.alpha, total, self.l2_work
+                self.weights,
+                None if self.factored else self.weight_grads,
+                self.alpha,
+                total,
+                self.l2_work,
             )
         return cost
 
@@ -221,6 +240,8 @@ class NetworkObjective:
         self.n_layers = len(net.coefs_)
         self.params = net.coefs_ + net.intercepts_
         self.grads = [np.empty_like(p) for p in self.params]
+        self.factored = False  # see the module docstring
+        self.factors = [None] * len(self.params)
         dtype = net.coefs_[0].dtype
         # outputs[i]: activations of layer i+1; the last holds the output's delta
         self.outputs = [np.empty((batch_size, W.shape[1]), dtype) for W in net.coefs_]
@@ -251,8 +272,13 @@ class NetworkObjective:
         # backward: delta holds d(mean cost)/d(pre-activation)
         delta = acts[n]
         ones = self.ones[:m]
+        factors = self.factors if self.factored else None
+        decay = self.alpha / total
         for i in range(n - 1, -1, -1):
-            np.dot(acts[i].T, delta, out=coef_grads[i])
+            if factors is None:
+                np.dot(acts[i].T, delta, out=coef_grads[i])
+            else:
+                factors[i] = (acts[i].T, delta, decay)
             np.dot(ones, delta, out=intercept_grads[i])
             if i > 0:
                 below = self.deltas[i - 1][:m]
@@ -260,7 +286,13 @@ class NetworkObjective:
                 self.derivative(acts[i], below)
                 delta = below
         if self.alpha:
-            cost += l2_penalty(coefs, coef_grads, self.alpha, total, self.l2_work)
+            cost += l2_penalty(
+                coefs,
+                None if factors else coef_grads,
+                self.alpha,
+                total,
+                self.l2_work,
+            )
         return cost
 
     def forward(self, acts):

@@ -11,9 +11,35 @@ The updates are numpy passes, not scipy's BLAS axpy: scipy's OpenBLAS keeps a th
 pool apart from numpy's, and the two, alternating in a step, took each other's cores
 (a numpy product then a scipy axpy: 0.25 ms on one thread, 11 ms on two).  An axpy
 y += a x is two passes here, x *= a then y += x, over the gradient, which is scratch.
+
+``update(grads, factors)`` also takes weight gradients as the factors of a product
+(``factors[i] = (A, B, decay)``: the gradient of ``params[i]`` is
+``A @ B + decay * params[i]``; see ``_objectives``), taken by numpy's own BLAS
+(``_blas.gemm``): plain SGD folds the whole step into the product,
+``W <- (1 - lr decay) W - lr A B``, and the other optimizers have the product
+written into the gradient, times the learning rate where the update scales by it.
 """
 
 import numpy as np
+
+from ._blas import gemm
+
+
+def take_products(params, grads, factors, scale=1.0):
+    """g <- scale (A @ B + decay p) for each factored gradient; None: unchanged."""
+    for p, g, factor in zip(params, grads, factors, strict=True):
+        if factor is None:
+            continue
+        A, B, decay = factor
+        if decay:
+            np.multiply(p, scale * decay, out=g)
+        if not gemm(scale, A, B, 1.0 if decay else 0.0, g):  # numpy's way
+            product = np.matmul(A, B)
+            product *= scale
+            if decay:
+                g += product
+            else:
+                np.copyto(g, product)
 
 
 class BaseOptimizer:
@@ -59,8 +85,9 @@ class BaseOptimizer:
     def _zeros(self):
         return [np.zeros_like(p) for p in self.params]
 
-    def update(self, grads):
-        """Apply one step in place. ``grads`` is overwritten."""
+    def update(self, grads, factors=None):
+        """Apply one step in place. ``grads`` is overwritten; ``factors`` (or
+        None): the factored weight gradients (see the module docstring)."""
         raise NotImplementedError
 
     def iteration_ends(self, time_step):
@@ -122,16 +149,27 @@ class SGDOptimizer(BaseOptimizer):
             state["velocities"] = self._zeros()
         return state
 
-    def update(self, grads):
+    def update(self, grads, factors=None):
         # Python floats: a numpy float64 scalar would make float32 passes float64
         lr, mu = float(self.learning_rate), float(self.momentum)
+        if factors is None:
+            factors = [None] * len(grads)
         if not mu:  # p -= lr g
-            for p, g in zip(self.params, grads, strict=True):
+            for p, g, factor in zip(self.params, grads, factors, strict=True):
+                if factor is not None:  # the step in the product
+                    A, B, decay = factor
+                    if gemm(-lr, A, B, 1.0 - lr * decay, p):
+                        continue
+                    take_products([p], [g], [factor])
                 g *= lr
                 p -= g
             return
-        for p, g, v in zip(self.params, grads, self.state["velocities"], strict=True):
-            g *= lr
+        take_products(self.params, grads, factors, lr)  # lr g, in the product
+        for p, g, v, factor in zip(
+            self.params, grads, self.state["velocities"], factors, strict=True
+        ):
+            if factor is None:
+                g *= lr
             v *= mu
             v -= g  # v = mu v - lr g
             if self.nesterovs_momentum:  # p += mu v - lr g
@@ -164,7 +202,9 @@ class AdaGradOptimizer(BaseOptimizer):
     def _accumulate(self, acc, g_squared):
         acc += g_squared
 
-    def update(self, grads):
+    def update(self, grads, factors=None):
+        if factors is not None:
+            take_products(self.params, grads, factors)
         lr = float(self.learning_rate)
         for p, g, acc, tmp in zip(
             self.params, grads, self.state["accumulators"], self._scratch, strict=True
@@ -234,7 +274,9 @@ class AdaDeltaOptimizer(BaseOptimizer):
             "step_averages": self._zeros(),
         }
 
-    def update(self, grads):
+    def update(self, grads, factors=None):
+        if factors is not None:
+            take_products(self.params, grads, factors)
         rho, eps = float(self.rho), float(self.epsilon)
         state = self.state
         for p, g, a, s, tmp in zip(
@@ -293,7 +335,9 @@ class AdamOptimizer(BaseOptimizer):
             "vs": self._zeros(),
         }
 
-    def update(self, grads):
+    def update(self, grads, factors=None):
+        if factors is not None:
+            take_products(self.params, grads, factors)
         state = self.state
         state["t"] += 1
         t, b1, b2 = state["t"], float(self.beta_1), float(self.beta_2)

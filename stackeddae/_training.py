@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ._batch_size import effective_batch_size
+from ._blas import available as blas_available
 from ._optimizers import OPTIMIZERS
 from ._params import optimizer_params
 from ._streaming import BlockSource, CastRows
@@ -223,6 +224,9 @@ class TrainingLoop:
         self.history = history
         self.rng = rng
         self.optimizer = settings.optimizer(objective.params, optimizer_state)
+        # weight gradients as factors, the optimizer's to multiply (``_objectives``)
+        if blas_available() and hasattr(objective, "factored"):
+            objective.factored = True
         self.last_good = [p.copy() for p in objective.params]  # end of last epoch
         self.best = None  # early stopping's best weights
         self.cost_limit = None  # set by the first cost: see _DIVERGENCE_FACTOR
@@ -303,6 +307,7 @@ class TrainingLoop:
         the objective and the optimizer's BLAS calls and little else.
         """
         objective, grads = self.objective, self.objective.grads
+        factors = objective.factors if getattr(objective, "factored", False) else None
         update = self.optimizer.update
         X, Y, W, x_buffer, y_buffer, w_buffer = (
             batches.X,
@@ -330,7 +335,7 @@ class TrainingLoop:
             if not cost <= limit:  # also catches NaN
                 raise _Diverged
             try:
-                update(grads)
+                update(grads, factors)
             except KeyboardInterrupt:
                 raise _StepInterrupted from None
             total += float(cost)

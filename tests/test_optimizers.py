@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from stackeddae import _optimizers
 from stackeddae._optimizers import (
     OPTIMIZERS,
     AdaDeltaOptimizer,
@@ -333,3 +334,53 @@ def test_adadelta_ignores_learning_rate_init():
     _run(AdaDeltaOptimizer(b, learning_rate_init=1e-5), _gradients())
     for pa, pb in zip(a, b, strict=True):
         assert_array_equal(pa, pb)
+
+
+def _factored_steps():
+    """Per step: the first parameter's gradient as factors (A, B) of its product,
+    and the second's (a vector) as a plain gradient."""
+    rng = np.random.default_rng(1)
+    return [
+        (rng.standard_normal((2, 3)), rng.standard_normal((3, 2)), g)
+        for g in (step[1] for step in _gradients())
+    ]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("decay", [0.0, 0.3])
+@pytest.mark.parametrize("blas", [True, False])
+def test_factored_gradients_step_as_their_products(case, decay, blas, monkeypatch):
+    if not blas:  # numpy's products and passes, where numpy's BLAS is out of reach
+        monkeypatch.setattr("stackeddae._optimizers.gemm", lambda *args: False)
+    make, _ = CASES[case]
+    factored, plain = _start(), _start()
+    opt_factored, opt_plain = make(factored), make(plain)
+    for A, B, g in _factored_steps():
+        grads = [np.full_like(factored[0], np.nan), g.copy()]  # the product's place
+        opt_factored.update(grads, [(A, B, decay), None])
+        opt_plain.update([A @ B + decay * plain[0], g.copy()])
+    for p, e in zip(factored, plain, strict=True):
+        assert_allclose(p, e, rtol=1e-12, atol=1e-14)
+    assert not np.allclose(factored[0], _start()[0])
+
+
+def test_plain_sgd_takes_a_factored_step_in_the_product(monkeypatch):
+    # the gemm writes the step into the weights: the gradient buffer stays as it was
+    calls = []
+    original = _optimizers.gemm
+
+    def watched(alpha, A, B, beta, C):
+        calls.append((alpha, beta, C))
+        return original(alpha, A, B, beta, C)
+
+    monkeypatch.setattr("stackeddae._optimizers.gemm", watched)
+    p = [np.ones((2, 2)), np.zeros(2)]
+    grads = [np.full((2, 2), np.nan), np.array([1.0, -1.0])]
+    A, B = np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])
+    sgd = SGDOptimizer(p, learning_rate_init=0.5, momentum=0)
+    sgd.update(grads, [(A, B, 0.1), None])
+    assert_allclose(p[0], (1 - 0.5 * 0.1) * 1.0 - 0.5 * B)
+    assert_allclose(p[1], [-0.5, 0.5])
+    assert np.isnan(grads[0]).all()
+    assert [(a, b) for a, b, _ in calls] == [(-0.5, 1 - 0.5 * 0.1)]
+    assert calls[0][2] is p[0]

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
-from support import fit_quiet, make_clf, make_dae, raise_on
+from support import fit_quiet, make_clf, make_dae, make_X, raise_on
 
 from stackeddae import (
     DenoisingAutoencoder,
@@ -544,3 +544,26 @@ def test_mixed_rows_pair_the_labeled_rows_with_a_cycle_of_unlabeled_ones():
     # without shuffling, in order; fewer unlabeled rows than labeled: all of them
     few = MixedRows(np.arange(5), np.arange(5, 8))
     assert_array_equal(few.epoch(rng, shuffle=False), np.arange(8))
+
+
+@pytest.mark.parametrize("solver, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0)])
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_fits_take_the_weight_gradients_as_factors(
+    monkeypatch, patch_objective, solver, momentum, alpha
+):
+    # the loop hands the optimizer the factors of the weight gradients (plain SGD
+    # steps in the product); the fit is the one of filled gradients, to rounding
+    X = make_X()
+    params = dict(solver=solver, momentum=momentum, alpha=alpha, dtype=np.float64)
+    modes = []
+    patch_objective(
+        DAEObjective,
+        lambda i, obj, X, Y, call: modes.append(obj.factored) or call(obj, X, Y),
+    )
+    factored = fit_quiet(make_dae(**params), X)
+    monkeypatch.setattr("stackeddae._training.blas_available", lambda: False)
+    filled = fit_quiet(make_dae(**params), X)
+    assert modes and all(modes[: len(modes) // 2])
+    assert not any(modes[len(modes) // 2 :])
+    assert_allclose(factored.components_, filled.components_, rtol=1e-12)
+    assert_allclose(factored.intercept_hidden_, filled.intercept_hidden_, rtol=1e-12)
