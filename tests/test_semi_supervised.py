@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.semi_supervised import LabelSpreading
 from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
 from support import relative_error as relative
 
@@ -18,7 +19,6 @@ from stackeddae import (
     SdAClassifier,
     SdARegressor,
     StackedDenoisingAutoencoder,
-    _supervised,
 )
 from stackeddae._objectives import NetworkObjective, SemiSupervisedObjective
 
@@ -188,55 +188,25 @@ def test_by_default_unlabeled_rows_fine_tune_on_spread_labels(digits, patch_obje
 def test_spread_targets_come_from_the_network_codes(digits, monkeypatch):
     # the graph is built over every hidden layer's codes, not over the inputs
     X, y = digits
-    spread = []
-    original = _supervised.spread_labels
+    fitted = []
+    original = LabelSpreading.fit
     monkeypatch.setattr(
-        _supervised,
-        "spread_labels",
-        lambda codes, Y, k: spread.append((codes, Y, k)) or original(codes, Y, k),
+        LabelSpreading,
+        "fit",
+        lambda self, Xs, ys: (
+            fitted.append((Xs, ys, self.n_neighbors)) or original(self, Xs, ys)
+        ),
     )
     clf = make_clf(
         hidden_layer_sizes=(12, 8), unlabeled_label=-1, unlabeled_neighbors=5
     )
-    y_semi = _hide(y, 60)
-    clf = fit_quiet(clf, X, y_semi)
-    [(codes, Y_labeled, k)] = spread
+    clf = fit_quiet(clf, X, _hide(y, 60))
+    [(codes, y_spread, k)] = fitted
     assert codes.shape == (300, 12 + 8) and k == 5
-    assert Y_labeled.shape == (60, 10)  # the labeled rows first, one-hot
-    assert_array_equal(np.sort(Y_labeled.argmax(axis=1)), np.sort(y[y_semi != -1]))
-
-
-def test_spread_labels_is_zhou_et_al_over_the_symmetric_knn_graph():
-    # the fixed point of F = alpha S F + (1 - alpha) Y, S = D^-1/2 W D^-1/2 with W
-    # the k-NN graph made symmetric (an edge where either row is the other's
-    # neighbour; 1/2 one way, 1 both ways) and D its degrees plus the row itself
-    rng = np.random.default_rng(0)
-    codes = rng.normal(size=(40, 3))
-    Y_labeled = np.eye(3)[[0, 1, 2, 0, 1]]
-    k, alpha = 4, _supervised.SPREAD_ALPHA
-    distances = np.linalg.norm(codes[:, None] - codes[None], axis=2)
-    np.fill_diagonal(distances, np.inf)
-    W = np.zeros((40, 40))
-    W[np.arange(40)[:, None], np.argsort(distances, axis=1)[:, :k]] = 1
-    W = (W + W.T) / 2
-    assert (W == 0.5).any()  # some edges one way only
-    scale = 1 / np.sqrt(W.sum(axis=1) + 1)
-    S = scale[:, None] * W * scale[None]
-    Y = np.zeros((40, 3))
-    Y[:5] = Y_labeled
-    F = np.linalg.solve(np.eye(40) - alpha * S, (1 - alpha) * Y)
-    F /= F.sum(axis=1, keepdims=True)
-    spread = _supervised.spread_labels(codes, Y_labeled, k)
-    np.testing.assert_allclose(spread, F, atol=2e-3)
-    np.testing.assert_allclose(spread.sum(axis=1), 1)
-
-
-def test_spread_labels_leaves_a_row_no_label_reaches_without_target():
-    # two clusters far apart, labels in one only: the other's rows get zero rows
-    codes = np.concatenate([np.arange(6.0), 100 + np.arange(6.0)])[:, None]
-    spread = _supervised.spread_labels(codes, np.eye(2)[[0, 1]], 2)
-    assert_array_equal(spread[6:], 0)
-    np.testing.assert_allclose(spread[:6].sum(axis=1), 1)
+    assert (y_spread == -1).sum() == 240
+    assert_array_equal(
+        np.sort(y_spread[y_spread != -1]), np.sort(y[_hide(y, 60) != -1])
+    )
 
 
 def test_spreading_pays_at_few_labels(digits):
