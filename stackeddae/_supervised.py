@@ -641,7 +641,11 @@ default="spreading"
         pretraining's denoising criterion kept as a regulariser of the whole
         network (as :class:`StackedDenoisingAutoencoder`'s parameter of the same
         name).  ``predict`` and the other methods see clean inputs.  0 (the
-        default) fine-tunes on the clean inputs.
+        default) fine-tunes on the clean inputs.  On full MNIST (SdA-3, the
+        paper's validation split; ``benchmarks/DEFAULTS.md``, "the tuned
+        recipe"), masking 0.2 with shuffled rows reached 1.52% validation error
+        in 17 epochs, where the clean tutorial recipe's best of 36 was 1.57%,
+        and 1.32% with the step divided on stalls (``learning_rate="adaptive"``).
 
     Attributes
     ----------
