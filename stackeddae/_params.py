@@ -143,7 +143,8 @@ ROUTES = {
     "fine_tune_solver": _route("stack unrolled"),
     "fine_tune_learning_rate_init": _route("stack unrolled"),
     "fine_tune_batch_size": _route("stack unrolled"),
-    "fine_tune_corruption_level": _route("stack unrolled"),
+    # ... and the supervised SdAs' noise on the input while fine-tuning
+    "fine_tune_corruption_level": _route("stack unrolled fine_tuning"),
     # the outlier detector
     "estimator": _route("detector"),
     "n_neighbors": _route("detector"),

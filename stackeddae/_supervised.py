@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
 from ._activations import ACTIVATIONS
 from ._cache import cache_memory
 from ._callbacks import CallbackSupportMixin, Task, subtask_of
+from ._corruption import CORRUPTIONS
 from ._features import LayerFeaturesMixin, join_codes
 from ._init import init_weights
 from ._layers import dense, encoder_layers, forward, layer_outputs
@@ -54,6 +55,7 @@ from ._threads import under_thread_rule
 from ._training import MixedRows, Status, reset_history, train
 from ._validation import (
     NETWORK_ACTIVATION,
+    check_corruption_level,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -76,6 +78,45 @@ HEAD_LOSSES = {
     "binary": "softmax_cross_entropy",
     "multiclass": "softmax_cross_entropy",
     "multilabel-indicator": "cross_entropy",
+}
+
+
+class _NoisyInputs:
+    """A fine-tuning objective whose mini-batch input is corrupted first
+    (``fine_tune_corruption_level`` of ``corruption``), the targets unchanged."""
+
+    def __init__(self, net, batch_size, **kwargs):
+        super().__init__(net, batch_size, **kwargs)
+        W = net.coefs_[0]
+        self.noisy = np.empty((batch_size, W.shape[0]), W.dtype)
+        self.noise = CORRUPTIONS[net.corruption]
+        self.noise_level = net.fine_tune_corruption_level
+        stack = getattr(net, "stack_", None)
+        self.noise_range = (
+            stack.autoencoders_[0].input_range_ if stack is not None else (0, 1)
+        )
+        self.noise_rng = net._rng
+
+    def inputs(self, X, m):
+        X = super().inputs(X, m)
+        noisy = self.noisy[:m]
+        return self.noise(X, self.noise_level, self.noise_rng, noisy, *self.noise_range)
+
+
+class _NoisyNetworkObjective(_NoisyInputs, NetworkObjective):
+    pass
+
+
+class _NoisySemiSupervisedObjective(_NoisyInputs, SemiSupervisedObjective):
+    pass
+
+
+# The fine-tuning objective: (unlabeled rows train, input noise) -> its class.
+OBJECTIVES = {
+    (False, False): NetworkObjective,
+    (True, False): SemiSupervisedObjective,
+    (False, True): _NoisyNetworkObjective,
+    (True, True): _NoisySemiSupervisedObjective,
 }
 
 
@@ -141,6 +182,7 @@ class _BaseSdA(
         memory=None,
         transform_layers="top",
         unlabeled_label=None,
+        fine_tune_corruption_level=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -180,6 +222,7 @@ class _BaseSdA(
         self.memory = memory
         self.transform_layers = transform_layers
         self.unlabeled_label = unlabeled_label
+        self.fine_tune_corruption_level = fine_tune_corruption_level
 
     # ---------------------------------------------------------------- fitting
     def pretraining_stack(self):
@@ -199,6 +242,11 @@ class _BaseSdA(
     def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         X, y, weights = weighted_rows(X, y, sample_weight)
         check_integer_params(self)
+        check_corruption_level(
+            self.fine_tune_corruption_level,
+            self.corruption,
+            name="fine_tune_corruption_level",
+        )
         if incremental:
             check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
@@ -251,11 +299,13 @@ class _BaseSdA(
             if semi_supervised and self.unlabeled_loss == "spreading":
                 self._spread_targets(X, Y, rows)
 
+        kind = OBJECTIVES[semi_supervised, self.fine_tune_corruption_level > 0]
+
         def objective(batch_size, n_train):
             if semi_supervised:
                 ramp = UNLABELED_RAMP_EPOCHS * n_train
-                return SemiSupervisedObjective(self, batch_size, ramp=ramp)
-            return NetworkObjective(self, batch_size)
+                return kind(self, batch_size, ramp=ramp)
+            return kind(self, batch_size)
 
         with task.subtask(
             "fine-tuning",
@@ -587,6 +637,17 @@ default="spreading"
     unlabeled_neighbors : int, default=7
         Neighbours of each row in the spreading term's graph (``n_neighbors`` of
         ``LabelSpreading``; fewer in a ``partial_fit`` chunk of fewer rows).
+    fine_tune_corruption_level : float, default=0.0
+        Noise (of type ``corruption``) on the input of every fine-tuning
+        mini-batch, drawn afresh at each step, the targets unchanged: the
+        pretraining's denoising criterion kept as a regulariser of the whole
+        network (as :class:`StackedDenoisingAutoencoder`'s parameter of the same
+        name).  ``predict`` and the other methods see clean inputs.  0 (the
+        default) fine-tunes on the clean inputs.  On full MNIST (SdA-3, the
+        paper's validation split; ``benchmarks/DEFAULTS.md``, "the tuned
+        recipe"), masking 0.2 with shuffled rows reached 1.52% validation error
+        in 17 epochs, where the clean tutorial recipe's best of 36 was 1.57%,
+        and 1.32% with the step divided on stalls (``learning_rate="adaptive"``).
 
     Attributes
     ----------
@@ -692,6 +753,7 @@ default="spreading"
         unlabeled_loss="spreading",
         unlabeled_weight=1.0,
         unlabeled_neighbors=7,
+        fine_tune_corruption_level=0.0,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -732,6 +794,7 @@ default="spreading"
             memory=memory,
             transform_layers=transform_layers,
             unlabeled_label=unlabeled_label,
+            fine_tune_corruption_level=fine_tune_corruption_level,
         )
         self.unlabeled_loss = unlabeled_loss
         self.unlabeled_weight = unlabeled_weight
@@ -1037,7 +1100,8 @@ pretrain_batch_size, pretrain_max_iter, pretrain_momentum, solver, alpha, \
 batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
-n_iter_no_change, max_fun, n_jobs, memory, transform_layers
+n_iter_no_change, max_fun, n_jobs, memory, transform_layers, \
+fine_tune_corruption_level
         As in :class:`SdAClassifier`, except that early stopping scores R^2,
         averaged over the outputs as ``score`` (and ``MLPRegressor``) do, on
         the labeled rows.

@@ -661,3 +661,88 @@ def test_identity_activation_gives_linear_hidden_layers(cls):
         code = code @ W + b
     assert_allclose(est.transform(X), code, rtol=1e-5, atol=1e-6)
     assert code.min() < 0 or code.max() > 1  # not squashed
+
+
+# ------------------------------------------- noise on the fine-tuning input
+
+
+def _noisy_objective(level=0.4, **params):
+    X, y = _blobs(n=9, n_features=4)
+    clf = fit_quiet(
+        _small(
+            SdAClassifier,
+            fine_tune_corruption_level=level,
+            batch_size=9,
+            pretrain_batch_size=9,
+            **params,
+        ),
+        X,
+        y,
+    )
+    obj = _supervised.OBJECTIVES[False, True](clf, len(X))
+    return clf, obj, X, np.eye(3)[y]
+
+
+def test_fine_tune_corruption_trains_on_the_corrupted_input():
+    clf, obj, X, Y = _noisy_objective(level=0.4)
+    obj.noise_rng = np.random.default_rng(1)
+    cost = float(obj(X, Y))
+    grads = [g.copy() for g in obj.grads]
+    noisy = _supervised.CORRUPTIONS["masking"](
+        X, 0.4, np.random.default_rng(1), np.empty_like(X)
+    )
+    assert np.any(noisy != X) and np.any(noisy == X)
+    clean = NetworkObjective(clf, len(X))
+    assert cost == float(clean(noisy, Y))
+    for g, expected in zip(grads, clean.grads, strict=True):
+        assert_array_equal(g, expected)
+    assert float(clean(X, Y)) != cost
+
+
+def test_fine_tune_corruption_objective_gradient():
+    _, obj, X, Y = _noisy_objective(level=0.3, corruption="gaussian")
+
+    def cost():  # the same noise at every evaluation
+        obj.noise_rng = np.random.default_rng(1)
+        return float(obj(X, Y))
+
+    cost()
+    analytic = [g.copy() for g in obj.grads]
+    error = relative_error(analytic, numeric_gradient(cost, obj.params))
+    assert error < 1e-7, error
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_fine_tune_corruption_changes_fine_tuning_not_pretraining(Estimator):
+    X, y = _blobs(n=30)
+    clean = fit_quiet(_small(Estimator), X, y)
+    noisy = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.3), X, y)
+    again = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.3), X, y)
+    layers = zip(clean.stack_.autoencoders_, noisy.stack_.autoencoders_, strict=True)
+    for a, b in layers:
+        assert_array_equal(a.components_, b.components_)
+    assert not np.array_equal(clean.coefs_[0], noisy.coefs_[0])
+    assert_array_equal(noisy.predict(X), again.predict(X))
+
+
+def test_fine_tune_corruption_reaches_the_unlabeled_rows_objective(monkeypatch):
+    X, y = _blobs(n=30)
+    y = np.where(np.arange(30) < 15, y, -1)
+    kinds = []
+    original = _supervised.OBJECTIVES.copy()
+    for key, kind in original.items():
+        monkeypatch.setitem(
+            _supervised.OBJECTIVES,
+            key,
+            lambda *a, kind=kind, **k: kinds.append(kind) or kind(*a, **k),
+        )
+    params = dict(unlabeled_label=-1, unlabeled_loss="entropy")
+    fit_quiet(_small(SdAClassifier, fine_tune_corruption_level=0.2, **params), X, y)
+    assert set(kinds) == {_supervised._NoisySemiSupervisedObjective}
+
+
+@pytest.mark.parametrize("level", [1.0, -0.1])
+def test_fine_tune_corruption_level_out_of_range_raises(level):
+    X, y = _blobs(n=30)
+    with pytest.raises(ValueError, match="fine_tune_corruption_level"):
+        _small(SdAClassifier, fine_tune_corruption_level=level).fit(X, y)
