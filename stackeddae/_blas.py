@@ -13,8 +13,16 @@ a pool of its own: see ``_optimizers``).  numpy's wheels ship it as
 ``scipy-openblas``, with the symbols' ``scipy_`` prefix and, for 64-bit integers,
 ``64_`` suffix.  Where it is not found (numpy built against another BLAS), or a
 first product disagrees with numpy's, :func:`available` is False and the callers
-take the product with numpy and update in passes.  The library is looked up at the
-first call (``threadpool_info`` takes tens of milliseconds), not at import.
+take the product with numpy and update in passes; so too where the lookup itself
+fails, whatever it raises.  The library is looked up at the first call
+(threadpoolctl's scan of the loaded libraries takes tens of milliseconds, once per
+process, shared with ``_threads``), not at import.
+
+gemm writes through a raw pointer, past numpy's checks: :func:`gemm` hands it only
+what numpy would write itself (C writeable, every array aligned, C apart from A
+and B, C in rows, dimensions within the library's integers) and returns False for
+the rest, so that numpy's way raises numpy's error (a read-only C: a model loaded
+with ``mmap_mode="r"``) instead of writing where it must not.
 """
 
 import ctypes
@@ -23,37 +31,35 @@ import os
 
 import numpy as np
 
-# (symbol suffix, integer type): numpy's wheels use 64-bit integers
-_VARIANTS = (("64_", ctypes.c_int64), ("", ctypes.c_int32))
+from ._threads import blas_info
+
+# (symbol suffix, integer type, the first dimension it cannot hold (None: any
+# array's)): numpy's wheels use 64-bit integers
+_VARIANTS = (("64_", ctypes.c_int64, None), ("", ctypes.c_int32, 2**31))
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
 def _numpy_openblas():
     """The path of the OpenBLAS that numpy's products run on, or None."""
-    from threadpoolctl import threadpool_info
-
-    home = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
-    for info in threadpool_info():
-        path = info.get("filepath") or ""
+    home = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
+    for info in blas_info():  # threadpoolctl's, shared with the thread rule
+        path = os.path.realpath(info.get("filepath") or "")
         if (
             info.get("internal_api") == "openblas"
-            and os.path.abspath(path).startswith(home + os.sep + "numpy")
+            and path.startswith(home + os.sep + "numpy")
             and "openblas" in os.path.basename(path)
         ):
             return path
     return None
 
 
-def _load():
-    """{dtype: the cblas gemm function} of numpy's OpenBLAS; empty if unreachable."""
-    path = _numpy_openblas()
+def _bind(path):
+    """{dtype: (the cblas gemm function, its dimension limit)} of the OpenBLAS at
+    ``path``; empty if it has none."""
     if path is None:
         return {}
-    try:
-        lib = ctypes.CDLL(path)
-    except OSError:
-        return {}
-    for suffix, integer in _VARIANTS:
+    lib = ctypes.CDLL(path)
+    for suffix, integer, limit in _VARIANTS:
         config = getattr(lib, f"scipy_openblas_get_config{suffix}", None)
         if config is None:
             continue
@@ -72,7 +78,7 @@ def _load():
             f.argtypes += [scalar, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
             f.argtypes += [scalar, ctypes.c_void_p, integer]
             f.restype = None
-            functions[dtype] = f
+            functions[dtype] = (f, limit)
         return functions
     return {}
 
@@ -80,23 +86,28 @@ def _load():
 @functools.cache
 def _functions():
     """The gemm functions that agree with numpy, by dtype (looked up once)."""
-    functions = _load()
-    rng = np.random.default_rng(0)
-    for dtype in list(functions):  # a first product against numpy's
-        A = rng.random((7, 5)).astype(dtype)
-        B = rng.random((3, 5)).astype(dtype).T  # a transposed operand
-        C = rng.random((7, 3)).astype(dtype)
-        expected = -0.5 * (A @ B) + 2.0 * C
-        if not _call(functions[dtype], -0.5, A, B, 2.0, C) or not np.allclose(
-            C, expected, rtol=1e-4
-        ):
-            del functions[dtype]
+    try:
+        functions = _bind(_numpy_openblas())
+        rng = np.random.default_rng(0)
+        for dtype in list(functions):  # a first product against numpy's
+            A = rng.random((7, 5)).astype(dtype)
+            B = rng.random((3, 5)).astype(dtype).T  # a transposed operand
+            C = rng.random((7, 3)).astype(dtype)
+            expected = -0.5 * (A @ B) + 2.0 * C
+            if not _call(functions[dtype], -0.5, A, B, 2.0, C) or not np.allclose(
+                C, expected, rtol=1e-4
+            ):
+                del functions[dtype]
+    except Exception:  # whatever fails, the fits go on in numpy's way
+        return {}
     return functions
 
 
-def available():
-    """Whether :func:`gemm` reaches numpy's BLAS (else it always returns False)."""
-    return bool(_functions())
+def available(dtype=None):
+    """Whether :func:`gemm` reaches numpy's BLAS for arrays of ``dtype`` (None:
+    for any dtype); where it does not, it always returns False."""
+    functions = _functions()
+    return bool(functions) if dtype is None else np.dtype(dtype) in functions
 
 
 def _operand(A):
@@ -119,30 +130,42 @@ def _operand(A):
 def gemm(alpha, A, B, beta, C):
     """C <- alpha (A @ B) + beta C in place, by numpy's OpenBLAS.
 
-    A, B and C are 2-D arrays of C's dtype (float32 or float64), each with unit
-    stride along one dimension (C along its rows: C-contiguous rows), C not
-    overlapping A or B.  Returns False, leaving C as it was, where that BLAS is
-    not :func:`available` or the arrays do not fit it; the caller then takes
-    another way.
+    A, B and C are aligned 2-D arrays of C's dtype (float32 or float64), each with
+    unit stride along one dimension (C along its rows: C-contiguous rows), C
+    writeable and not overlapping A or B.  Returns False, leaving C as it was,
+    where that BLAS is not :func:`available` or the arrays do not fit it; the
+    caller then takes another way (numpy's, which raises where C is read-only).
     """
-    f = _functions().get(C.dtype)
-    if f is None:
+    function = _functions().get(C.dtype)
+    if function is None:
         return False
-    return _call(f, alpha, A, B, beta, C)
+    return _call(function, alpha, A, B, beta, C)
 
 
-def _call(f, alpha, A, B, beta, C):
+def _call(function, alpha, A, B, beta, C):
+    f, limit = function
     if A.dtype != C.dtype or B.dtype != C.dtype:
         return False
     (m, k), (k2, n) = A.shape, B.shape
     if k != k2 or C.shape != (m, n) or min(m, n) == 0:
         return False
+    # flags and bounds, no scans: what numpy checks before it writes C
+    if not (
+        C.flags.writeable and C.flags.aligned and A.flags.aligned and B.flags.aligned
+    ):
+        return False
+    if np.may_share_memory(C, A) or np.may_share_memory(C, B):
+        return False
     if k == 0:  # the product is zero: OpenBLAS may leave C unscaled
         C *= beta
         return True
     a, b, c = _operand(A), _operand(B), _operand(C)
-    if a is None or b is None or c is None or (c[0] != _NO_TRANS and m > 1):
+    # gemm has no transpose for C: its rows must be rows (also a (1, n) C, which
+    # _operand may describe as a transposed column of stride ldc)
+    if a is None or b is None or c is None or c[0] != _NO_TRANS:
         return False
+    if limit is not None and max(m, n, k, a[1], b[1], c[1]) >= limit:
+        return False  # past the 32-bit integers of this OpenBLAS
     f(
         _ROW_MAJOR,
         a[0],

@@ -5,11 +5,12 @@ of arrays, updated in place) and ``batch_size``, and ``objective(X, Y)`` returns
 mean cost of the mini-batch and fills ``grads`` (see ``_training.py``);
 ``objective(X, Y, weights)`` the weighted mean, with the rows' sample weights.
 
-With ``factored`` set (the training loop sets it where numpy's BLAS takes
-C <- alpha A B + beta C: ``_blas``), an objective leaves the gradient of each weight
-matrix as its factors instead: ``factors[i] = (A, B, decay)`` for ``params[i]``,
-whose gradient is ``A @ B + decay * params[i]`` (``decay``: the L2 term's
-``alpha / m``), None where ``grads[i]`` holds it.  The optimizer takes the product
+With ``factored`` set (the training loop sets it for its run, where numpy's BLAS
+takes C <- alpha A B + beta C in the weights' dtype: ``_blas``), an objective
+leaves the gradient of each weight matrix as its factors instead:
+``factors[i] = (A, B, decay)`` for ``params[i]``, whose gradient is
+``A @ B + decay * params[i]`` (``decay``: the L2 term's ``alpha / m``), None
+where ``grads[i]`` holds it.  The optimizer takes the product
 itself, into the weights for plain SGD (``_optimizers``): the product then writes
 no gradient, and the step takes no pass of its own.  The factors are the
 objective's buffers (and the mini-batch), valid until its next call.
@@ -288,7 +289,7 @@ class NetworkObjective:
         if self.alpha:
             cost += l2_penalty(
                 coefs,
-                None if factors else coef_grads,
+                None if self.factored else coef_grads,
                 self.alpha,
                 total,
                 self.l2_work,

@@ -18,11 +18,25 @@ y += a x is two passes here, x *= a then y += x, over the gradient, which is scr
 (``_blas.gemm``): plain SGD folds the whole step into the product,
 ``W <- (1 - lr decay) W - lr A B``, and the other optimizers have the product
 written into the gradient, times the learning rate where the update scales by it.
+
+Plain SGD folds an L2 decay into the product (beta = 1 - lr decay) in float64 only.
+Rounded to float64, beta keeps ``lr decay`` to 1.1e-16, a relative 3e-7 of the
+smallest in fits (alpha 1e-4, batch 256, lr 1e-3: 4e-10).  Rounded to float32 it
+keeps it to 3e-8 only, as large as ``lr decay`` in common fits (DAE alpha 1e-4,
+batch 20, lr 0.1: 5e-7, changed by 4.6%; below 3e-8: lost), and the error is the
+same at every step: a bias that adds up, where the rounding of the passes varies
+in sign with the gradient and averages out.  Even where beta keeps it to 2e-4
+(``lr decay`` 1e-4), 3000 steps ended 6e-5 from the float64 run, against 1.4e-6 by
+passes.  So a float32 step with a decay takes the product into the gradient,
+``g = lr (A B + decay W)``, then ``W -= g``.
 """
 
 import numpy as np
 
 from ._blas import gemm
+
+# the dtypes whose beta = 1 - lr decay keeps the decay (see the module docstring)
+_DECAY_IN_THE_PRODUCT = frozenset({np.dtype(np.float64)})
 
 
 def take_products(params, grads, factors, scale=1.0):
@@ -33,13 +47,16 @@ def take_products(params, grads, factors, scale=1.0):
         A, B, decay = factor
         if decay:
             np.multiply(p, scale * decay, out=g)
-        if not gemm(scale, A, B, 1.0 if decay else 0.0, g):  # numpy's way
+        if gemm(scale, A, B, 1.0 if decay else 0.0, g):
+            continue
+        if decay:  # numpy's way: the product beside the decay
             product = np.matmul(A, B)
             product *= scale
-            if decay:
-                g += product
-            else:
-                np.copyto(g, product)
+            g += product
+        else:  # into the gradient itself, no temporary
+            np.matmul(A, B, out=g)
+            if scale != 1.0:
+                g *= scale
 
 
 class BaseOptimizer:
@@ -156,12 +173,15 @@ class SGDOptimizer(BaseOptimizer):
             factors = [None] * len(grads)
         if not mu:  # p -= lr g
             for p, g, factor in zip(self.params, grads, factors, strict=True):
-                if factor is not None:  # the step in the product
+                if factor is None:
+                    g *= lr
+                else:
                     A, B, decay = factor
-                    if gemm(-lr, A, B, 1.0 - lr * decay, p):
-                        continue
-                    take_products([p], [g], [factor])
-                g *= lr
+                    if (not decay or p.dtype in _DECAY_IN_THE_PRODUCT) and gemm(
+                        -lr, A, B, 1.0 - lr * decay, p
+                    ):
+                        continue  # the step in the product
+                    take_products([p], [g], [factor], lr)  # g = lr (A B + decay p)
                 p -= g
             return
         take_products(self.params, grads, factors, lr)  # lr g, in the product

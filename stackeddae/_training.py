@@ -224,9 +224,11 @@ class TrainingLoop:
         self.history = history
         self.rng = rng
         self.optimizer = settings.optimizer(objective.params, optimizer_state)
-        # weight gradients as factors, the optimizer's to multiply (``_objectives``)
-        if blas_available() and hasattr(objective, "factored"):
-            objective.factored = True
+        # weight gradients as factors, the optimizer's to multiply (``_objectives``),
+        # where numpy's gemm takes the weights' dtype; during the runs only
+        self.factored = hasattr(objective, "factored") and blas_available(
+            objective.params[0].dtype
+        )
         self.last_good = [p.copy() for p in objective.params]  # end of last epoch
         self.best = None  # early stopping's best weights
         self.cost_limit = None  # set by the first cost: see _DIVERGENCE_FACTOR
@@ -257,6 +259,7 @@ class TrainingLoop:
         with (
             _deferred_interrupt() as interrupted,
             blas_threads(self.settings.n_jobs),
+            _factored_gradients(self.objective, self.factored),
         ):
             try:
                 for _ in range(max_iter):
@@ -307,7 +310,7 @@ class TrainingLoop:
         the objective and the optimizer's BLAS calls and little else.
         """
         objective, grads = self.objective, self.objective.grads
-        factors = objective.factors if getattr(objective, "factored", False) else None
+        factors = objective.factors if self.factored else None
         update = self.optimizer.update
         X, Y, W, x_buffer, y_buffer, w_buffer = (
             batches.X,
@@ -529,6 +532,20 @@ def _deferred_interrupt():
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _factored_gradients(objective, factored):
+    """The objective hands its weight gradients over as factors in the block only:
+    called on its own (a gradient check, L-BFGS) it fills them."""
+    if not factored:
+        yield
+        return
+    objective.factored = True
+    try:
+        yield
+    finally:
+        objective.factored = False
 
 
 def _restore(params, saved):

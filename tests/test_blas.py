@@ -16,9 +16,31 @@ def _operands(dtype, transpose_a, transpose_b, m=7, k=5, n=3):
     return (A.T if transpose_a else A), (B.T if transpose_b else B), C
 
 
+def _numpy_ships_openblas():
+    """Whether numpy is a wheel that ships scipy-openblas (not conda, MKL, ...)."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (KeyError, TypeError):
+        return False
+    return blas.get("name") == "scipy-openblas"
+
+
+@pytest.fixture
+def fresh_lookup():
+    """The BLAS lookup done again in the test, and again after it."""
+    _blas._functions.cache_clear()
+    yield
+    _blas._functions.cache_clear()
+
+
+@pytest.mark.skipif(
+    not _numpy_ships_openblas(), reason="numpy is not built on scipy-openblas"
+)
 def test_numpy_openblas_is_found():
     # numpy's wheels ship OpenBLAS: the fused step is what the fits use here
     assert _blas.available()
+    assert _blas.available(np.float32) and _blas.available(np.float64)
+    assert not _blas.available(np.float16)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -62,3 +84,93 @@ def test_gemm_of_an_empty_inner_dimension_scales_c():
     C = np.ones((2, 3))
     assert gemm(1.0, np.empty((2, 0)), np.empty((0, 3)), 0.5, C)
     assert_allclose(C, 0.5)
+
+
+def test_gemm_refuses_a_read_only_or_unaligned_c():
+    # a read-only C (a model loaded with mmap_mode="r") is left to numpy, which
+    # raises; gemm through ctypes would write into it (or segfault on a mapping)
+    A, B, C = _operands(np.float64, False, False)
+    before = C.copy()
+    C.flags.writeable = False
+    assert not gemm(1.0, A, B, 0.0, C)
+    assert np.array_equal(C, before)
+
+    def unaligned(X):
+        buffer = np.zeros(X.nbytes + 1, np.uint8)
+        out = buffer[1:].view(X.dtype).reshape(X.shape)
+        out[...] = X
+        assert not out.flags.aligned
+        return out
+
+    C = before.copy()
+    assert not gemm(1.0, A, B, 0.0, unaligned(C))
+    assert not gemm(1.0, unaligned(A), B, 0.0, C)
+    assert not gemm(1.0, A, unaligned(B), 0.0, C)
+    assert np.array_equal(C, before)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_gemm_refuses_a_single_row_c_with_strided_columns(k):
+    # gemm has no transpose for C: a (1, n) C whose columns are not adjacent
+    # (a column of a wider buffer, transposed) cannot be written by it
+    base = np.zeros((5, k))
+    C = base[:, :1].T  # shape (1, 5), column stride k
+    A, B = np.ones((1, 4)), np.ones((4, 5))
+    assert not gemm(1.0, A, B, 0.0, C)
+    assert not base.any()
+    # a (1, n) C in a row, and an (m, 1) C with any row stride, are rows
+    row = np.zeros((3, 5))[1:2]
+    assert gemm(1.0, A, B, 0.0, row)
+    assert_allclose(row, A @ B)
+    column = np.zeros((6, 3))[::2, 1:2]
+    assert gemm(1.0, np.ones((3, 4)), np.ones((4, 1)), 0.0, column)
+    assert_allclose(column, 4.0)
+
+
+def test_gemm_refuses_a_c_that_overlaps_its_operands():
+    A = np.random.default_rng(0).random((4, 4))
+    before = A.copy()
+    assert not gemm(1.0, A, A[:, :2].copy(), 0.0, A[:, :2])
+    assert not gemm(1.0, A[:2, :2].copy(), A[:2], 0.0, A[1:3])  # B's row 1
+    assert np.array_equal(A, before)
+
+
+def test_a_failing_lookup_leaves_the_products_to_numpy(monkeypatch, fresh_lookup):
+    # whatever the lookup of numpy's BLAS raises, fits go on in numpy's way
+    def broken():
+        raise RuntimeError("threadpoolctl could not inspect the libraries")
+
+    monkeypatch.setattr(_blas, "_numpy_openblas", broken)
+    assert not _blas.available()
+    A, B, C = _operands(np.float64, False, False)
+    assert not gemm(1.0, A, B, 0.0, C)
+
+
+class _Unread(np.ndarray):
+    """A view whose elements are not to be read, not even by its repr."""
+
+    def __repr__(self):
+        return f"<unread view of shape {self.shape}, strides {self.strides}>"
+
+
+@pytest.mark.parametrize("limit", [2**31, None])
+def test_the_32_bit_integer_variant_refuses_dimensions_past_its_range(
+    monkeypatch, limit
+):
+    # OpenBLAS built with 32-bit integers (limit 2**31) would take a leading
+    # dimension of 2**31 as a negative number; the 64-bit variant (None) takes it
+    calls = []
+    functions = {np.dtype(np.float64): (lambda *args: calls.append(args), limit)}
+    monkeypatch.setattr(_blas, "_functions", lambda: functions)
+    # A's rows 2**31 elements apart: memory beyond the buffer, which nothing may
+    # read (the call is a fake, and the view's repr, in a failure's report, says
+    # so), above B and C in one buffer, so that A's bounds do not take them in
+    buffer = np.zeros(32)
+    B, C = buffer[:12].reshape(3, 4), buffer[12:20].reshape(2, 4)
+    A = np.lib.stride_tricks.as_strided(
+        buffer[20:], shape=(2, 3), strides=(8 * 2**31, 8)
+    ).view(_Unread)
+    assert gemm(1.0, A, B, 0.0, C) == (limit is None)
+    assert len(calls) == (limit is None)
+    if calls:
+        assert calls[0][8] == 2**31  # lda

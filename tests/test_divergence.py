@@ -126,11 +126,14 @@ def test_network_divergence_restores_the_last_finite_epoch(
 
 
 @pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("which", ["all", "weights"])
 def test_nan_gradients_in_the_last_mini_batch_are_caught_at_the_epochs_end(
-    monkeypatch, patch_objective, tied
+    monkeypatch, patch_objective, tied, which
 ):
     # the cost stays finite, but the last update of epoch 2 writes NaN weights:
-    # the end-of-epoch check catches it and restores epoch 1's weights
+    # the end-of-epoch check catches it and restores epoch 1's weights.  "weights":
+    # only the weight matrices' gradients are NaN, which the loop hands over as
+    # factors (the step in the product) where numpy's BLAS is reached
     X = make_X()
     snapshots = patch_objective(DAEObjective)
     fit_quiet(make_dae(tied_weights=tied, max_iter=3), X)
@@ -139,8 +142,11 @@ def test_nan_gradients_in_the_last_mini_batch_are_caught_at_the_epochs_end(
     def nan_gradients(i, self, Xb, Y, original):
         cost = original(self, Xb, Y)
         if i == 2 * BATCHES:
-            for g in self.grads:
+            for g in self.grads if which == "all" else self.weight_grads:
                 g[...] = np.nan
+            for k, factor in enumerate(self.factors):
+                if factor is not None:  # NaN A: a NaN product
+                    self.factors[k] = (np.full_like(factor[0], np.nan),) + factor[1:]
         return cost
 
     patch_objective(DAEObjective, nan_gradients)

@@ -1,5 +1,7 @@
 """Optimizers against their closed-form updates; schedules; resumable state."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -384,3 +386,96 @@ def test_plain_sgd_takes_a_factored_step_in_the_product(monkeypatch):
     assert np.isnan(grads[0]).all()
     assert [(a, b) for a, b, _ in calls] == [(-0.5, 1 - 0.5 * 0.1)]
     assert calls[0][2] is p[0]
+
+
+def test_plain_sgd_leaves_read_only_weights_to_numpy():
+    # weights that cannot be written (a model loaded with mmap_mode="r") raise
+    # numpy's error; the product must not write into them behind numpy's back
+    p = [np.ones((2, 2)), np.zeros(2)]
+    p[0].flags.writeable = False
+    sgd = SGDOptimizer(p, learning_rate_init=0.5, momentum=0)
+    A, B = np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match="read-only"):
+        sgd.update([np.empty((2, 2)), np.array([1.0, -1.0])], [(A, B, 0.0), None])
+    assert_array_equal(p[0], 1.0)
+
+
+def _decayed_steps(dtype, lr, lr_decay, n_steps, factored):
+    """Plain SGD of a 20 x 30 weight under an L2 decay (lr * decay = lr_decay),
+    each step's gradient A B + decay W factored or filled; the final weight."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((20, 30)).astype(dtype)
+    sgd, decay = SGDOptimizer([W], learning_rate_init=lr, momentum=0), lr_decay / lr
+    g = np.empty_like(W)
+    for _ in range(n_steps):
+        A = (0.01 * rng.standard_normal((20, 4))).astype(dtype)
+        B = rng.standard_normal((4, 30)).astype(dtype)
+        if factored:
+            sgd.update([g], [(A, B, decay)])
+        else:
+            sgd.update([A @ B + dtype(decay) * W])
+    return W
+
+
+@pytest.mark.parametrize("lr_decay", [1e-8, 1e-6])
+def test_float32_plain_sgd_keeps_a_small_weight_decay(lr_decay):
+    # in float32, 1 - lr decay as gemm's beta loses lr decay below 3e-8 and rounds
+    # it to a multiple of 6e-8 above, at every step: the factored step must stay
+    # as close to the float64 run as the step of filled gradients
+    exact = _decayed_steps(np.float64, 0.1, lr_decay, 3000, factored=True)
+
+    def error(W):
+        return float(np.mean(np.abs(W - exact) / np.abs(exact)))
+
+    filled = error(_decayed_steps(np.float32, 0.1, lr_decay, 3000, factored=False))
+    factored = error(_decayed_steps(np.float32, 0.1, lr_decay, 3000, factored=True))
+    assert filled < 1e-5  # float32's rounding, no lost decay
+    assert factored < 3 * filled
+
+
+@pytest.mark.parametrize(
+    "dtype, decay, fused",
+    [(np.float64, 0.0, True), (np.float64, 0.01, True)]
+    + [(np.float32, 0.0, True), (np.float32, 0.01, False)],
+)
+def test_plain_sgd_fuses_the_decay_in_float64_only(monkeypatch, dtype, decay, fused):
+    calls = []
+    original = _optimizers.gemm
+
+    def watched(alpha, A, B, beta, C):
+        calls.append((beta, C))
+        return original(alpha, A, B, beta, C)
+
+    monkeypatch.setattr("stackeddae._optimizers.gemm", watched)
+    rng = np.random.default_rng(0)
+    W, A, B = (rng.standard_normal(s).astype(dtype) for s in [(3, 4), (3, 2), (2, 4)])
+    start = W.copy()
+    SGDOptimizer([W], learning_rate_init=0.5, momentum=0).update(
+        [np.empty_like(W)], [(A, B, decay)]
+    )
+    assert (calls[0][1] is W) == fused  # the step in the product, or in passes
+    if fused:
+        assert calls[0][0] == 1 - 0.5 * decay
+    expected = start - 0.5 * (A.astype(float) @ B + decay * start)
+    assert_allclose(W, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.3])
+def test_products_without_numpys_blas_allocate_no_product_without_decay(
+    monkeypatch, decay
+):
+    # where gemm is out of reach the product is numpy's: into the gradient itself
+    # when there is no decay to add to it
+    monkeypatch.setattr("stackeddae._optimizers.gemm", lambda *args: False)
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((200, 10)), rng.standard_normal((10, 300))
+    p, g = [rng.standard_normal((200, 300))], [np.empty((200, 300))]
+    _optimizers.take_products(p, g, [(A, B, decay)], 0.5)  # warm up
+    tracemalloc.start()
+    try:
+        _optimizers.take_products(p, g, [(A, B, decay)], 0.5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_allclose(g[0], 0.5 * (A @ B + decay * p[0]), rtol=1e-12)
+    assert (peak >= g[0].nbytes) == bool(decay)

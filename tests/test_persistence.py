@@ -5,6 +5,9 @@ identical, the fitted state is plain data, and faulted estimators persist and re
 import copy
 import io
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import joblib
 import numpy as np
@@ -284,3 +287,37 @@ def test_estimators_stopped_by_a_fault_persist_and_resume(
     monkeypatch.undo()
     _check_plain_state(est, kind)
     _assert_round_trips_continue_identically(est, X, y, tmp_path)
+
+
+_MMAP_CHILD = """
+    import sys, warnings
+    import joblib
+    from stackeddae import DenoisingAutoencoder
+    from sklearn.utils import check_random_state
+
+    warnings.simplefilter("ignore")
+    X = check_random_state(0).random_sample((40, 6))
+    dae = DenoisingAutoencoder(n_components=3, max_iter=1, batch_size=10,
+                               random_state=0, solver="sgd", momentum=0).fit(X)
+    joblib.dump(dae, sys.argv[1])
+    loaded = joblib.load(sys.argv[1], mmap_mode="r")
+    try:
+        loaded.partial_fit(X)
+    except ValueError as error:
+        print("refused:", error)
+"""
+
+
+def test_a_memory_mapped_model_refuses_partial_fit_without_crashing(tmp_path):
+    # joblib's mmap_mode="r" maps the weights read-only: the fused SGD step (numpy's
+    # gemm called through ctypes) must leave them to numpy, which raises, instead of
+    # writing into the mapping (a segfault; a child process, so that it cannot take
+    # the test run down with it)
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_MMAP_CHILD), str(tmp_path / "m.pkl")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, (child.returncode, child.stderr[-3000:])
+    assert "refused:" in child.stdout and "read-only" in child.stdout
