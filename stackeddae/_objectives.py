@@ -421,10 +421,7 @@ class SemiSupervisedObjective(NetworkObjective):
             self.soft = np.empty((batch_size, n_classes), dtype)
             self.corrupt = CORRUPTIONS[net.corruption]
             self.level = np.ravel(net.corruption_level)[0]  # the first layer's
-            stack = getattr(net, "stack_", None)
-            self.noise_range = (
-                stack.autoencoders_[0].input_range_ if stack is not None else (0, 1)
-            )
+            self.noise_range = getattr(net, "_noise_range", (0.0, 1.0))
             self.rng = net._rng
 
     def inputs(self, X, m):

@@ -746,3 +746,50 @@ def test_fine_tune_corruption_level_out_of_range_raises(level):
     X, y = _blobs(n=30)
     with pytest.raises(ValueError, match="fine_tune_corruption_level"):
         _small(SdAClassifier, fine_tune_corruption_level=level).fit(X, y)
+
+
+def test_fine_tune_corruption_with_consistency_is_one_noise():
+    X, y = _blobs(n=30)
+    y = np.where(np.arange(30) < 15, y, -1)
+    params = dict(unlabeled_label=-1, unlabeled_loss="consistency")
+    clf = fit_quiet(
+        _small(
+            SdAClassifier,
+            corruption_level=0.3,
+            fine_tune_corruption_level=0.5,
+            **params,
+        ),
+        X,
+        y,
+    )
+    obj = _supervised.OBJECTIVES[True, True](clf, 4000, ramp=1)
+    ones = np.ones((4000, X.shape[1]), obj.noisy.dtype)
+    dropped = 1 - obj.inputs(ones, 4000).mean()  # 0.65 were the two compounded
+    assert abs(dropped - 0.5) < 0.02, dropped
+
+
+def test_salt_and_pepper_in_fine_tuning_writes_the_data_range_without_pretraining():
+    X, y = _blobs(n=30)
+    X = X * 5 + 10
+    reg = fit_quiet(
+        _small(
+            SdARegressor,
+            pretrain=False,
+            corruption="salt_and_pepper",
+            fine_tune_corruption_level=0.5,
+        ),
+        X,
+        y,
+    )
+    obj = _supervised.OBJECTIVES[False, True](reg, len(X))
+    X = X.astype(obj.noisy.dtype)
+    noisy = obj.inputs(X, len(X))
+    written = noisy[noisy != X]
+    assert len(written) and set(np.unique(written)) <= {X.min(), X.max()}
+
+
+def test_fine_tune_corruption_with_lbfgs_raises():
+    X, y = _blobs(n=30)
+    clf = _small(SdAClassifier, solver="lbfgs", fine_tune_corruption_level=0.2)
+    with pytest.raises(ValueError, match="fine_tune_corruption_level.*lbfgs"):
+        clf.fit(X, y)
