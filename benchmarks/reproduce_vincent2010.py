@@ -308,21 +308,48 @@ def fit_recipe(params, data, max_epochs, budget_minutes=None):
     best_epoch, coefs, intercepts = best
     clf.coefs_, clf.intercepts_ = coefs, intercepts
     test_error = 1.0 - clf.score(X_test, y_test)
+    return _run_row(
+        test_error,
+        [100 * e for e in valid_errors],
+        best_epoch,
+        stopped_by,
+        pretrain_s,
+        layer_s,
+        epoch_s,
+        (total_s, peak, base, load),
+    )
+
+
+def _run_row(
+    test_error,
+    valid_pct,
+    best_epoch,
+    stopped_by,
+    pretrain_s,
+    layer_s,
+    epoch_s,
+    usage,
+    **extra,
+):
+    """A recipe's row of the record: errors, epochs, time per phase, memory
+    (``usage``: total seconds, peak and base RSS in MB, load before)."""
+    total_s, peak, base, load = usage
     return {
         "test_error_pct": 100 * test_error,
-        "best_validation_error_pct": 100 * best_error,
+        "best_validation_error_pct": min(valid_pct),
         "best_epoch": best_epoch,
         "epochs": len(epoch_s),
         "stopped_by": stopped_by,
         "pretrain_s": pretrain_s,
         "pretrain_layer_s": [layer_s.get(k, 0.0) for k in sorted(layer_s)],
-        "finetune_s": finetune_s,
+        "finetune_s": sum(epoch_s),
         "finetune_epoch_s": float(np.median(epoch_s)),
         "total_s": total_s,
         "minutes": total_s / 60,
         "peak_mb_above_data": peak,
         "rss_before_fit_mb": base,
-        "validation_errors_pct": [100 * e for e in valid_errors],
+        "validation_errors_pct": valid_pct,
+        **extra,
         "epoch_s": epoch_s,
         "load_before": load,
         "load_after": load_average(),
@@ -358,31 +385,21 @@ def fit_tuned(params, data, max_epochs):
     valid_errors = [100 * (1 - v) for v in clf.validation_scores_]
     best_epoch = int(np.argmax(clf.validation_scores_)) + 1  # the first best
     test_error = 1.0 - clf.score(X_test, y_test)
-    finetune_s = sum(epoch_s)
-    return {
-        "test_error_pct": 100 * test_error,
-        "best_validation_error_pct": min(valid_errors),
-        "best_epoch": best_epoch,
-        "epochs": len(epoch_s),
-        "stopped_by": clf._stop_status,
-        "pretrain_s": total_s - finetune_s,
-        "pretrain_layer_s": [layer_s.get(k, 0.0) for k in sorted(layer_s)],
-        "finetune_s": finetune_s,
-        "finetune_epoch_s": float(np.median(epoch_s)),
-        "total_s": total_s,
-        "minutes": total_s / 60,
-        "peak_mb_above_data": peak,
-        "rss_before_fit_mb": base,
-        "validation_errors_pct": valid_errors,
-        "learning_rate_changes": re.findall(r"Setting learning rate to \S+", text)
-        + [
-            f"layer {k + 1}: {ae._optimizer_state['learning_rate']}"
-            for k, ae in enumerate(clf.stack_.autoencoders_)
-        ],
-        "epoch_s": epoch_s,
-        "load_before": load,
-        "load_after": load_average(),
-    }
+    changes = re.findall(r"Setting learning rate to \S+", text) + [
+        f"layer {k + 1}: {ae._optimizer_state['learning_rate']}"
+        for k, ae in enumerate(clf.stack_.autoencoders_)
+    ]
+    return _run_row(
+        test_error,
+        valid_errors,
+        best_epoch,
+        clf._stop_status,
+        total_s - sum(epoch_s),
+        layer_s,
+        epoch_s,
+        (total_s, peak, base, load),
+        learning_rate_changes=changes,
+    )
 
 
 def select(cfg, data):
