@@ -51,7 +51,8 @@ Parts, in this order, in one run:
    the validation split: ``DEFAULTS.md``, "SdA-3 on full MNIST: the tuned recipe")
    keeps the tutorial's network, noise and pretraining, shuffles the rows each
    epoch, fine-tunes under masking noise on the input
-   (``fine_tune_corruption_level=0.2``) and divides the step by 5 whenever the
+   (``fine_tune_corruption_level=0.2``) with Nesterov momentum 0.9 at rate 0.2,
+   and divides the step by 5 whenever the
    validation accuracy stalls (``learning_rate="adaptive"``, ``early_stopping``):
    it is one ``fit`` on the 60000 training digits, whose early stopping holds out
    10000 of them (a stratified draw, not the last 10000), for at most
@@ -100,7 +101,10 @@ GOALS = {"test_error_pct": 1.28, "minutes": 25.0, "pytorch": 2.0, "jax": 1.0}
 # pretraining's own masking noise on the input.
 TUNED = dict(
     shuffle=True,
-    learning_rate_init=2.0,
+    # Nesterov momentum 0.9 at rate 0.2 (the same step size as plain SGD's 2.0):
+    # the lowest validation error of the final screening, 1.41% against 1.43%
+    momentum=0.9,
+    learning_rate_init=0.2,
     fine_tune_corruption_level=0.2,
     learning_rate="adaptive",
     n_iter_no_change=2,
