@@ -8,8 +8,9 @@ thread each (``--blas-threads``), and is scored on the test rows:
 - ``SdA semi-supervised``: ``SdAClassifier(unlabeled_label=-1)`` with its defaults,
   fitted on every training row (pretraining on all of them, fine-tuning on the
   labeled ones and on the unlabeled ones against the class distributions that label
-  spreading gives them over the pretrained codes), and ``SdA semi, pretraining
-  only`` the same without the unlabeled rows' term in fine-tuning
+  spreading gives them over the network's codes: the pretrained ones, then, in
+  each of the later ``unlabeled_rounds``, the fine-tuned ones), and ``SdA semi,
+  pretraining only`` the same without the unlabeled rows' term in fine-tuning
   (``unlabeled_weight=0``, the default before the spreading term);
 - on the labeled rows alone: ``LogisticRegression``, ``MLPClassifier()`` and
   ``SdAClassifier()``;

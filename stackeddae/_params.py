@@ -138,6 +138,7 @@ ROUTES = {
     "unlabeled_loss": _route("semi_supervised"),
     "unlabeled_weight": _route("semi_supervised"),
     "unlabeled_neighbors": _route("semi_supervised"),
+    "unlabeled_rounds": _route("semi_supervised"),
     # a stack's fine-tuning of its unrolled network: its own settings
     "fine_tune_max_iter": _route("stack unrolled"),
     "fine_tune_solver": _route("stack unrolled"),

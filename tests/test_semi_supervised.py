@@ -10,7 +10,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.semi_supervised import LabelSpreading
 from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
 from support import relative_error as relative
 
@@ -19,6 +18,7 @@ from stackeddae import (
     SdAClassifier,
     SdARegressor,
     StackedDenoisingAutoencoder,
+    _supervised,
 )
 from stackeddae._objectives import NetworkObjective, SemiSupervisedObjective
 
@@ -178,35 +178,122 @@ def test_by_default_unlabeled_rows_fine_tune_on_spread_labels(digits, patch_obje
     seen = np.concatenate(seen)
     sums = seen.sum(axis=1)
     labeled = np.isclose(sums, 1)
-    # every labeled row and as many unlabeled ones, each a soft target of sum 0.5
-    assert labeled.sum() == 240 and np.isclose(sums[~labeled], 0.5).sum() == 240
+    # every labeled row and as many unlabeled ones, each a soft target of sum 0.5,
+    # in each of the 3 rounds
+    assert labeled.sum() == 720 and np.isclose(sums[~labeled], 0.5).sum() == 720
     soft = seen[~labeled]
     assert ((soft > 0) & (soft < 0.5)).any(axis=1).mean() > 0.5  # not one-hot
     assert len(np.unique(soft.argmax(axis=1))) == 10  # every class spread
 
 
+def _recording_spread(monkeypatch):
+    """The arguments of each call of ``spread_labels``, which still spreads."""
+    calls = []
+    original = _supervised.spread_labels
+    monkeypatch.setattr(
+        _supervised,
+        "spread_labels",
+        lambda codes, Y, k: calls.append((codes, Y, k)) or original(codes, Y, k),
+    )
+    return calls
+
+
 def test_spread_targets_come_from_the_network_codes(digits, monkeypatch):
     # the graph is built over every hidden layer's codes, not over the inputs
     X, y = digits
-    fitted = []
-    original = LabelSpreading.fit
-    monkeypatch.setattr(
-        LabelSpreading,
-        "fit",
-        lambda self, Xs, ys: (
-            fitted.append((Xs, ys, self.n_neighbors)) or original(self, Xs, ys)
-        ),
-    )
+    spread = _recording_spread(monkeypatch)
     clf = make_clf(
-        hidden_layer_sizes=(12, 8), unlabeled_label=-1, unlabeled_neighbors=5
+        hidden_layer_sizes=(12, 8),
+        unlabeled_label=-1,
+        unlabeled_neighbors=5,
+        unlabeled_rounds=1,
     )
-    clf = fit_quiet(clf, X, _hide(y, 60))
-    [(codes, y_spread, k)] = fitted
+    y_semi = _hide(y, 60)
+    clf = fit_quiet(clf, X, y_semi)
+    [(codes, Y_labeled, k)] = spread
     assert codes.shape == (300, 12 + 8) and k == 5
-    assert (y_spread == -1).sum() == 240
-    assert_array_equal(
-        np.sort(y_spread[y_spread != -1]), np.sort(y[_hide(y, 60) != -1])
+    assert Y_labeled.shape == (60, 10)  # the labeled rows first, one-hot
+    assert_array_equal(np.sort(Y_labeled.argmax(axis=1)), np.sort(y[y_semi != -1]))
+
+
+def test_each_round_spreads_over_the_codes_of_the_last_rounds_network(
+    digits, monkeypatch
+):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    spread = _recording_spread(monkeypatch)
+    params = dict(hidden_layer_sizes=(12, 8), unlabeled_label=-1, max_iter=5)
+    once = fit_quiet(make_clf(**params, unlabeled_rounds=1), X, y_semi)
+    fit_quiet(make_clf(**params, unlabeled_rounds=3), X, y_semi)
+    assert len(spread) == 1 + 3
+    (pretrained, *_), rounds = spread[0], [codes for codes, *_ in spread[1:]]
+    # the first round over the pretrained codes, the second over the codes of
+    # the network that one round fine-tuned (the labeled rows first), the third
+    # over others again
+    assert_array_equal(rounds[0], pretrained)
+    train = np.concatenate([np.flatnonzero(y_semi != -1), np.flatnonzero(y_semi == -1)])
+    np.testing.assert_allclose(
+        rounds[1], np.hstack(list(once._hidden_codes(X[train]))), rtol=1e-5
     )
+    assert not np.allclose(rounds[2], rounds[1])
+
+
+def test_rounds_run_their_epochs_one_after_the_other(digits, patch_objective):
+    X, y = digits
+    seen = []
+    patch_objective(SemiSupervisedObjective, _recording_labels(seen))
+    clf = make_clf(unlabeled_label=-1, unlabeled_rounds=2, max_iter=3)
+    clf = fit_quiet(clf, X, _hide(y, 60))
+    # n_iter_ counts the epochs of both rounds, each 60 labeled and 60 unlabeled
+    # rows
+    assert clf.n_iter_ == 6 and clf.t_ == 6 * 120 and len(clf.loss_curve_) == 6
+    assert len(np.concatenate(seen)) == 720
+
+
+def test_the_stopping_rule_starts_afresh_each_round(digits):
+    # a rule that stops any round after a few epochs stops each round so; were
+    # its count carried over, the second round would stop after one epoch
+    X, y = digits
+    params = dict(unlabeled_label=-1, tol=1e6, n_iter_no_change=2, max_iter=50)
+    once = fit_quiet(make_clf(**params, unlabeled_rounds=1), X, _hide(y, 60))
+    twice = fit_quiet(make_clf(**params, unlabeled_rounds=2), X, _hide(y, 60))
+    assert once.n_iter_ < 10 and twice.n_iter_ == 2 * once.n_iter_
+
+
+def test_spread_labels_is_zhou_et_al_over_the_symmetric_knn_graph():
+    # Zhou et al.'s iteration F <- alpha S F + (1 - alpha) Y from F = (1 - alpha) Y,
+    # S = D^-1/2 W D^-1/2 with W the k-NN graph made symmetric (an edge where either
+    # row is the other's neighbour; 1/2 one way, 1 both ways) and D its degrees plus
+    # the row itself: after n steps, (I - (alpha S)^(n+1)) (I - alpha S)^-1 (1 -
+    # alpha) Y, each row then normalised
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(40, 3))
+    Y_labeled = np.eye(3)[[0, 1, 2, 0, 1]]
+    k, alpha, n = 4, _supervised.SPREAD_ALPHA, _supervised.SPREAD_ITERATIONS
+    distances = np.linalg.norm(codes[:, None] - codes[None], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    W = np.zeros((40, 40))
+    W[np.arange(40)[:, None], np.argsort(distances, axis=1)[:, :k]] = 1
+    W = (W + W.T) / 2
+    assert (W == 0.5).any()  # some edges one way only
+    scale = 1 / np.sqrt(W.sum(axis=1) + 1)
+    S = scale[:, None] * W * scale[None]
+    Y = np.zeros((40, 3))
+    Y[:5] = Y_labeled
+    fixed_point = np.linalg.solve(np.eye(40) - alpha * S, (1 - alpha) * Y)
+    F = fixed_point - np.linalg.matrix_power(alpha * S, n + 1) @ fixed_point
+    F /= F.sum(axis=1, keepdims=True)
+    spread = _supervised.spread_labels(codes, Y_labeled, k)
+    np.testing.assert_allclose(spread, F, rtol=1e-9)
+    np.testing.assert_allclose(spread.sum(axis=1), 1)
+
+
+def test_spread_labels_leaves_a_row_no_label_reaches_without_target():
+    # two clusters far apart, labels in one only: the other's rows get zero rows
+    codes = np.concatenate([np.arange(6.0), 100 + np.arange(6.0)])[:, None]
+    spread = _supervised.spread_labels(codes, np.eye(2)[[0, 1]], 2)
+    assert_array_equal(spread[6:], 0)
+    np.testing.assert_allclose(spread[:6].sum(axis=1), 1)
 
 
 def test_spreading_pays_at_few_labels(digits):
@@ -232,13 +319,15 @@ def test_partial_fit_spreads_over_a_small_chunk(digits):
     y_chunk[:2] = y[:2]
     clf = make_clf(unlabeled_label=-1)  # 7 neighbours wanted, 4 others there
     quietly(clf.partial_fit, X[:5], y_chunk, classes=np.arange(10))
-    assert clf.t_ == 4  # the 2 labeled rows and 2 unlabeled ones
+    # one spreading, one pass: the 2 labeled rows and 2 unlabeled ones
+    assert clf.t_ == 4 and clf.n_iter_ == 1
 
 
-def test_unlabeled_neighbors_is_validated(digits):
+@pytest.mark.parametrize("name", ["unlabeled_neighbors", "unlabeled_rounds"])
+def test_spreading_parameters_are_validated(digits, name):
     X, y = digits
-    with pytest.raises(ValueError, match="unlabeled_neighbors"):
-        make_clf(unlabeled_label=-1, unlabeled_neighbors=0).fit(X, _hide(y, 60))
+    with pytest.raises(ValueError, match=name):
+        make_clf(unlabeled_label=-1, **{name: 0}).fit(X, _hide(y, 60))
 
 
 def test_consistency_without_noise_adds_nothing():

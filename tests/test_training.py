@@ -132,6 +132,7 @@ def test_loss_curve_of_a_mixed_epoch_is_the_mean_cost_per_row_visited(
         pretrain=False,
         unlabeled_label=-1,
         unlabeled_weight=0.5,
+        unlabeled_rounds=1,
         max_iter=2,
         batch_size=25,
     )
