@@ -8,9 +8,18 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from support import fit_quiet, make_clf, make_reg, numeric_gradient, quietly
+from support import (
+    fit_quiet,
+    make_clf,
+    make_reg,
+    numeric_gradient,
+    quietly,
+    record,
+    warning_messages,
+)
 from support import relative_error as relative
 
 from stackeddae import (
@@ -258,6 +267,79 @@ def test_the_stopping_rule_starts_afresh_each_round(digits):
     once = fit_quiet(make_clf(**params, unlabeled_rounds=1), X, _hide(y, 60))
     twice = fit_quiet(make_clf(**params, unlabeled_rounds=2), X, _hide(y, 60))
     assert once.n_iter_ < 10 and twice.n_iter_ == 2 * once.n_iter_
+
+
+def test_early_stopping_rule_starts_afresh_each_round(digits):
+    # tol so large that no epoch counts as better: each round stops after
+    # n_iter_no_change + 1 epochs; were the count carried over, the second
+    # round would stop after one
+    X, y = digits
+    params = dict(unlabeled_label=-1, early_stopping=True, tol=1e6, n_iter_no_change=2)
+    once = fit_quiet(make_clf(**params, unlabeled_rounds=1), X, _hide(y, 100))
+    twice = fit_quiet(make_clf(**params, unlabeled_rounds=2), X, _hide(y, 100))
+    assert once.n_iter_ == 3 and twice.n_iter_ == 6
+
+
+def test_early_stopping_ends_on_the_best_weights_of_any_round(monkeypatch):
+    # a round whose validation score never beats an earlier round's must not
+    # leave its own last weights: the fit ends on the best ones, which score
+    # best_validation_score_
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:600] / 16).astype(np.float32), _hide(y[:600], 200)
+    rounds, scorers = [], []
+    train = _supervised.train
+
+    def recording(est, *args, validation=None, **kwargs):
+        scorers.append(validation)
+        before = est.best_validation_score_
+        status = train(est, *args, validation=validation, **kwargs)
+        rounds.append(est.best_validation_score_ > before)
+        return status
+
+    monkeypatch.setattr(_supervised, "train", recording)
+    for seed in (1, 6):
+        rounds.clear()
+        clf = make_clf(
+            unlabeled_label=-1,
+            early_stopping=True,
+            validation_fraction=0.3,
+            n_iter_no_change=2,
+            solver="sgd",
+            learning_rate_init=0.5,
+            random_state=seed,
+        )
+        clf = fit_quiet(clf, X, y)
+        assert not all(rounds)  # a round found no better weights
+        assert scorers[-1]() == clf.best_validation_score_
+
+
+def test_only_the_last_round_warns_that_it_did_not_converge(digits):
+    X, y = digits
+    clf = make_clf(unlabeled_label=-1, max_iter=2, unlabeled_rounds=3)
+    _, caught = record(clf.fit, X, _hide(y, 60))
+    assert len(warning_messages(caught, ConvergenceWarning)) == 1
+    assert clf.n_iter_ == 6
+
+
+def test_ctrl_c_while_spreading_keeps_the_rounds_done(digits, monkeypatch):
+    X, y = digits
+    calls = []
+    original = _supervised.spread_labels
+
+    def interrupted_second_time(codes, Y, k):
+        calls.append(k)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(codes, Y, k)
+
+    monkeypatch.setattr(_supervised, "spread_labels", interrupted_second_time)
+    clf = make_clf(unlabeled_label=-1, max_iter=4, unlabeled_rounds=3)
+    _, caught = record(clf.fit, X, _hide(y, 60))
+    assert len(calls) == 2 and clf.n_iter_ == 4  # the first round's epochs
+    assert clf._stop_status == "interrupted"
+    assert any("interrupted by the user" in m for m in warning_messages(caught))
+    assert all(np.isfinite(c).all() for c in clf.coefs_)
+    assert clf.predict(X).shape == (300,)
 
 
 def test_spread_labels_is_zhou_et_al_over_the_symmetric_knn_graph():
