@@ -131,12 +131,14 @@ CONFIG = dict(
     select_finetune_lrs=(0.1, 0.5, 1.0),
     recipes=("tutorial", "tuned", "defaults"),
     tuned_max_epochs=TUNED_MAX_EPOCHS,  # the tuned recipe's cap (patience first)
+    tuned_set={},  # screening: SdAClassifier parameters changed from the tuned recipe's
     references=True,
     jax=True,
     reference_epochs=1,
     full_references=False,
     compare_rows=None,  # the first training rows the comparison uses (None: all)
     n_jobs=2,  # the threads of every implementation
+    memory=None,  # a folder caching the tuned recipe's pretrained layers (None: none)
     budget_minutes=None,  # no fine-tuning epoch starts after this (None: no limit)
     seed=0,
 )
@@ -159,6 +161,10 @@ HELPS = {
     "tutorial's pretraining rate 0.1; defaults: our defaults",
     "reference_epochs": "epochs per phase of each implementation in the comparison",
     "full_references": "PyTorch and JAX through the whole recipe (hours)",
+    "tuned_set": "screening a variant of the tuned recipe: SdAClassifier "
+    "parameters that replace its own (NAME=VALUE ...)",
+    "memory": "a folder (joblib.Memory) caching the tuned recipe's pretrained "
+    "layers, so that runs that change only fine-tuning pretrain once",
 }
 LINE = re.compile(r"^(layer (\d+)/\d+ |fine-tuning )epoch .*\(([0-9.]+) s\)$")
 
@@ -232,7 +238,10 @@ def recipe_params(name, cfg, pretrain_lr, finetune_lr):
     if name == "defaults":
         return common
     if name == "tuned":  # its own rates, not the selected ones
-        return dict(recipe_params("tutorial", cfg, 0.1, None), **TUNED)
+        params = dict(recipe_params("tutorial", cfg, 0.1, None), **TUNED)
+        if cfg.memory is not None:  # the same fit, its layers loaded when cached
+            params["memory"] = cfg.memory
+        return dict(params, **cfg.tuned_set)
     return dict(
         common,
         pretrain_solver="sgd",
