@@ -162,6 +162,7 @@ SMOKE = dict(
     select_finetune_epochs=1,
     select_pretrain_lrs=(0.1,),
     select_finetune_lrs=(0.1, 0.5),
+    tuned_set={"pretrain_max_iter": 1},
 )
 HELPS = {
     "recipes": "tutorial: plain SGD at the selected rates; tuned: TUNED, at the "
