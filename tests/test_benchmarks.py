@@ -167,6 +167,28 @@ def test_dimensionality_reads_full_mnist_from_mnist_data_home(monkeypatch):
     assert calls == [("home/checked", "train", True), ("home/checked", "test", True)]
 
 
+def test_vincent2010_tuned_set_and_memory_change_the_tuned_recipe(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import reproduce_vincent2010 as script
+
+    cfg = types.SimpleNamespace(**script.CONFIG)
+    tuned = script.recipe_params("tuned", cfg, None, None)
+    assert "memory" not in tuned
+    assert {k: tuned[k] for k in script.TUNED} == script.TUNED
+    cfg.tuned_set = {"momentum": 0.5, "pretrain_learning_rate_init": 0.2}
+    cfg.memory = "cache"
+    variant = script.recipe_params("tuned", cfg, None, None)
+    assert variant == {
+        **tuned,
+        "momentum": 0.5,
+        "pretrain_learning_rate_init": 0.2,
+        "memory": "cache",
+    }
+    # the other recipes keep their own parameters
+    assert script.recipe_params("tutorial", cfg, 0.1, 0.5)["momentum"] == 0.0
+    assert "memory" not in script.recipe_params("defaults", cfg, None, None)
+
+
 def test_tabular_skips_a_table_whose_package_is_missing(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import bench_tabular
