@@ -29,6 +29,8 @@ _FINE_TUNING_ONLY = {
     "warm_start",
     "random_state",
     "hidden_layer_sizes",
+    # the stack's own is the noise of its unrolled fine-tuning, never run there
+    "fine_tune_corruption_level",
 }
 
 ESTIMATORS = [

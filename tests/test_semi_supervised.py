@@ -306,6 +306,7 @@ def test_early_stopping_ends_on_the_best_weights_of_any_round(monkeypatch):
             n_iter_no_change=2,
             solver="sgd",
             learning_rate_init=0.5,
+            fine_tune_corruption_level=0.0,  # the seeds were found without noise
             random_state=seed,
         )
         clf = fit_quiet(clf, X, y)
@@ -528,6 +529,88 @@ def test_clone_keeps_the_semi_supervised_parameters():
     params = clone(clf).get_params()
     assert params["unlabeled_label"] == -1 and params["unlabeled_loss"] == "entropy"
     assert params["unlabeled_weight"] == 0.3
+
+
+# ------------------------------------- fine_tune_corruption_level="auto"
+
+SPREADING_NOISE = _supervised.AUTO_FINE_TUNE_NOISE["spreading"]
+
+
+def _same_fit(a, b):
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("make", [make_clf, make_reg])
+def test_auto_noise_is_zero_in_a_supervised_fit(digits, make):
+    X, y = digits
+    auto = fit_quiet(make(), X, y)
+    assert auto.get_params()["fine_tune_corruption_level"] == "auto"
+    assert auto.fine_tune_corruption_level_ == 0
+    _same_fit(auto, fit_quiet(make(fine_tune_corruption_level=0.0), X, y))
+
+
+def test_auto_noise_with_unlabeled_rows_is_the_spreading_level(digits):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    auto = fit_quiet(make_clf(unlabeled_label=-1), X, y_semi)
+    assert SPREADING_NOISE > 0
+    assert auto.fine_tune_corruption_level_ == SPREADING_NOISE
+    level = make_clf(unlabeled_label=-1, fine_tune_corruption_level=SPREADING_NOISE)
+    _same_fit(auto, fit_quiet(level, X, y_semi))
+    clean = fit_quiet(
+        make_clf(unlabeled_label=-1, fine_tune_corruption_level=0.0), X, y_semi
+    )
+    assert clean.fine_tune_corruption_level_ == 0.0
+    assert not np.array_equal(auto.coefs_[0], clean.coefs_[0])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(unlabeled_weight=0.0),  # the labeled rows alone
+        dict(solver="lbfgs"),  # the labeled rows alone, and no noise allowed
+        dict(unlabeled_loss="entropy"),  # the other terms were chosen without noise
+        dict(unlabeled_loss="consistency"),
+    ],
+)
+def test_auto_noise_is_zero_where_not_chosen_for(digits, params):
+    X, y = digits
+    y_semi = _hide(y, 60)
+    auto = fit_quiet(make_clf(unlabeled_label=-1, **params), X, y_semi)
+    assert auto.fine_tune_corruption_level_ == 0
+    explicit = make_clf(unlabeled_label=-1, fine_tune_corruption_level=0, **params)
+    _same_fit(auto, fit_quiet(explicit, X, y_semi))
+
+
+def test_an_explicit_noise_level_overrides_auto(digits):
+    X, y = digits
+    clf = fit_quiet(make_clf(fine_tune_corruption_level=0.3), X, y)
+    assert clf.fine_tune_corruption_level_ == 0.3
+    clf = make_clf(unlabeled_label=-1, fine_tune_corruption_level=0.3)
+    assert fit_quiet(clf, X, _hide(y, 60)).fine_tune_corruption_level_ == 0.3
+    with pytest.raises(ValueError, match="fine_tune_corruption_level.*lbfgs"):
+        make_clf(solver="lbfgs", fine_tune_corruption_level=0.3).fit(X, y)
+    with pytest.raises(ValueError, match="fine_tune_corruption_level"):
+        make_clf(fine_tune_corruption_level="none").fit(X, y)
+
+
+def test_auto_noise_follows_each_partial_fit_chunk(digits):
+    X, y = digits
+    clf = make_clf(unlabeled_label=-1)
+    quietly(clf.partial_fit, X[:100], y[:100], classes=np.arange(10))
+    assert clf.fine_tune_corruption_level_ == 0
+    quietly(clf.partial_fit, X[100:200], _hide(y[100:200], 20))
+    assert clf.fine_tune_corruption_level_ == SPREADING_NOISE
+    assert clone(clf).get_params()["fine_tune_corruption_level"] == "auto"
+
+
+def test_regressor_auto_noise_is_zero_with_unlabeled_rows(digits):
+    X, y = digits
+    target = y.astype(float) / 10
+    target[60:] = np.nan
+    reg = fit_quiet(make_reg(unlabeled_label=np.nan), X, target)
+    assert reg.fine_tune_corruption_level_ == 0
 
 
 # ------------------------------------------------------ the regressor
