@@ -9,9 +9,10 @@ thread each (``--blas-threads``), and is scored on the test rows:
   fitted on every training row (pretraining on all of them, fine-tuning on the
   labeled ones and on the unlabeled ones against the class distributions that label
   spreading gives them over the network's codes: the pretrained ones, then, in
-  each of the later ``unlabeled_rounds``, the fine-tuned ones), and ``SdA semi,
+  each of the later ``unlabeled_rounds``, the fine-tuned ones; the inputs under
+  masking noise 0.1, ``fine_tune_corruption_level="auto"``), and ``SdA semi,
   pretraining only`` the same without the unlabeled rows' term in fine-tuning
-  (``unlabeled_weight=0``, the default before the spreading term);
+  (``unlabeled_weight=0``, the default before the spreading term; no noise);
 - on the labeled rows alone: ``LogisticRegression``, ``MLPClassifier()`` and
   ``SdAClassifier()``;
 - on every row: ``SelfTrainingClassifier`` over ``LogisticRegression`` and over
