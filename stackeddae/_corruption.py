@@ -103,6 +103,27 @@ def swap(X, level, rng, out, low=0.0, high=1.0):
     return out
 
 
+def dropout_mask(level, rng, out):
+    """Inverted dropout's mask: each entry of ``out`` set to ``1 / (1 - level)``
+    (kept) or 0 (dropped, with probability ``level``), in ``out``'s dtype.
+
+    Drawn as masking noise is (16-bit integers against a threshold), the scale
+    that of the realised probability, so that a unit's expected output is
+    unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = dropout_mask(0.5, np.random.default_rng(0), np.empty((100, 100)))
+    >>> sorted(np.unique(mask).tolist()), round(float(mask.mean()), 1)
+    ([0.0, 2.0], 1.0)
+    """
+    threshold = _threshold(level)
+    np.greater_equal(_uniform16(rng, out.shape), threshold, out=out)
+    out *= _RESOLUTION / (_RESOLUTION - threshold)
+    return out
+
+
 CORRUPTIONS = {
     "masking": masking,
     "gaussian": gaussian,

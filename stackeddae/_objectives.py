@@ -48,7 +48,7 @@ The unrolled stack (``UnrolledObjective``, a deep autoencoder's fine-tuning)::
 import numpy as np
 
 from ._activations import ACTIVATIONS, DERIVATIVES
-from ._corruption import CORRUPTIONS
+from ._corruption import CORRUPTIONS, dropout_mask
 from ._losses import LOSSES, l2_penalty
 
 
@@ -234,9 +234,20 @@ class DAEObjective:
 
 
 class NetworkObjective:
-    """Cost and gradients of the whole network on a mini-batch (fine-tuning)."""
+    """Cost and gradients of the whole network on a mini-batch (fine-tuning).
 
-    def __init__(self, net, batch_size):
+    ``dropout``: one rate per hidden layer (None or all 0: no dropout).  A hidden
+    layer of rate p > 0 has its outputs multiplied by an inverted-dropout mask
+    (each unit kept with probability 1 - p and scaled by 1 / (1 - p): the
+    expected input of the layer above unchanged, so prediction needs no
+    rescaling), drawn from ``net._rng`` afresh at each call, after the input's
+    noise.  The layer's own output is kept undropped (``outputs``), for its
+    activation's derivative; the layer above reads the dropped copy
+    (``dropped``) and its weights' gradient is taken against it.  Backward, the
+    delta at a dropped layer is multiplied by the same mask.
+    """
+
+    def __init__(self, net, batch_size, dropout=None):
         self.batch_size = batch_size
         self.n_layers = len(net.coefs_)
         self.params = net.coefs_ + net.intercepts_
@@ -247,6 +258,19 @@ class NetworkObjective:
         # outputs[i]: activations of layer i+1; the last holds the output's delta
         self.outputs = [np.empty((batch_size, W.shape[1]), dtype) for W in net.coefs_]
         self.deltas = [np.empty_like(out) for out in self.outputs[:-1]]
+        # dropout: per hidden layer, its rate, mask and dropped outputs (None
+        # where the rate is 0); no buffers, no draws without any
+        rates = list(dropout) if dropout is not None else []
+        self.dropout = rates if any(rates) else None
+        if self.dropout is not None:
+            self.masks = [
+                np.empty_like(out) if p else None
+                for p, out in zip(rates, self.outputs[:-1], strict=True)
+            ]
+            self.dropped = [
+                None if mask is None else np.empty_like(mask) for mask in self.masks
+            ]
+            self.rng = net._rng
         self.work = np.empty_like(self.outputs[-1])
         self.ones = np.ones(batch_size, dtype)  # column sums as matrix-vector products
         self.scaled = np.empty(batch_size, dtype)  # weighted rows: w_i / sum w
@@ -264,7 +288,11 @@ class NetworkObjective:
         coefs = self.params[:n]
         coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
         acts = [self.inputs(X, m)] + [out[:m] for out in self.outputs]
-        self.forward(acts)
+        if self.dropout is None:
+            self.forward(acts)
+            layer_inputs, masks = acts, None
+        else:
+            layer_inputs, masks = self._forward_dropped(acts, m)
         if weights is None:
             cost, total = self.head(acts[n], Y, m), m
         else:
@@ -277,14 +305,16 @@ class NetworkObjective:
         decay = self.alpha / total
         for i in range(n - 1, -1, -1):
             if factors is None:
-                np.dot(acts[i].T, delta, out=coef_grads[i])
+                np.dot(layer_inputs[i].T, delta, out=coef_grads[i])
             else:
-                factors[i] = (acts[i].T, delta, decay)
+                factors[i] = (layer_inputs[i].T, delta, decay)
             np.dot(ones, delta, out=intercept_grads[i])
             if i > 0:
                 below = self.deltas[i - 1][:m]
                 np.dot(delta, coefs[i].T, out=below)
-                self.derivative(acts[i], below)
+                if masks is not None and masks[i - 1] is not None:
+                    below *= masks[i - 1]
+                self.derivative(acts[i], below)  # of the undropped output
                 delta = below
         if self.alpha:
             cost += l2_penalty(
@@ -306,6 +336,32 @@ class NetworkObjective:
             acts[i + 1] += intercepts[i]
             if i < n - 1:
                 self.activation(acts[i + 1])
+
+    def _forward_dropped(self, acts, m):
+        """``forward`` under dropout: each hidden layer's output in ``acts``, the
+        layer above fed its dropped copy; the inputs of the layers (the
+        mini-batch's, then the dropped outputs) and the masks (mini-batch views,
+        None where a layer keeps every unit)."""
+        n = self.n_layers
+        coefs, intercepts = self.params[:n], self.params[n:]
+        layer_inputs, masks = [acts[0]], []
+        for i in range(n):
+            np.dot(layer_inputs[i], coefs[i], out=acts[i + 1])
+            acts[i + 1] += intercepts[i]
+            if i == n - 1:
+                break
+            self.activation(acts[i + 1])
+            mask = self.masks[i]
+            if mask is None:
+                layer_inputs.append(acts[i + 1])
+                masks.append(None)
+                continue
+            mask, dropped = mask[:m], self.dropped[i][:m]
+            dropout_mask(self.dropout[i], self.rng, mask)
+            np.multiply(acts[i + 1], mask, out=dropped)
+            layer_inputs.append(dropped)
+            masks.append(mask)
+        return layer_inputs, masks
 
     def inputs(self, X, m):
         """The mini-batch's input to train on."""
@@ -397,8 +453,8 @@ class SemiSupervisedObjective(NetworkObjective):
     against every row of Y, its delta ``s p - y`` with ``s`` the row's sum.
     """
 
-    def __init__(self, net, batch_size, ramp):
-        super().__init__(net, batch_size)
+    def __init__(self, net, batch_size, ramp, dropout=None):
+        super().__init__(net, batch_size, dropout=dropout)
         dtype = net.coefs_[0].dtype
         n_classes = net.coefs_[-1].shape[1]
         self.labeled = np.empty(batch_size, dtype)  # 1 for a labeled row, else 0

@@ -94,6 +94,8 @@ ROUTES = {
     # training
     "solver": _route(_TRAINING),
     "alpha": _route(_UNROLLED),
+    # the supervised SdAs' dropout of the hidden units while fine-tuning
+    "dropout": _route("fine_tuning"),
     "batch_size": _route(_TRAINING, STOCHASTIC),
     "learning_rate": _route(f"{_SHARED} unrolled", STEPPED),
     "learning_rate_init": _route(_TRAINING, STEPPED),

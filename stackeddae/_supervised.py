@@ -64,6 +64,7 @@ from ._training import (
 from ._validation import (
     NETWORK_ACTIVATION,
     check_corruption_level,
+    check_dropout,
     check_hidden_layer_sizes,
     check_integer_params,
     check_partial_fit_allowed,
@@ -164,8 +165,13 @@ class _BaseSdA(
             PRETRAINING_NAMES.get(name, name)
         ]
         for name in sda_parameters()
-        if name not in ("pretrain", "unlabeled_label")
+        if name not in ("pretrain", "unlabeled_label", "dropout")
     }
+    # a rate for every hidden layer or one per layer (checked in fit)
+    _parameter_constraints["dropout"] = [
+        Interval(Real, 0, 1, closed="left"),
+        "array-like",
+    ]
     _parameter_constraints["pretrain"] = ["boolean"]
     # "auto": 0, or a level of its own where fine-tuning trains on unlabeled rows
     _parameter_constraints["fine_tune_corruption_level"] = [
@@ -191,6 +197,7 @@ class _BaseSdA(
         pretrain_momentum=0.0,
         solver="adam",
         alpha=0.001,
+        dropout=0.0,
         batch_size=128,
         learning_rate="constant",
         learning_rate_init=0.004,
@@ -231,6 +238,7 @@ class _BaseSdA(
         self.pretrain_momentum = pretrain_momentum
         self.solver = solver
         self.alpha = alpha
+        self.dropout = dropout
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -298,6 +306,16 @@ class _BaseSdA(
                 "search would stop early on the noise); choose a mini-batch "
                 "solver ('sgd', 'adam', ...) or fine_tune_corruption_level=0."
             )
+        dropout = check_dropout(
+            self.dropout, len(check_hidden_layer_sizes(self.hidden_layer_sizes))
+        )
+        if any(dropout) and self.solver == "lbfgs":
+            raise ValueError(
+                "dropout > 0 draws new masks at every step, which the full-batch "
+                "solver='lbfgs' cannot follow (its line search would stop early on "
+                "the noise); choose a mini-batch solver ('sgd', 'adam', ...) or "
+                "dropout=0."
+            )
         if incremental:
             check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
@@ -353,12 +371,13 @@ class _BaseSdA(
         self.fine_tune_corruption_level_ = self._fine_tune_noise(semi_supervised)
 
         kind = OBJECTIVES[semi_supervised, self.fine_tune_corruption_level_ > 0]
+        dropout = check_dropout(self.dropout, len(self.coefs_) - 1)
 
         def objective(batch_size, n_train):
             if semi_supervised:
                 ramp = UNLABELED_RAMP_EPOCHS * n_train
-                return kind(self, batch_size, ramp=ramp)
-            return kind(self, batch_size)
+                return kind(self, batch_size, ramp=ramp, dropout=dropout)
+            return kind(self, batch_size, dropout=dropout)
 
         # Under the spreading term, each round spreads the labels over the codes
         # of the network as it is, then fine-tunes on them (continuing the last
@@ -682,6 +701,22 @@ epsilon, rho, n_iter_no_change, max_fun
         ``max_iter``, ``max_fun`` or a failed line search warns.  A
         ``warm_start`` fit needs the classes of the first fit; after a change of
         ``hidden_layer_sizes`` it starts over, pretraining included.
+    dropout : float or sequence of float, default=0.0
+        Dropout of the hidden units while fine-tuning (Hinton et al. 2012,
+        Srivastava et al. 2014): at each step each unit of a hidden layer is
+        dropped (its output set to 0) with this probability, afresh for every
+        row, and the units kept are scaled by ``1 / (1 - dropout)`` (inverted
+        dropout), so that ``predict`` and the other methods use the whole
+        network unchanged.  One rate for every hidden layer, or one per hidden
+        layer; the input is not dropped (``fine_tune_corruption_level`` masks
+        it), nor the head.  Fine-tuning only: pretraining, which trains each
+        layer as a denoising autoencoder, and prediction are not affected.  The
+        masks come from the fit's random generator (``random_state``), so that
+        an int seed gives the same fit.  With unlabeled rows (``unlabeled_label``)
+        it applies to every row the fine-tuning visits (the "consistency" term's
+        clean prediction, its target, is made without it).  ``solver="lbfgs"``
+        refuses it, as it does ``fine_tune_corruption_level``.  0 (the default)
+        fine-tunes the whole network.
     n_jobs : int, default=None
         Number of BLAS threads of pretraining, fine-tuning and prediction, as in
         :class:`DenoisingAutoencoder` (None: 1; -1: all cores).  More threads pay
@@ -875,6 +910,7 @@ default="spreading"
         pretrain_momentum=0.0,
         solver="adam",
         alpha=0.001,
+        dropout=0.0,
         batch_size=128,
         learning_rate="constant",
         learning_rate_init=0.004,
@@ -920,6 +956,7 @@ default="spreading"
             pretrain_momentum=pretrain_momentum,
             solver=solver,
             alpha=alpha,
+            dropout=dropout,
             batch_size=batch_size,
             learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
@@ -1253,7 +1290,7 @@ batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, \
 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, \
 early_stopping, validation_fraction, beta_1, beta_2, epsilon, rho, \
 n_iter_no_change, max_fun, n_jobs, memory, transform_layers, \
-fine_tune_corruption_level
+fine_tune_corruption_level, dropout
         As in :class:`SdAClassifier`, except that early stopping scores R^2,
         averaged over the outputs as ``score`` (and ``MLPRegressor``) do, on
         the labeled rows, and that fine-tuning visits the labeled rows only,

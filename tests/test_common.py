@@ -26,6 +26,8 @@ ESTIMATORS = [
     ),
     SdAClassifier(),
     SdAClassifier(unlabeled_label=-1),
+    # dropout in fine-tuning: masks drawn from the fit's generator
+    SdAClassifier(dropout=0.5),
     SdARegressor(),
     ReconstructionOutlierDetector(),
 ]

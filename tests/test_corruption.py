@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from stackeddae._corruption import (
     CORRUPTIONS,
+    dropout_mask,
     gaussian,
     masking,
     salt_and_pepper,
@@ -181,3 +182,16 @@ def test_never_writes_to_a_readonly_input(name):
     out = CORRUPTIONS[name](X, 0.5, np.random.default_rng(10), np.empty_like(X))
     assert out is not X
     assert not np.shares_memory(out, X)
+
+
+@pytest.mark.parametrize("level", [0.2, 0.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_mask_drops_at_the_level_and_keeps_the_expectation(level, dtype):
+    out = np.empty((500, 400), dtype)
+    mask = dropout_mask(level, np.random.default_rng(0), out)
+    assert mask is out and mask.dtype == dtype
+    values = np.unique(mask)
+    assert len(values) == 2 and values[0] == 0
+    np.testing.assert_allclose(values[1], 1 / (1 - level), rtol=1e-5)
+    assert abs((mask == 0).mean() - level) < 0.005
+    assert abs(mask.mean() - 1) < 0.01  # a unit's expected output unchanged

@@ -793,3 +793,98 @@ def test_fine_tune_corruption_with_lbfgs_raises():
     clf = _small(SdAClassifier, solver="lbfgs", fine_tune_corruption_level=0.2)
     with pytest.raises(ValueError, match="fine_tune_corruption_level.*lbfgs"):
         clf.fit(X, y)
+
+
+# ------------------------------------------------- dropout in fine-tuning
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_dropout_changes_fine_tuning_not_pretraining_and_is_reproducible(Estimator):
+    X, y = _blobs(n=30)
+    plain = fit_quiet(_small(Estimator), X, y)
+    dropped = fit_quiet(_small(Estimator, dropout=0.5), X, y)
+    again = fit_quiet(_small(Estimator, dropout=0.5), X, y)
+    layers = zip(plain.stack_.autoencoders_, dropped.stack_.autoencoders_, strict=True)
+    for a, b in layers:
+        assert_array_equal(a.components_, b.components_)
+    assert not np.array_equal(plain.coefs_[0], dropped.coefs_[0])
+    for a, b in zip(dropped.coefs_, again.coefs_, strict=True):
+        assert_array_equal(a, b)
+    assert_array_equal(dropped.predict(X), again.predict(X))
+
+
+@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
+def test_zero_dropout_is_the_fit_without_it(Estimator, monkeypatch):
+    X, y = _blobs(n=30)
+    given = []
+    original = _supervised.OBJECTIVES.copy()
+    for key, kind in original.items():
+        monkeypatch.setitem(
+            _supervised.OBJECTIVES,
+            key,
+            lambda *a, kind=kind, **k: given.append(k["dropout"]) or kind(*a, **k),
+        )
+    plain = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.2), X, y)
+    zeros = fit_quiet(
+        _small(Estimator, fine_tune_corruption_level=0.2, dropout=[0.0, 0.0]), X, y
+    )
+    for a, b in zip(plain.coefs_, zeros.coefs_, strict=True):
+        assert_array_equal(a, b)
+    assert given == [[0.0, 0.0]] * 2
+
+
+def test_dropout_reaches_the_objective_one_rate_per_hidden_layer(monkeypatch):
+    X, y = _blobs(n=30)
+    objectives = []
+    original = _supervised.OBJECTIVES.copy()
+    for key, kind in original.items():
+        monkeypatch.setitem(
+            _supervised.OBJECTIVES,
+            key,
+            lambda *a, kind=kind, **k: (
+                objectives.append(kind(*a, **k)) or objectives[-1]
+            ),
+        )
+    fit_quiet(_small(SdAClassifier, dropout=[0.3, 0.0]), X, y)
+    (obj,) = objectives
+    assert obj.dropout == [0.3, 0.0]
+    assert obj.masks[0].shape == obj.outputs[0].shape and obj.masks[1] is None
+
+
+def test_dropout_with_unlabeled_rows():
+    X, y = _blobs(n=30)
+    y = np.where(np.arange(30) < 15, y, -1)
+    params = dict(unlabeled_label=-1, unlabeled_loss="entropy")
+    plain = fit_quiet(_small(SdAClassifier, **params), X, y)
+    dropped = fit_quiet(_small(SdAClassifier, dropout=0.5, **params), X, y)
+    again = fit_quiet(_small(SdAClassifier, dropout=0.5, **params), X, y)
+    assert not np.array_equal(plain.coefs_[0], dropped.coefs_[0])
+    assert_array_equal(dropped.coefs_[0], again.coefs_[0])
+
+
+@pytest.mark.parametrize(
+    "dropout, message",
+    [
+        (1.0, "dropout"),
+        (-0.1, "dropout"),
+        ([0.5], "one entry per layer"),
+        ([0.5, 0.5, 0.5], "one entry per layer"),
+        ([0.5, 1.0], r"probability in \[0, 1\)"),
+        ([0.5, "a"], r"probability in \[0, 1\)"),
+        ([0.5, np.nan], r"probability in \[0, 1\)"),
+        ([True, 0.5], r"probability in \[0, 1\)"),
+        ("half", "dropout"),
+    ],
+)
+def test_dropout_out_of_range_raises(dropout, message):
+    X, y = _blobs(n=30)
+    with pytest.raises(ValueError, match=message):
+        _small(SdAClassifier, dropout=dropout).fit(X, y)
+
+
+def test_dropout_with_lbfgs_raises():
+    X, y = _blobs(n=30)
+    clf = _small(SdAClassifier, solver="lbfgs", dropout=0.2)
+    with pytest.raises(ValueError, match="dropout.*lbfgs"):
+        clf.fit(X, y)
+    fit_quiet(clf.set_params(dropout=0.0), X, y)  # 0 is the fit without it
