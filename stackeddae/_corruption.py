@@ -118,7 +118,9 @@ def dropout_mask(level, rng, out):
     >>> sorted(np.unique(mask).tolist()), round(float(mask.mean()), 1)
     ([0.0, 2.0], 1.0)
     """
-    threshold = _threshold(level)
+    # a rate within 2**-17 of 1 would drop every unit (and divide by 0): keep one
+    # in _RESOLUTION
+    threshold = min(_threshold(level), _RESOLUTION - 1)
     np.greater_equal(_uniform16(rng, out.shape), threshold, out=out)
     out *= _RESOLUTION / (_RESOLUTION - threshold)
     return out

@@ -288,11 +288,7 @@ class NetworkObjective:
         coefs = self.params[:n]
         coef_grads, intercept_grads = self.grads[:n], self.grads[n:]
         acts = [self.inputs(X, m)] + [out[:m] for out in self.outputs]
-        if self.dropout is None:
-            self.forward(acts)
-            layer_inputs, masks = acts, None
-        else:
-            layer_inputs, masks = self._forward_dropped(acts, m)
+        layer_inputs, masks = self.forward(acts, drop=True)
         if weights is None:
             cost, total = self.head(acts[n], Y, m), m
         else:
@@ -312,7 +308,7 @@ class NetworkObjective:
             if i > 0:
                 below = self.deltas[i - 1][:m]
                 np.dot(delta, coefs[i].T, out=below)
-                if masks is not None and masks[i - 1] is not None:
+                if masks[i - 1] is not None:
                     below *= masks[i - 1]
                 self.derivative(acts[i], below)  # of the undropped output
                 delta = below
@@ -326,42 +322,29 @@ class NetworkObjective:
             )
         return cost
 
-    def forward(self, acts):
+    def forward(self, acts, drop=False):
         """The encoders, then the head's pre-activation: ``acts[i + 1]`` from
-        ``acts[i]``."""
-        n = self.n_layers
-        coefs, intercepts = self.params[:n], self.params[n:]
-        for i in range(n):
-            np.dot(acts[i], coefs[i], out=acts[i + 1])
-            acts[i + 1] += intercepts[i]
-            if i < n - 1:
-                self.activation(acts[i + 1])
+        layer i's input; the layers' inputs and the dropout masks returned.
 
-    def _forward_dropped(self, acts, m):
-        """``forward`` under dropout: each hidden layer's output in ``acts``, the
-        layer above fed its dropped copy; the inputs of the layers (the
-        mini-batch's, then the dropped outputs) and the masks (mini-batch views,
-        None where a layer keeps every unit)."""
-        n = self.n_layers
+        With ``drop`` (and dropout), a hidden layer's output stays undropped in
+        ``acts`` (its derivative's) and the layer above reads a dropped copy;
+        its mask (a mini-batch view) is returned, None where every unit is kept.
+        """
+        n, m = self.n_layers, acts[0].shape[0]
         coefs, intercepts = self.params[:n], self.params[n:]
-        layer_inputs, masks = [acts[0]], []
+        inputs, masks = [acts[0]], [None] * (n - 1)
         for i in range(n):
-            np.dot(layer_inputs[i], coefs[i], out=acts[i + 1])
+            np.dot(inputs[i], coefs[i], out=acts[i + 1])
             acts[i + 1] += intercepts[i]
             if i == n - 1:
                 break
             self.activation(acts[i + 1])
-            mask = self.masks[i]
-            if mask is None:
-                layer_inputs.append(acts[i + 1])
-                masks.append(None)
-                continue
-            mask, dropped = mask[:m], self.dropped[i][:m]
-            dropout_mask(self.dropout[i], self.rng, mask)
-            np.multiply(acts[i + 1], mask, out=dropped)
-            layer_inputs.append(dropped)
-            masks.append(mask)
-        return layer_inputs, masks
+            inputs.append(acts[i + 1])
+            if drop and self.dropout is not None and self.masks[i] is not None:
+                masks[i], inputs[i + 1] = self.masks[i][:m], self.dropped[i][:m]
+                dropout_mask(self.dropout[i], self.rng, masks[i])
+                np.multiply(acts[i + 1], masks[i], out=inputs[i + 1])
+        return inputs, masks
 
     def inputs(self, X, m):
         """The mini-batch's input to train on."""

@@ -16,6 +16,8 @@ BEFORE_ADDED = {
     # class, NaN targets refused), under which the unlabeled_* terms are never
     # used
     "subspace_variance": None,  # detectors before it had no residual term
+    # before "auto", fine-tuning was clean unless asked (the stack's default still)
+    "fine_tune_corruption_level": 0.0,
 }
 
 

@@ -91,11 +91,12 @@ SPREAD_ITERATIONS = 300
 # fine_tune_corruption_level="auto": the level where fine-tuning trains on unlabeled
 # rows, by their term (chosen on validation splits for the spreading term only:
 # benchmarks/DEFAULTS.md, sixth round); 0 where it visits labeled rows alone.
+# None: the consistency term's own noise, the first layer's corruption_level.
 AUTO_FINE_TUNE_NOISE = {
     "spreading": 0.1,
     "entropy": 0.0,
     "pseudo_label": 0.0,
-    "consistency": 0.0,
+    "consistency": None,
 }
 
 # The classifier's head for each kind of target (``type_of_target``): its loss, whose
@@ -411,11 +412,11 @@ class _BaseSdA(
         """``fine_tune_corruption_level`` resolved: "auto" is 0 unless fine-tuning
         trains on unlabeled rows (``semi_supervised``), then their term's level."""
         level = self.fine_tune_corruption_level
-        if level != "auto":
-            return level
-        if not semi_supervised:
-            return 0.0
-        return AUTO_FINE_TUNE_NOISE[self.unlabeled_loss]
+        if level == "auto":
+            level = AUTO_FINE_TUNE_NOISE[self.unlabeled_loss] if semi_supervised else 0
+            if level is None:
+                level = np.ravel(self.corruption_level)[0]
+        return float(level)
 
     def _fine_tune_rounds(self, rounds, spreading, train_args, train_kwargs):
         """Fine-tune in ``rounds`` rounds, each on labels spread afresh (with the
@@ -714,7 +715,8 @@ epsilon, rho, n_iter_no_change, max_fun
         masks come from the fit's random generator (``random_state``), so that
         an int seed gives the same fit.  With unlabeled rows (``unlabeled_label``)
         it applies to every row the fine-tuning visits (the "consistency" term's
-        clean prediction, its target, is made without it).  ``solver="lbfgs"``
+        clean prediction, its target, is made without it; the "pseudo_label"
+        term's class is the dropped network's).  ``solver="lbfgs"``
         refuses it, as it does ``fine_tune_corruption_level``.  0 (the default)
         fine-tunes the whole network.
     n_jobs : int, default=None
@@ -813,9 +815,11 @@ default="spreading"
         fine-tunes on the clean inputs.  "auto" (the default) is 0 where
         fine-tuning visits labeled rows only (every fit without unlabeled rows,
         ``unlabeled_weight=0``, ``solver="lbfgs"``), and 0.1 where it trains on
-        unlabeled rows with ``unlabeled_loss="spreading"`` (0 with the other
-        terms, whose defaults were chosen without noise);
-        ``fine_tune_corruption_level_`` holds the level used.  On validation
+        unlabeled rows with ``unlabeled_loss="spreading"`` (0 with "entropy" and
+        "pseudo_label", whose defaults were chosen without noise; the first
+        layer's ``corruption_level`` with "consistency", its own noise);
+        ``fine_tune_corruption_level_`` holds the level used.  ``partial_fit``
+        resolves "auto" at each call, from its chunk's rows.  On validation
         splits of the training rows, 0.1 against 0 took the spreading term on
         the bundled digits from 0.935 to 0.938 at 600 labels and from 0.937 to
         0.950 at 1000 (0.886 to 0.879 at 100), and on full MNIST from 0.917 to
@@ -823,8 +827,9 @@ default="spreading"
         full MNIST at 100 labels (``benchmarks/DEFAULTS.md``, sixth round).  With
         ``unlabeled_loss="consistency"``, whose term corrupts every input already,
         this level replaces the first layer's ``corruption_level`` there (one
-        noise, not two).  ``solver="lbfgs"`` refuses it (fresh noise at each
-        evaluation would stop its line search early).  On full MNIST (SdA-3, the
+        noise, not two).  ``solver="lbfgs"`` refuses a level above 0 (fresh
+        noise at each evaluation would stop its line search early; "auto" is 0
+        there).  On full MNIST (SdA-3, the
         paper's validation split; ``benchmarks/DEFAULTS.md``, "the tuned
         recipe"), masking 0.2 with shuffled rows reached 1.52% validation error
         in 17 epochs, where the clean tutorial recipe's best of 36 was 1.57%,

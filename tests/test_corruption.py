@@ -195,3 +195,10 @@ def test_dropout_mask_drops_at_the_level_and_keeps_the_expectation(level, dtype)
     np.testing.assert_allclose(values[1], 1 / (1 - level), rtol=1e-5)
     assert abs((mask == 0).mean() - level) < 0.005
     assert abs(mask.mean() - 1) < 0.01  # a unit's expected output unchanged
+
+
+def test_dropout_mask_near_one_keeps_a_unit_in_each_resolution_step():
+    # a rate within 2**-17 of 1 rounds to dropping every unit: it keeps 1 in 2**16
+    mask = dropout_mask(1 - 2**-18, np.random.default_rng(0), np.empty((512, 512)))
+    assert np.all(np.isfinite(mask))
+    assert set(np.unique(mask).tolist()) <= {0.0, 2.0**16}

@@ -241,3 +241,12 @@ def test_dropout_gradient_of_the_semi_supervised_objective(loss):
     analytic = [g.copy() for g in obj.grads]
     error = relative_error(analytic, numeric_gradient(cost, obj.params))
     assert error < 1e-7, error
+
+
+def test_dropout_leaves_the_consistency_target_clean():
+    # the corrupted row's target is the whole network's prediction on the clean row
+    est, X, Y = _network(unlabeled_loss="consistency")
+    Y[::3] = 0  # unlabeled rows
+    obj = SemiSupervisedObjective(est, N, ramp=1, dropout=[0.5, 0.5])
+    obj(X, Y)
+    np.testing.assert_allclose(obj.soft[:N], est.predict_proba(X), rtol=1e-12)

@@ -29,7 +29,11 @@ from stackeddae import (
     StackedDenoisingAutoencoder,
     _supervised,
 )
-from stackeddae._objectives import NetworkObjective, SemiSupervisedObjective
+from stackeddae._objectives import (
+    UNLABELED_LOSSES,
+    NetworkObjective,
+    SemiSupervisedObjective,
+)
 
 
 @pytest.fixture(scope="module")
@@ -571,7 +575,7 @@ def test_auto_noise_with_unlabeled_rows_is_the_spreading_level(digits):
         dict(unlabeled_weight=0.0),  # the labeled rows alone
         dict(solver="lbfgs"),  # the labeled rows alone, and no noise allowed
         dict(unlabeled_loss="entropy"),  # the other terms were chosen without noise
-        dict(unlabeled_loss="consistency"),
+        dict(unlabeled_loss="pseudo_label"),
     ],
 )
 def test_auto_noise_is_zero_where_not_chosen_for(digits, params):
@@ -581,6 +585,30 @@ def test_auto_noise_is_zero_where_not_chosen_for(digits, params):
     assert auto.fine_tune_corruption_level_ == 0
     explicit = make_clf(unlabeled_label=-1, fine_tune_corruption_level=0, **params)
     _same_fit(auto, fit_quiet(explicit, X, y_semi))
+
+
+def test_auto_noise_of_the_consistency_term_is_its_own(digits):
+    # the term corrupts every input at the first layer's level: the attribute
+    # says so, and the fit is the one an explicit level gives
+    X, y = digits
+    y_semi = _hide(y, 60)
+    params = dict(unlabeled_label=-1, unlabeled_loss="consistency")
+    auto = fit_quiet(make_clf(corruption_level=[0.2, 0.3], **params), X, y_semi)
+    assert auto.fine_tune_corruption_level_ == 0.2
+    explicit = make_clf(
+        corruption_level=[0.2, 0.3], fine_tune_corruption_level=0.2, **params
+    )
+    _same_fit(auto, fit_quiet(explicit, X, y_semi))
+
+
+def test_auto_noise_has_a_level_for_every_unlabeled_term():
+    assert set(_supervised.AUTO_FINE_TUNE_NOISE) == set(UNLABELED_LOSSES)
+
+
+def test_the_noise_level_used_is_a_float(digits):
+    X, y = digits
+    clf = fit_quiet(make_clf(fine_tune_corruption_level=0), X, y)
+    assert type(clf.fine_tune_corruption_level_) is float
 
 
 def test_an_explicit_noise_level_overrides_auto(digits):
