@@ -114,11 +114,17 @@ TUNED = dict(
     learning_rate_init=0.2,
     fine_tune_corruption_level=0.2,
     learning_rate="adaptive",
-    n_iter_no_change=2,
+    # dropout 0.3 on the hidden units while fine-tuning, the step divided after 5
+    # epochs without progress (not 3): validation 1.27% against 1.40% (the
+    # dropout screening, DEFAULTS.md; 2 before, which dropout's noisier
+    # validation curve stopped too early)
+    dropout=0.3,
+    n_iter_no_change=4,
     early_stopping=True,
     validation_fraction=10000 / 60000,  # of the 60000 training digits
 )
-TUNED_MAX_EPOCHS = 40
+# dropout trains longer: the adopted variant converged (the step below 1e-6) at 68
+TUNED_MAX_EPOCHS = 100
 CONFIG = dict(
     dataset="mnist",  # "mnist" (60000 + 10000) or "mnist5k" (the bundled 5000)
     data_home=None,
