@@ -51,9 +51,10 @@ Parts, in this order, in one run:
    the validation split: ``DEFAULTS.md``, "SdA-3 on full MNIST: the tuned recipe")
    keeps the tutorial's network, noise and pretraining rate, pretrains 50 epochs
    per layer (the tutorial 15), shuffles the rows each epoch, fine-tunes under
-   masking noise on the input (``fine_tune_corruption_level=0.2``) with Nesterov
-   momentum 0.9 at rate 0.2, and divides the step by 5 whenever the
-   validation accuracy stalls (``learning_rate="adaptive"``, ``early_stopping``):
+   masking noise on the input (``fine_tune_corruption_level=0.2``) and dropout 0.3
+   on the hidden units (``dropout``) with Nesterov momentum 0.9 at rate 0.2, and
+   divides the step by 5 whenever the validation accuracy stalls for 5 epochs
+   (``learning_rate="adaptive"``, ``n_iter_no_change=4``, ``early_stopping``):
    it is one ``fit`` on the 60000 training digits, whose early stopping holds out
    10000 of them (a stratified draw, not the last 10000), for at most
    ``tuned_max_epochs`` epochs, the best epoch kept.
@@ -102,7 +103,8 @@ GOALS = {"test_error_pct": 1.28, "minutes": 25.0, "pytorch": 2.0, "jax": 1.0}
 # (benchmarks/DEFAULTS.md, "SdA-3 on full MNIST: the tuned recipe"): the tutorial's
 # architecture, noise and pretraining rate (0.1 at batch 100) for 50 epochs per layer,
 # the rows shuffled each epoch (pretraining too), and fine-tuning under the
-# pretraining's own masking noise on the input.  --tuned-set screens a variant.
+# pretraining's own masking noise on the input and dropout on the hidden units.
+# --tuned-set screens a variant.
 TUNED = dict(
     # 50 pretraining epochs per layer, not the tutorial's 15: validation 1.40%
     # against 1.41% (the pretraining screening, DEFAULTS.md)
@@ -114,11 +116,17 @@ TUNED = dict(
     learning_rate_init=0.2,
     fine_tune_corruption_level=0.2,
     learning_rate="adaptive",
-    n_iter_no_change=2,
+    # dropout 0.3 on the hidden units while fine-tuning, the step divided after 5
+    # epochs without progress (not 3): validation 1.27% against 1.40% (the
+    # dropout screening, DEFAULTS.md; 2 before, which dropout's noisier
+    # validation curve stopped too early)
+    dropout=0.3,
+    n_iter_no_change=4,
     early_stopping=True,
     validation_fraction=10000 / 60000,  # of the 60000 training digits
 )
-TUNED_MAX_EPOCHS = 40
+# dropout trains longer: the adopted variant converged (the step below 1e-6) at 68
+TUNED_MAX_EPOCHS = 100
 CONFIG = dict(
     dataset="mnist",  # "mnist" (60000 + 10000) or "mnist5k" (the bundled 5000)
     data_home=None,
