@@ -72,48 +72,6 @@ def test_dae_factors_multiply_to_its_gradients(tied, alpha, weighted):
     assert factored == ([0] if tied else [0, 3])  # the weight matrices
 
 
-@pytest.mark.parametrize("cls", [SdAClassifier, SdARegressor])
-@pytest.mark.parametrize("alpha", [0.0, 0.1])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_network_factors_multiply_to_its_gradients(cls, alpha, weighted):
-    X = _data()
-    y = np.arange(N) % 3
-    est = fit_quiet(
-        cls(
-            hidden_layer_sizes=(5, 4),
-            max_iter=1,
-            pretrain=False,
-            alpha=alpha,
-            batch_size=N,
-            dtype=np.float64,
-            random_state=0,
-        ),
-        X,
-        y if cls is SdAClassifier else X[:, :2],
-    )
-    Y = np.eye(3)[y] if cls is SdAClassifier else X[:, :2]
-    obj = NetworkObjective(est, N)
-    weights = np.linspace(0.5, 2.0, N) if weighted else None
-    _assert_same(_both_ways(obj, X, Y, weights))
-    assert [f is not None for f in obj.factors] == [True] * 3 + [False] * 3
-
-
-def test_objectives_fill_gradients_unless_asked_for_factors():
-    # the objectives' public meaning (what the gradient checks call) is unchanged
-    X = _data()
-    dae = fit_quiet(
-        DenoisingAutoencoder(n_components=3, max_iter=1, batch_size=N, random_state=0),
-        X,
-    )
-    obj = DAEObjective(dae, N)
-    assert not obj.factored
-    obj(X.astype(np.float32))
-    assert obj.factors == [None] * 3
-
-
-# ------------------------------------------------------------------ dropout
-
-
 def _network(cls=SdAClassifier, activation="sigmoid", n=N, **params):
     X = np.random.default_rng(0).random((n, 4))
     y = np.arange(n) % 3
@@ -136,6 +94,33 @@ def _network(cls=SdAClassifier, activation="sigmoid", n=N, **params):
     for p in est.coefs_ + est.intercepts_:  # a non-trivial point, head included
         p[...] = rng.uniform(-1, 1, p.shape)
     return est, X, Y
+
+
+@pytest.mark.parametrize("cls", [SdAClassifier, SdARegressor])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_network_factors_multiply_to_its_gradients(cls, alpha, weighted):
+    est, X, Y = _network(cls, alpha=alpha)
+    obj = NetworkObjective(est, N)
+    weights = np.linspace(0.5, 2.0, N) if weighted else None
+    _assert_same(_both_ways(obj, X, Y, weights))
+    assert [f is not None for f in obj.factors] == [True] * 3 + [False] * 3
+
+
+def test_objectives_fill_gradients_unless_asked_for_factors():
+    # the objectives' public meaning (what the gradient checks call) is unchanged
+    X = _data()
+    dae = fit_quiet(
+        DenoisingAutoencoder(n_components=3, max_iter=1, batch_size=N, random_state=0),
+        X,
+    )
+    obj = DAEObjective(dae, N)
+    assert not obj.factored
+    obj(X.astype(np.float32))
+    assert obj.factors == [None] * 3
+
+
+# ------------------------------------------------------------------ dropout
 
 
 @pytest.mark.parametrize("cls", [SdAClassifier, SdARegressor])

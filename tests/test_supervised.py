@@ -713,15 +713,20 @@ def test_fine_tune_corruption_objective_gradient():
 
 
 @pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
-def test_fine_tune_corruption_changes_fine_tuning_not_pretraining(Estimator):
+@pytest.mark.parametrize(
+    "noise", [dict(fine_tune_corruption_level=0.3), dict(dropout=0.5)]
+)
+def test_fine_tuning_noise_changes_fine_tuning_not_pretraining(Estimator, noise):
     X, y = _blobs(n=30)
     clean = fit_quiet(_small(Estimator), X, y)
-    noisy = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.3), X, y)
-    again = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.3), X, y)
+    noisy = fit_quiet(_small(Estimator, **noise), X, y)
+    again = fit_quiet(_small(Estimator, **noise), X, y)  # reproducible
     layers = zip(clean.stack_.autoencoders_, noisy.stack_.autoencoders_, strict=True)
     for a, b in layers:
         assert_array_equal(a.components_, b.components_)
     assert not np.array_equal(clean.coefs_[0], noisy.coefs_[0])
+    for a, b in zip(noisy.coefs_, again.coefs_, strict=True):
+        assert_array_equal(a, b)
     assert_array_equal(noisy.predict(X), again.predict(X))
 
 
@@ -798,55 +803,37 @@ def test_fine_tune_corruption_with_lbfgs_raises():
 # ------------------------------------------------- dropout in fine-tuning
 
 
-@pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
-def test_dropout_changes_fine_tuning_not_pretraining_and_is_reproducible(Estimator):
-    X, y = _blobs(n=30)
-    plain = fit_quiet(_small(Estimator), X, y)
-    dropped = fit_quiet(_small(Estimator, dropout=0.5), X, y)
-    again = fit_quiet(_small(Estimator, dropout=0.5), X, y)
-    layers = zip(plain.stack_.autoencoders_, dropped.stack_.autoencoders_, strict=True)
-    for a, b in layers:
-        assert_array_equal(a.components_, b.components_)
-    assert not np.array_equal(plain.coefs_[0], dropped.coefs_[0])
-    for a, b in zip(dropped.coefs_, again.coefs_, strict=True):
-        assert_array_equal(a, b)
-    assert_array_equal(dropped.predict(X), again.predict(X))
+def _recorded_objectives(monkeypatch):
+    """Every fine-tuning objective the fits build, with the keywords it got."""
+    built = []
+    for key, kind in _supervised.OBJECTIVES.copy().items():
+
+        def make(*args, kind=kind, **kwargs):
+            built.append((kwargs, kind(*args, **kwargs)))
+            return built[-1][1]
+
+        monkeypatch.setitem(_supervised.OBJECTIVES, key, make)
+    return built
 
 
 @pytest.mark.parametrize("Estimator", [SdAClassifier, SdARegressor])
 def test_zero_dropout_is_the_fit_without_it(Estimator, monkeypatch):
     X, y = _blobs(n=30)
-    given = []
-    original = _supervised.OBJECTIVES.copy()
-    for key, kind in original.items():
-        monkeypatch.setitem(
-            _supervised.OBJECTIVES,
-            key,
-            lambda *a, kind=kind, **k: given.append(k["dropout"]) or kind(*a, **k),
-        )
+    built = _recorded_objectives(monkeypatch)
     plain = fit_quiet(_small(Estimator, fine_tune_corruption_level=0.2), X, y)
     zeros = fit_quiet(
         _small(Estimator, fine_tune_corruption_level=0.2, dropout=[0.0, 0.0]), X, y
     )
     for a, b in zip(plain.coefs_, zeros.coefs_, strict=True):
         assert_array_equal(a, b)
-    assert given == [[0.0, 0.0]] * 2
+    assert [kwargs["dropout"] for kwargs, _ in built] == [[0.0, 0.0]] * 2
 
 
 def test_dropout_reaches_the_objective_one_rate_per_hidden_layer(monkeypatch):
     X, y = _blobs(n=30)
-    objectives = []
-    original = _supervised.OBJECTIVES.copy()
-    for key, kind in original.items():
-        monkeypatch.setitem(
-            _supervised.OBJECTIVES,
-            key,
-            lambda *a, kind=kind, **k: (
-                objectives.append(kind(*a, **k)) or objectives[-1]
-            ),
-        )
+    built = _recorded_objectives(monkeypatch)
     fit_quiet(_small(SdAClassifier, dropout=[0.3, 0.0]), X, y)
-    (obj,) = objectives
+    ((_, obj),) = built
     assert obj.dropout == [0.3, 0.0]
     assert obj.masks[0].shape == obj.outputs[0].shape and obj.masks[1] is None
 
