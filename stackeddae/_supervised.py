@@ -300,23 +300,21 @@ class _BaseSdA(
             check_corruption_level(
                 level, self.corruption, name="fine_tune_corruption_level"
             )
-        if level != "auto" and level > 0 and self.solver == "lbfgs":
-            raise ValueError(
-                "fine_tune_corruption_level > 0 draws new noise at every step, "
-                "which the full-batch solver='lbfgs' cannot follow (its line "
-                "search would stop early on the noise); choose a mini-batch "
-                "solver ('sgd', 'adam', ...) or fine_tune_corruption_level=0."
-            )
         dropout = check_dropout(
             self.dropout, len(check_hidden_layer_sizes(self.hidden_layer_sizes))
         )
-        if any(dropout) and self.solver == "lbfgs":
-            raise ValueError(
-                "dropout > 0 draws new masks at every step, which the full-batch "
-                "solver='lbfgs' cannot follow (its line search would stop early on "
-                "the noise); choose a mini-batch solver ('sgd', 'adam', ...) or "
-                "dropout=0."
-            )
+        noisy = {
+            "fine_tune_corruption_level": level != "auto" and level > 0,
+            "dropout": any(dropout),
+        }
+        for name, on in noisy.items():
+            if on and self.solver == "lbfgs":
+                raise ValueError(
+                    f"{name} > 0 draws new noise at every step, which the "
+                    "full-batch solver='lbfgs' cannot follow (its line search "
+                    "would stop early on the noise); choose a mini-batch solver "
+                    f"('sgd', 'adam', ...) or {name}=0."
+                )
         if incremental:
             check_partial_fit_allowed(self)
         self.pretraining_stack()._check_layers()  # also when pretrain=False
