@@ -10,9 +10,11 @@ thread each (``--blas-threads``), and is scored on the test rows:
   labeled ones and on the unlabeled ones against the class distributions that label
   spreading gives them over the network's codes: the pretrained ones, then, in
   each of the later ``unlabeled_rounds``, the fine-tuned ones; the inputs under
-  masking noise 0.1, ``fine_tune_corruption_level="auto"``), and ``SdA semi,
-  pretraining only`` the same without the unlabeled rows' term in fine-tuning
-  (``unlabeled_weight=0``, the default before the spreading term; no noise);
+  masking noise 0.1, ``fine_tune_corruption_level="auto"``, and from 30 labeled
+  rows a class the hidden units under dropout 0.2, ``dropout="auto"``), and ``SdA
+  semi, pretraining only`` the same without the unlabeled rows' term in
+  fine-tuning (``unlabeled_weight=0``, the default before the spreading term; no
+  noise, no dropout);
 - on the labeled rows alone: ``LogisticRegression``, ``MLPClassifier()`` and
   ``SdAClassifier()``;
 - on every row: ``SelfTrainingClassifier`` over ``LogisticRegression`` and over

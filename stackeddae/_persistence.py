@@ -18,6 +18,8 @@ BEFORE_ADDED = {
     "subspace_variance": None,  # detectors before it had no residual term
     # before "auto", fine-tuning was clean unless asked (the stack's default still)
     "fine_tune_corruption_level": 0.0,
+    # and undropped unless asked (dropout's default before "auto")
+    "dropout": 0.0,
 }
 
 

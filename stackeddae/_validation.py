@@ -191,14 +191,16 @@ def check_corruption_level(level, corruption, name="corruption_level"):
 
 def check_dropout(dropout, n_hidden):
     """The dropout rate of each of the ``n_hidden`` hidden layers (a float for
-    all, or one per layer), each in [0, 1), or a clear error."""
+    all, or one per layer), each in [0, 1), or a clear error.  "auto" is the
+    estimator's to resolve first (its rates are in range)."""
     rates = per_layer(dropout, n_hidden, "dropout")
     for rate in rates:
         ok = isinstance(rate, Real) and not isinstance(rate, bool)
         if not (ok and np.isfinite(rate) and 0 <= rate < 1):
             raise ValueError(
                 "The 'dropout' parameter must be a probability in [0, 1), or a "
-                f"sequence of them, one per hidden layer, got {dropout!r}."
+                "sequence of them, one per hidden layer, or 'auto', got "
+                f"{dropout!r}."
             )
     return [float(rate) for rate in rates]
 

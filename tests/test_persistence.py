@@ -232,6 +232,17 @@ def test_a_model_saved_before_auto_noise_fine_tunes_clean(kind):
     assert pickle.loads(old).fine_tune_corruption_level == 0.0
 
 
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_model_saved_before_dropout_fine_tunes_undropped(kind):
+    # before "auto" (and before dropout), fine-tuning dropped nothing
+    X = make_X()
+    y = make_y() if kind == "classifier" else make_y_reg()
+    est = fit_quiet(MAKERS[kind](), X, y)
+    old = pickle.loads(_saved_without(copy.deepcopy(est), "dropout"))
+    assert old.dropout == 0.0
+    assert fit_quiet(old, X, y).dropout_ == 0.0
+
+
 def test_a_detector_saved_before_the_residual_term_scores_without_it():
     # before subspace_variance, the anomaly was the divergence plus the distance
     X = make_X()

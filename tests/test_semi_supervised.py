@@ -641,6 +641,117 @@ def test_regressor_auto_noise_is_zero_with_unlabeled_rows(digits):
     assert reg.fine_tune_corruption_level_ == 0
 
 
+# ---------------------------------------------------------------- dropout="auto"
+
+SPREADING_DROPOUT = _supervised.AUTO_DROPOUT["spreading"]
+PER_CLASS = _supervised.AUTO_DROPOUT_LABELED_PER_CLASS
+
+
+@pytest.fixture(scope="module")
+def two_digits():
+    """100 rows of two classes: "auto"'s 30 labeled rows a class fit in them."""
+    X, y = load_digits(return_X_y=True)
+    two = np.flatnonzero(y < 2)[:100]
+    return (X[two] / 16).astype(np.float32), y[two]
+
+
+def _per_class(y, n):
+    """y with the first ``n`` rows of each class labeled, the others -1."""
+    hidden = np.full_like(y, -1)
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)[:n]
+        hidden[rows] = label
+    return hidden
+
+
+@pytest.mark.parametrize(
+    "per_class, rate", [(PER_CLASS - 1, 0.0), (PER_CLASS, SPREADING_DROPOUT)]
+)
+def test_auto_dropout_starts_at_30_labeled_rows_a_class(two_digits, per_class, rate):
+    X, y = two_digits
+    y_semi = _per_class(y, per_class)
+    auto = fit_quiet(make_clf(unlabeled_label=-1), X, y_semi)
+    assert auto.get_params()["dropout"] == "auto"
+    assert type(auto.dropout_) is float and auto.dropout_ == rate
+    _same_fit(auto, fit_quiet(make_clf(unlabeled_label=-1, dropout=rate), X, y_semi))
+
+
+def test_auto_dropout_is_the_spreading_rate_and_changes_the_fit(two_digits):
+    X, y = two_digits
+    y_semi = _per_class(y, PER_CLASS)
+    assert SPREADING_DROPOUT == 0.2 and PER_CLASS == 30  # DEFAULTS.md, 8th round
+    auto = fit_quiet(make_clf(unlabeled_label=-1), X, y_semi)
+    undropped = fit_quiet(make_clf(unlabeled_label=-1, dropout=0.0), X, y_semi)
+    assert undropped.dropout_ == 0.0
+    assert not np.array_equal(auto.coefs_[0], undropped.coefs_[0])
+
+
+@pytest.mark.parametrize("make", [make_clf, make_reg])
+def test_auto_dropout_is_zero_in_a_supervised_fit(digits, make):
+    X, y = digits
+    auto = fit_quiet(make(), X, y)
+    assert auto.get_params()["dropout"] == "auto"
+    assert auto.dropout_ == 0.0
+    _same_fit(auto, fit_quiet(make(dropout=0.0), X, y))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(unlabeled_weight=0.0),  # the labeled rows alone
+        dict(solver="lbfgs"),  # the labeled rows alone, and no dropout allowed
+        dict(unlabeled_loss="entropy"),  # the other terms were chosen without it
+        dict(unlabeled_loss="pseudo_label"),
+        dict(unlabeled_loss="consistency"),
+    ],
+)
+def test_auto_dropout_is_zero_where_not_chosen_for(two_digits, params):
+    X, y = two_digits
+    y_semi = _per_class(y, PER_CLASS)
+    auto = fit_quiet(make_clf(unlabeled_label=-1, **params), X, y_semi)
+    assert auto.dropout_ == 0.0
+    explicit = make_clf(unlabeled_label=-1, dropout=0.0, **params)
+    _same_fit(auto, fit_quiet(explicit, X, y_semi))
+
+
+def test_auto_dropout_has_a_rate_for_every_unlabeled_term():
+    assert set(_supervised.AUTO_DROPOUT) == set(UNLABELED_LOSSES)
+
+
+def test_an_explicit_dropout_overrides_auto(digits, two_digits):
+    X, y = digits
+    assert fit_quiet(make_clf(dropout=0.3), X, y).dropout_ == 0.3
+    clf = make_clf(unlabeled_label=-1, dropout=[0.0, 0.1])
+    assert fit_quiet(clf, X, _hide(y, 60)).dropout_ == [0.0, 0.1]  # 6 a class
+    X2, y2 = two_digits
+    clf = make_clf(unlabeled_label=-1, dropout=0.0)
+    assert fit_quiet(clf, X2, _per_class(y2, PER_CLASS)).dropout_ == 0.0
+    with pytest.raises(ValueError, match="dropout.*lbfgs"):
+        make_clf(solver="lbfgs", dropout=0.3).fit(X, y)
+    with pytest.raises(ValueError, match="dropout"):
+        make_clf(dropout="none").fit(X, y)
+
+
+def test_auto_dropout_follows_each_partial_fit_chunk(two_digits):
+    X, y = two_digits
+    clf = make_clf(unlabeled_label=-1)
+    quietly(clf.partial_fit, X, _per_class(y, PER_CLASS), classes=[0, 1])
+    assert clf.dropout_ == SPREADING_DROPOUT
+    quietly(clf.partial_fit, X, _per_class(y, PER_CLASS - 1))
+    assert clf.dropout_ == 0.0
+    quietly(clf.partial_fit, X[:60], y[:60])  # no unlabeled row
+    assert clf.dropout_ == 0.0
+    assert clone(clf).get_params()["dropout"] == "auto"
+
+
+def test_regressor_auto_dropout_is_zero_with_unlabeled_rows(digits):
+    X, y = digits
+    target = y.astype(float) / 10
+    target[60:] = np.nan
+    reg = fit_quiet(make_reg(unlabeled_label=np.nan), X, target)
+    assert reg.dropout_ == 0.0
+
+
 # ------------------------------------------------------ the regressor
 
 
