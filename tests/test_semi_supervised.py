@@ -569,38 +569,6 @@ def test_auto_noise_with_unlabeled_rows_is_the_spreading_level(digits):
     assert not np.array_equal(auto.coefs_[0], clean.coefs_[0])
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(unlabeled_weight=0.0),  # the labeled rows alone
-        dict(solver="lbfgs"),  # the labeled rows alone, and no noise allowed
-        dict(unlabeled_loss="entropy"),  # the other terms were chosen without noise
-        dict(unlabeled_loss="pseudo_label"),
-    ],
-)
-def test_auto_noise_is_zero_where_not_chosen_for(digits, params):
-    X, y = digits
-    y_semi = _hide(y, 60)
-    auto = fit_quiet(make_clf(unlabeled_label=-1, **params), X, y_semi)
-    assert auto.fine_tune_corruption_level_ == 0
-    explicit = make_clf(unlabeled_label=-1, fine_tune_corruption_level=0, **params)
-    _same_fit(auto, fit_quiet(explicit, X, y_semi))
-
-
-def test_auto_noise_of_the_consistency_term_is_its_own(digits):
-    # the term corrupts every input at the first layer's level: the attribute
-    # says so, and the fit is the one an explicit level gives
-    X, y = digits
-    y_semi = _hide(y, 60)
-    params = dict(unlabeled_label=-1, unlabeled_loss="consistency")
-    auto = fit_quiet(make_clf(corruption_level=[0.2, 0.3], **params), X, y_semi)
-    assert auto.fine_tune_corruption_level_ == 0.2
-    explicit = make_clf(
-        corruption_level=[0.2, 0.3], fine_tune_corruption_level=0.2, **params
-    )
-    _same_fit(auto, fit_quiet(explicit, X, y_semi))
-
-
 def test_auto_noise_has_a_level_for_every_unlabeled_term():
     assert set(_supervised.AUTO_FINE_TUNE_NOISE) == set(UNLABELED_LOSSES)
 
@@ -621,24 +589,6 @@ def test_an_explicit_noise_level_overrides_auto(digits):
         make_clf(solver="lbfgs", fine_tune_corruption_level=0.3).fit(X, y)
     with pytest.raises(ValueError, match="fine_tune_corruption_level"):
         make_clf(fine_tune_corruption_level="none").fit(X, y)
-
-
-def test_auto_noise_follows_each_partial_fit_chunk(digits):
-    X, y = digits
-    clf = make_clf(unlabeled_label=-1)
-    quietly(clf.partial_fit, X[:100], y[:100], classes=np.arange(10))
-    assert clf.fine_tune_corruption_level_ == 0
-    quietly(clf.partial_fit, X[100:200], _hide(y[100:200], 20))
-    assert clf.fine_tune_corruption_level_ == SPREADING_NOISE
-    assert clone(clf).get_params()["fine_tune_corruption_level"] == "auto"
-
-
-def test_regressor_auto_noise_is_zero_with_unlabeled_rows(digits):
-    X, y = digits
-    target = y.astype(float) / 10
-    target[60:] = np.nan
-    reg = fit_quiet(make_reg(unlabeled_label=np.nan), X, target)
-    assert reg.fine_tune_corruption_level_ == 0
 
 
 # ---------------------------------------------------------------- dropout="auto"
@@ -696,21 +646,25 @@ def test_auto_dropout_is_zero_in_a_supervised_fit(digits, make):
 
 
 @pytest.mark.parametrize(
-    "params",
+    "params, noise",
     [
-        dict(unlabeled_weight=0.0),  # the labeled rows alone
-        dict(solver="lbfgs"),  # the labeled rows alone, and no dropout allowed
-        dict(unlabeled_loss="entropy"),  # the other terms were chosen without it
-        dict(unlabeled_loss="pseudo_label"),
-        dict(unlabeled_loss="consistency"),
+        (dict(unlabeled_weight=0.0), 0.0),  # the labeled rows alone
+        (dict(solver="lbfgs"), 0.0),  # the labeled rows alone, neither allowed
+        (dict(unlabeled_loss="entropy"), 0.0),  # terms chosen without either
+        (dict(unlabeled_loss="pseudo_label"), 0.0),
+        # the term corrupts every input at the first layer's level: the
+        # attribute says so, and the fit is the one an explicit level gives
+        (dict(unlabeled_loss="consistency", corruption_level=[0.2, 0.3]), 0.2),
     ],
 )
-def test_auto_dropout_is_zero_where_not_chosen_for(two_digits, params):
+def test_auto_noise_and_dropout_where_not_chosen_for(two_digits, params, noise):
     X, y = two_digits
-    y_semi = _per_class(y, PER_CLASS)
+    y_semi = _per_class(y, PER_CLASS)  # enough labels for the spreading's dropout
     auto = fit_quiet(make_clf(unlabeled_label=-1, **params), X, y_semi)
-    assert auto.dropout_ == 0.0
-    explicit = make_clf(unlabeled_label=-1, dropout=0.0, **params)
+    assert (auto.fine_tune_corruption_level_, auto.dropout_) == (noise, 0.0)
+    explicit = make_clf(
+        unlabeled_label=-1, fine_tune_corruption_level=noise, dropout=0.0, **params
+    )
     _same_fit(auto, fit_quiet(explicit, X, y_semi))
 
 
@@ -732,24 +686,28 @@ def test_an_explicit_dropout_overrides_auto(digits, two_digits):
         make_clf(dropout="none").fit(X, y)
 
 
-def test_auto_dropout_follows_each_partial_fit_chunk(two_digits):
+def test_auto_noise_and_dropout_follow_each_partial_fit_chunk(two_digits):
     X, y = two_digits
     clf = make_clf(unlabeled_label=-1)
-    quietly(clf.partial_fit, X, _per_class(y, PER_CLASS), classes=[0, 1])
-    assert clf.dropout_ == SPREADING_DROPOUT
-    quietly(clf.partial_fit, X, _per_class(y, PER_CLASS - 1))
-    assert clf.dropout_ == 0.0
-    quietly(clf.partial_fit, X[:60], y[:60])  # no unlabeled row
-    assert clf.dropout_ == 0.0
-    assert clone(clf).get_params()["dropout"] == "auto"
+    chunks = [  # rows, labels, then the noise level and the dropout rate of each
+        (X[:60], y[:60], 0.0, 0.0),  # no unlabeled row: neither
+        (X, _per_class(y, PER_CLASS), SPREADING_NOISE, SPREADING_DROPOUT),
+        (X, _per_class(y, PER_CLASS - 1), SPREADING_NOISE, 0.0),  # few labels
+    ]
+    for i, (X_chunk, y_chunk, noise, rate) in enumerate(chunks):
+        classes = [0, 1] if i == 0 else None
+        quietly(clf.partial_fit, X_chunk, y_chunk, classes=classes)
+        assert (clf.fine_tune_corruption_level_, clf.dropout_) == (noise, rate)
+    params = clone(clf).get_params()
+    assert params["fine_tune_corruption_level"] == params["dropout"] == "auto"
 
 
-def test_regressor_auto_dropout_is_zero_with_unlabeled_rows(digits):
+def test_regressor_auto_noise_and_dropout_are_zero_with_unlabeled_rows(digits):
     X, y = digits
     target = y.astype(float) / 10
     target[60:] = np.nan
     reg = fit_quiet(make_reg(unlabeled_label=np.nan), X, target)
-    assert reg.dropout_ == 0.0
+    assert (reg.fine_tune_corruption_level_, reg.dropout_) == (0.0, 0.0)
 
 
 # ------------------------------------------------------ the regressor
