@@ -385,7 +385,7 @@ class _BaseSdA(
                 check_every_row(X)
             spreading = semi_supervised and self.unlabeled_loss == "spreading"
         self.fine_tune_corruption_level_ = self._fine_tune_noise(semi_supervised)
-        self.dropout_ = self._fine_tune_dropout(semi_supervised, labeled)
+        self.dropout_ = self._fine_tune_dropout(rows if semi_supervised else None)
 
         kind = OBJECTIVES[semi_supervised, self.fine_tune_corruption_level_ > 0]
         dropout = check_dropout(self.dropout_, len(self.coefs_) - 1)
@@ -434,19 +434,20 @@ class _BaseSdA(
                 level = np.ravel(self.corruption_level)[0]
         return float(level)
 
-    def _fine_tune_dropout(self, semi_supervised, labeled):
+    def _fine_tune_dropout(self, mixed):
         """``dropout`` resolved (a float, or one per hidden layer as given): "auto"
-        is 0 unless fine-tuning trains on unlabeled rows (``semi_supervised``) and
-        the labeled rows of X (the mask ``labeled``) number at least
-        ``AUTO_DROPOUT_LABELED_PER_CLASS`` a class on average, then their term's
-        rate."""
+        is 0 unless fine-tuning trains on unlabeled rows (``mixed``, the
+        ``MixedRows`` of its epochs; None where it does not) and the labeled rows
+        it trains on (early stopping's held-out rows not counted) number at least
+        ``AUTO_DROPOUT_LABELED_PER_CLASS`` a class of ``classes_`` on average, then
+        their term's rate."""
         dropout = self.dropout
         if isinstance(dropout, str):  # "auto"
-            per_class = semi_supervised and (
-                np.count_nonzero(labeled) / len(self.classes_)
+            enough = mixed is not None and (
+                len(mixed.labeled) / len(self.classes_)
                 >= AUTO_DROPOUT_LABELED_PER_CLASS
             )
-            dropout = AUTO_DROPOUT[self.unlabeled_loss] if per_class else 0
+            dropout = AUTO_DROPOUT[self.unlabeled_loss] if enough else 0
         if np.ndim(dropout) == 0:
             return float(dropout)
         return [float(rate) for rate in dropout]
@@ -755,8 +756,10 @@ epsilon, rho, n_iter_no_change, max_fun
         fine-tuning visits labeled rows only (every fit without unlabeled rows,
         ``unlabeled_weight=0``, ``solver="lbfgs"``), and where it trains on
         unlabeled rows with ``unlabeled_loss="spreading"`` 0.2 once the labeled
-        rows number at least 30 a class on average (``n_labeled / n_classes``),
-        else 0 (0 with the other terms, whose defaults were chosen without it);
+        rows it trains on number at least 30 a class on average (``n_labeled /
+        n_classes``: early stopping's held-out rows not counted, every class of
+        ``classes_`` counted), else 0 (0 with the other terms, whose defaults
+        were chosen without it);
         ``dropout_`` holds the rate used, and ``partial_fit`` resolves "auto" at
         each call, from its chunk's rows.  On validation splits of the training
         rows, 0.2 beside the "auto" input noise took the spreading term on the

@@ -222,25 +222,15 @@ def test_a_model_saved_before_unlabeled_label_existed_keeps_every_label(kind):
     assert_array_equal(refitted.predict(X), fit_quiet(MAKERS[kind](), X, y).predict(X))
 
 
+@pytest.mark.parametrize("name", ["fine_tune_corruption_level", "dropout"])
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
-def test_a_model_saved_before_auto_noise_fine_tunes_clean(kind):
-    # before "auto", the default was 0: a refit of the loaded model keeps it
+def test_a_model_saved_before_auto_fine_tunes_as_it_did(kind, name):
+    # before "auto" the default was 0 (no noise, no dropout): a loaded model keeps it
     X = make_X()
     y = make_y() if kind == "classifier" else make_y_reg()
     est = fit_quiet(MAKERS[kind](), X, y)
-    old = _saved_without(copy.deepcopy(est), "fine_tune_corruption_level")
-    assert pickle.loads(old).fine_tune_corruption_level == 0.0
-
-
-@pytest.mark.parametrize("kind", ["classifier", "regressor"])
-def test_a_model_saved_before_dropout_fine_tunes_undropped(kind):
-    # before "auto" (and before dropout), fine-tuning dropped nothing
-    X = make_X()
-    y = make_y() if kind == "classifier" else make_y_reg()
-    est = fit_quiet(MAKERS[kind](), X, y)
-    old = pickle.loads(_saved_without(copy.deepcopy(est), "dropout"))
-    assert old.dropout == 0.0
-    assert fit_quiet(old, X, y).dropout_ == 0.0
+    old = pickle.loads(_saved_without(copy.deepcopy(est), name))
+    assert getattr(old, name) == 0.0
 
 
 def test_a_detector_saved_before_the_residual_term_scores_without_it():

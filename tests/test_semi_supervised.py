@@ -626,6 +626,29 @@ def test_auto_dropout_starts_at_30_labeled_rows_a_class(two_digits, per_class, r
     _same_fit(auto, fit_quiet(make_clf(unlabeled_label=-1, dropout=rate), X, y_semi))
 
 
+@pytest.mark.parametrize(
+    "validation_fraction, rate", [(0.1, SPREADING_DROPOUT), (0.5, 0.0)]
+)
+def test_auto_dropout_counts_the_labeled_rows_fine_tuning_trains_on(
+    two_digits, validation_fraction, rate
+):
+    # 45 labeled rows a class, of which early stopping holds out its share
+    X, y = two_digits
+    clf = make_clf(
+        unlabeled_label=-1,
+        early_stopping=True,
+        validation_fraction=validation_fraction,
+    )
+    assert fit_quiet(clf, X, _per_class(y, 45)).dropout_ == rate
+
+
+def test_auto_dropout_counts_every_class_given_to_partial_fit(two_digits):
+    X, y = two_digits  # 30 labeled rows of each of two classes: 20 a class of 3
+    clf = make_clf(unlabeled_label=-1)
+    quietly(clf.partial_fit, X, _per_class(y, PER_CLASS), classes=[0, 1, 2])
+    assert clf.dropout_ == 0.0
+
+
 def test_auto_dropout_is_the_spreading_rate_and_changes_the_fit(two_digits):
     X, y = two_digits
     y_semi = _per_class(y, PER_CLASS)
