@@ -546,12 +546,14 @@ def _same_fit(a, b):
 
 
 @pytest.mark.parametrize("make", [make_clf, make_reg])
-def test_auto_noise_is_zero_in_a_supervised_fit(digits, make):
+def test_auto_noise_and_dropout_are_zero_in_a_supervised_fit(digits, make):
     X, y = digits
     auto = fit_quiet(make(), X, y)
-    assert auto.get_params()["fine_tune_corruption_level"] == "auto"
-    assert auto.fine_tune_corruption_level_ == 0
-    _same_fit(auto, fit_quiet(make(fine_tune_corruption_level=0.0), X, y))
+    params = auto.get_params()
+    assert params["fine_tune_corruption_level"] == params["dropout"] == "auto"
+    assert (auto.fine_tune_corruption_level_, auto.dropout_) == (0.0, 0.0)
+    explicit = make(fine_tune_corruption_level=0.0, dropout=0.0)
+    _same_fit(auto, fit_quiet(explicit, X, y))
 
 
 def test_auto_noise_with_unlabeled_rows_is_the_spreading_level(digits):
@@ -657,15 +659,6 @@ def test_auto_dropout_is_the_spreading_rate_and_changes_the_fit(two_digits):
     undropped = fit_quiet(make_clf(unlabeled_label=-1, dropout=0.0), X, y_semi)
     assert undropped.dropout_ == 0.0
     assert not np.array_equal(auto.coefs_[0], undropped.coefs_[0])
-
-
-@pytest.mark.parametrize("make", [make_clf, make_reg])
-def test_auto_dropout_is_zero_in_a_supervised_fit(digits, make):
-    X, y = digits
-    auto = fit_quiet(make(), X, y)
-    assert auto.get_params()["dropout"] == "auto"
-    assert auto.dropout_ == 0.0
-    _same_fit(auto, fit_quiet(make(dropout=0.0), X, y))
 
 
 @pytest.mark.parametrize(
